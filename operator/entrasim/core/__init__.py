@@ -1,0 +1,1 @@
+"""Shared machinery of every emulated service: errors, ids, clock, OData, routing."""

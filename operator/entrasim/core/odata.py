@@ -1,0 +1,325 @@
+"""OData query options as Graph supports them: $top, $select, $filter (a subset), $count, paging."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import BadRequest, UnsupportedQuery
+
+Predicate = Callable[[Mapping[str, Any]], bool]
+
+KNOWN_OPTIONS = {"$top", "$select", "$filter", "$count", "$skiptoken", "$orderby", "$expand", "$search", "$skip"}
+
+
+@dataclass
+class QueryOptions:
+    top: int | None = None
+    select: list[str] | None = None
+    filter: Predicate | None = None
+    filter_text: str | None = None
+    count: bool = False
+    skiptoken: str | None = None
+    orderby: list[tuple[str, bool]] = field(default_factory=list)  # (property path, descending)
+    expand: list[str] = field(default_factory=list)
+
+
+def parse_query(query: Mapping[str, str], *, max_top: int = 999) -> QueryOptions:
+    """Reads the $-options of a request. Unknown $-options are a 400, as Graph answers."""
+    for key in query:
+        if key.startswith("$") and key not in KNOWN_OPTIONS:
+            raise BadRequest(f"Query option '{key}' is not allowed.", code="Request_BadRequest")
+    opts = QueryOptions()
+    if "$top" in query:
+        try:
+            opts.top = int(query["$top"])
+        except ValueError:
+            raise BadRequest(f"Invalid value '{query['$top']}' for query option $top.") from None
+        if not 1 <= opts.top <= max_top:
+            raise BadRequest(f"Invalid page size specified: '{opts.top}'. Must be between 1 and {max_top} inclusive.")
+    if "$select" in query:
+        opts.select = [s.strip() for s in query["$select"].split(",") if s.strip()]
+    if "$filter" in query:
+        opts.filter_text = query["$filter"]
+        opts.filter = compile_filter(query["$filter"])
+    if "$count" in query:
+        if query["$count"].lower() not in ("true", "false"):
+            raise BadRequest(f"Invalid value '{query['$count']}' for query option $count.")
+        opts.count = query["$count"].lower() == "true"
+    opts.skiptoken = query.get("$skiptoken")
+    if "$orderby" in query:
+        for part in query["$orderby"].split(","):
+            words = part.split()
+            if not words or len(words) > 2 or (len(words) == 2 and words[1].lower() not in ("asc", "desc")):
+                raise BadRequest(f"Invalid $orderby expression '{part}'.")
+            opts.orderby.append((words[0], len(words) == 2 and words[1].lower() == "desc"))
+    if "$expand" in query:
+        opts.expand = [s.strip() for s in query["$expand"].split(",") if s.strip()]
+    return opts
+
+
+def select_fields(obj: Mapping[str, Any], select: Sequence[str] | None) -> dict[str, Any]:
+    if not select:
+        return dict(obj)
+    picked = {k: obj.get(k) for k in select}
+    if "id" in obj:
+        picked.setdefault("id", obj["id"])
+    return picked
+
+
+def resolve_path(obj: Mapping[str, Any] | None, path: str) -> Any:
+    value: Any = obj
+    for part in path.split("/"):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+# --- $filter ------------------------------------------------------------------------------------------
+# Grammar (the subset Graph's directory and reporting workloads document):
+#   expr    := and_expr ("or" and_expr)*
+#   and_expr:= unary ("and" unary)*
+#   unary   := "not" unary | "(" expr ")" | call | comparison
+#   comparison := operand op operand | operand "in" "(" literal, ... ")"
+#   operand := path | literal | call ;  call := startswith|endswith|contains|tolower|toupper "(" args ")"
+#   lambda  := path "/any(" var ":" var op literal ")"
+
+_TOKEN_RE = re.compile(
+    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?(?![\w-]))"
+    r"|(?P<dt>\d{4}-\d{2}-\d{2}(?:T[\d:.]+(?:Z|[+-]\d{2}:\d{2})?)?)"
+    r"|(?P<guid>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
+    r"|(?P<punct>[(),:])|(?P<word>[A-Za-z_@$][\w./@$]*))"
+)
+_COMPARATORS = {"eq", "ne", "gt", "ge", "lt", "le"}
+_FUNCTIONS = {"startswith", "endswith", "contains", "tolower", "toupper"}
+
+
+@dataclass
+class _Tok:
+    kind: str
+    text: str
+
+
+def _tokenize(text: str) -> list[_Tok]:
+    tokens: list[_Tok] = []
+    pos = 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        m = _TOKEN_RE.match(text, pos)
+        if not m or m.end() == pos:
+            raise UnsupportedQuery(f"Invalid filter clause: syntax error at position {pos} in '{text}'.")
+        kind = m.lastgroup or "word"
+        tokens.append(_Tok(kind, m.group(kind)))
+        pos = m.end()
+    return tokens
+
+
+class _FilterParser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.toks = _tokenize(text)
+        self.i = 0
+
+    def fail(self, why: str) -> UnsupportedQuery:
+        return UnsupportedQuery(f"Invalid filter clause: {why} in '{self.text}'.")
+
+    def peek(self) -> _Tok | None:
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def take(self, text: str | None = None) -> _Tok:
+        tok = self.peek()
+        if tok is None or (text is not None and tok.text.lower() != text):
+            raise self.fail(f"expected '{text}'" if text else "unexpected end")
+        self.i += 1
+        return tok
+
+    def parse(self) -> Predicate:
+        pred = self.expr()
+        if self.peek() is not None:
+            raise self.fail(f"unexpected '{self.peek().text}'")  # type: ignore[union-attr]
+        return pred
+
+    def expr(self) -> Predicate:
+        parts = [self.and_expr()]
+        while (t := self.peek()) and t.text.lower() == "or":
+            self.i += 1
+            parts.append(self.and_expr())
+        return parts[0] if len(parts) == 1 else (lambda o, ps=parts: any(p(o) for p in ps))
+
+    def and_expr(self) -> Predicate:
+        parts = [self.unary()]
+        while (t := self.peek()) and t.text.lower() == "and":
+            self.i += 1
+            parts.append(self.unary())
+        return parts[0] if len(parts) == 1 else (lambda o, ps=parts: all(p(o) for p in ps))
+
+    def unary(self) -> Predicate:
+        tok = self.peek()
+        if tok is None:
+            raise self.fail("unexpected end")
+        if tok.text.lower() == "not":
+            self.i += 1
+            inner = self.unary()
+            return lambda o: not inner(o)
+        if tok.text == "(":
+            self.i += 1
+            inner = self.expr()
+            self.take(")")
+            return inner
+        if tok.kind == "word" and tok.text.lower() in ("startswith", "endswith", "contains"):
+            fn = self.operand()
+            nxt = self.peek()
+            if nxt is None or nxt.text.lower() not in _COMPARATORS:
+                return lambda o: bool(fn(o))
+            return self.comparison_rest(fn)
+        if tok.kind == "word" and "/any(" in self.text and self._is_lambda():
+            return self.lambda_any()
+        return self.comparison_rest(self.operand())
+
+    def _is_lambda(self) -> bool:
+        tok = self.peek()
+        nxt = self.toks[self.i + 1] if self.i + 1 < len(self.toks) else None
+        return tok is not None and tok.text.endswith("/any") and nxt is not None and nxt.text == "("
+
+    def lambda_any(self) -> Predicate:
+        path = self.take().text[: -len("/any")]
+        self.take("(")
+        var = self.take().text
+        self.take(":")
+        left = self.take().text
+        if left != var and not left.startswith(var + "/"):
+            raise self.fail(f"lambda variable '{var}' expected")
+        sub = left[len(var) + 1 :] if left != var else None
+        op = self.take().text.lower()
+        if op not in _COMPARATORS:
+            raise self.fail(f"unsupported operator '{op}'")
+        value = self.literal()
+        self.take(")")
+
+        def pred(o: Mapping[str, Any]) -> bool:
+            items = resolve_path(o, path) or []
+            return any(_compare(op, resolve_path(it, sub) if sub else it, value) for it in items)
+
+        return pred
+
+    def comparison_rest(self, left: Callable[[Mapping[str, Any]], Any]) -> Predicate:
+        tok = self.peek()
+        if tok is None:
+            raise self.fail("operator expected")
+        op = tok.text.lower()
+        self.i += 1
+        if op == "in":
+            self.take("(")
+            values = [self.literal()]
+            while self.peek() is not None and self.peek().text == ",":  # type: ignore[union-attr]
+                self.i += 1
+                values.append(self.literal())
+            self.take(")")
+            return lambda o: left(o) in values
+        if op not in _COMPARATORS:
+            raise self.fail(f"unsupported operator '{tok.text}'")
+        right = self.operand()
+        return lambda o: _compare(op, left(o), right(o))
+
+    def operand(self) -> Callable[[Mapping[str, Any]], Any]:
+        tok = self.peek()
+        if tok is None:
+            raise self.fail("operand expected")
+        if tok.kind == "word" and tok.text.lower() in _FUNCTIONS:
+            name = tok.text.lower()
+            self.i += 1
+            self.take("(")
+            args = [self.operand()]
+            while self.peek() is not None and self.peek().text == ",":  # type: ignore[union-attr]
+                self.i += 1
+                args.append(self.operand())
+            self.take(")")
+            return _function(name, args, self)
+        if tok.kind == "word" and tok.text.lower() not in ("true", "false", "null"):
+            self.i += 1
+            path = tok.text
+            return lambda o: resolve_path(o, path)
+        value = self.literal()
+        return lambda o: value
+
+    def literal(self) -> Any:
+        tok = self.take()
+        if tok.kind == "str":
+            return tok.text[1:-1].replace("''", "'")
+        if tok.kind == "num":
+            return float(tok.text) if "." in tok.text else int(tok.text)
+        if tok.kind in ("dt", "guid"):
+            return tok.text
+        low = tok.text.lower()
+        if low in ("true", "false"):
+            return low == "true"
+        if low == "null":
+            return None
+        raise self.fail(f"literal expected, got '{tok.text}'")
+
+
+def _function(name: str, args: list[Callable[[Mapping[str, Any]], Any]], parser: _FilterParser) -> Callable:
+    arity = 1 if name in ("tolower", "toupper") else 2
+    if len(args) != arity:
+        raise parser.fail(f"{name} takes {arity} argument(s)")
+    if name == "tolower":
+        return lambda o: s.lower() if isinstance(s := args[0](o), str) else s
+    if name == "toupper":
+        return lambda o: s.upper() if isinstance(s := args[0](o), str) else s
+    test = {"startswith": str.startswith, "endswith": str.endswith, "contains": str.__contains__}[name]
+    return lambda o: isinstance(a := args[0](o), str) and isinstance(b := args[1](o), str) and test(a, b)
+
+
+def _compare(op: str, left: Any, right: Any) -> bool:
+    if isinstance(left, str) and isinstance(right, str) and op == "eq":
+        return left.lower() == right.lower()  # directory string comparisons ignore case
+    if isinstance(left, str) and isinstance(right, str) and op == "ne":
+        return left.lower() != right.lower()
+    if op == "eq":
+        return bool(left == right)
+    if op == "ne":
+        return bool(left != right)
+    if left is None or right is None:
+        return False
+    try:
+        return {"gt": left > right, "ge": left >= right, "lt": left < right, "le": left <= right}[op]
+    except TypeError:
+        return False
+
+
+def compile_filter(text: str) -> Predicate:
+    if not text.strip():
+        raise UnsupportedQuery("Invalid filter clause: empty filter.")
+    return _FilterParser(text).parse()
+
+
+# --- paging -------------------------------------------------------------------------------------------
+
+
+def encode_skiptoken(state: Mapping[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_skiptoken(token: str) -> dict[str, Any]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        state = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("Invalid $skiptoken.", code="Request_BadRequest") from None
+    if not isinstance(state, dict):
+        raise BadRequest("Invalid $skiptoken.", code="Request_BadRequest")
+    return state
+
+
+def apply_query(items: Iterable[Mapping[str, Any]], opts: QueryOptions) -> list[Mapping[str, Any]]:
+    """Filters and orders (not pages) a collection."""
+    result = [o for o in items if opts.filter(o)] if opts.filter else list(items)
+    for path, desc in reversed(opts.orderby):
+        result.sort(key=lambda o, p=path: (resolve_path(o, p) is None, resolve_path(o, p) or ""), reverse=desc)
+    return result

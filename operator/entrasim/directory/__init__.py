@@ -1,0 +1,1 @@
+"""Users, groups, group membership, delta queries and the recycle bin (directory/deletedItems)."""

@@ -1,0 +1,1 @@
+"""The Microsoft identity platform: OpenID configuration and the client-credentials token endpoint."""

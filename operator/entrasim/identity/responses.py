@@ -1,0 +1,85 @@
+"""HTTP layer of the identity platform (the login host): form in, AADSTS-style JSON out."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from ..core.errors import ResourceNotFound
+from ..world import WORLD, Tenant
+from . import exceptions as err
+
+
+def _base(request: web.Request) -> str:
+    return f"{request.scheme}://{request.host}"
+
+
+def _tenant(request: web.Request) -> Tenant:
+    try:
+        return request.app[WORLD].tenant(request.match_info["tenant"])
+    except ResourceNotFound:
+        raise err.TenantNotFound(
+            f"Tenant '{request.match_info['tenant']}' not found. Check to make sure you have the correct tenant ID "
+            "and are signing into the correct cloud."
+        ) from None
+
+
+def _error_reply(request: web.Request, exc: err.AadstsError) -> web.Response:
+    return web.json_response(exc.body(request.app[WORLD].clock.iso_now()), status=exc.status)
+
+
+async def openid_configuration(request: web.Request) -> web.Response:
+    try:
+        tenant = _tenant(request)
+    except err.AadstsError as exc:
+        return _error_reply(request, exc)
+    base, segment = _base(request), request.match_info["tenant"]
+    return web.json_response({
+        "issuer": f"{base}/{tenant.id}/v2.0",
+        "authorization_endpoint": f"{base}/{segment}/oauth2/v2.0/authorize",
+        "token_endpoint": f"{base}/{segment}/oauth2/v2.0/token",
+        "device_authorization_endpoint": f"{base}/{segment}/oauth2/v2.0/devicecode",
+        "jwks_uri": f"{base}/{segment}/discovery/v2.0/keys",
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "tenant_region_scope": "EU",
+        "cloud_instance_name": "microsoftonline.com",
+    })
+
+
+async def keys(request: web.Request) -> web.Response:
+    return web.json_response(request.app[WORLD].tokens.jwks())
+
+
+async def instance_discovery(request: web.Request) -> web.Response:
+    return web.json_response({
+        "tenant_discovery_endpoint": f"{_base(request)}/common/v2.0/.well-known/openid-configuration",
+        "api-version": "1.1",
+        "metadata": [{"preferred_network": request.host, "preferred_cache": request.host, "aliases": [request.host]}],
+    })
+
+
+async def token(request: web.Request) -> web.Response:
+    world = request.app[WORLD]
+    try:
+        tenant = _tenant(request)
+        form = {k: str(v) for k, v in (await request.post()).items()}
+        if "client_secret" not in form and request.headers.get("Authorization", "").startswith("Basic "):
+            form.update(_basic_credentials(request.headers["Authorization"]))
+        app = tenant.identity.authenticate(form, request.path)
+    except err.AadstsError as exc:
+        world.token_errors[exc.error] = world.token_errors.get(exc.error, 0) + 1
+        return _error_reply(request, exc)
+    return web.json_response(world.tokens.issue(tenant, app, f"https://sts.windows.net/{tenant.id}/"))
+
+
+def _basic_credentials(header: str) -> dict[str, str]:
+    try:
+        client_id, _, secret = base64.b64decode(header.split(" ", 1)[1]).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError, IndexError):
+        return {}
+    return {"client_id": unquote(client_id), "client_secret": unquote(secret)}

@@ -1,0 +1,100 @@
+"""Loads tenants, app registrations, users and groups into the world from a seed document.
+
+Format (YAML or JSON):
+  tenants:
+    - id: <guid>
+      domain: contoso.onmicrosoft.com
+      displayName: Contoso
+      apps: [{appId, displayName, roles: [...], secrets: [...], certificates: [PEM], federated: [{issuer, subject}]}]
+      users: [{userPrincipalName, displayName, accountEnabled, department, ...any user property, id?}]
+      groups: [{displayName, securityEnabled, mailEnabled, mailNickname, groupTypes?, membershipRule?, id?,
+                members: [user principal names or ids]}]
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .identity.models import ClientApp, FederatedCredential, load_certificate
+from .world import Tenant, World
+
+DEPARTMENTS = ("Finance", "Sales", "Marketing", "Engineering", "Legal", "HR", "Operations", "Support")
+JOB_TITLES = ("Analyst", "Manager", "Engineer", "Consultant", "Director", "Specialist", "Associate")
+
+
+class SeedError(ValueError):
+    pass
+
+
+def read_seed_file(path: str | Path) -> dict[str, Any]:
+    text = Path(path).read_text()
+    data = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
+    if not isinstance(data, dict) or not isinstance(data.get("tenants"), list):
+        raise SeedError(f"{path}: a seed document needs a top-level 'tenants' list")
+    return data
+
+
+def load_seed(world: World, data: dict[str, Any]) -> list[Tenant]:
+    tenants = []
+    for entry in data.get("tenants", []):
+        try:
+            tenants.append(_load_tenant(world, entry))
+        except (KeyError, TypeError) as exc:
+            raise SeedError(f"tenant {entry.get('id', '?')}: missing or malformed field {exc}") from None
+    return tenants
+
+
+def _load_tenant(world: World, entry: dict[str, Any]) -> Tenant:
+    tenant = world.add_tenant(entry["id"], entry["domain"], entry.get("displayName", entry["domain"]))
+    for app in entry.get("apps", []):
+        tenant.identity.register(ClientApp(
+            app_id=app["appId"], display_name=app.get("displayName", app["appId"]), roles=set(app.get("roles", [])),
+            secrets=list(app.get("secrets", [])),
+            certificates=[load_certificate(pem) for pem in app.get("certificates", [])],
+            federated=[FederatedCredential(f["issuer"], f["subject"]) for f in app.get("federated", [])],
+        ))
+    directory = tenant.directory
+    for user in entry.get("users", []):
+        props = {k: v for k, v in user.items() if k != "id"}
+        props.setdefault("accountEnabled", True)
+        directory.create_user(props, object_id=user.get("id"))
+    for group in entry.get("groups", []):
+        props = {k: v for k, v in group.items() if k not in ("id", "members")}
+        props.setdefault("securityEnabled", True)
+        props.setdefault("mailEnabled", False)
+        props.setdefault("mailNickname", "".join(c for c in props["displayName"] if c.isalnum()) or "group")
+        created = directory.create_group(props, object_id=group.get("id"))
+        for member in group.get("members", []):
+            directory.add_member(created["id"], directory.get_user(member)["id"])
+    return tenant
+
+
+def generate(*, users: int, tenant_id: str, domain: str, display_name: str, groups: int = 1,
+             disabled_ratio: float = 0.02, seed: int = 7) -> dict[str, Any]:
+    """A synthetic tenant: `users` members spread over departments, and `groups` security groups
+    (CTS-<n>) whose members are every `groups`-th user, so group scopes are predictable."""
+    rng = random.Random(seed)
+    people = []
+    for i in range(users):
+        department = DEPARTMENTS[i % len(DEPARTMENTS)]
+        people.append({
+            "userPrincipalName": f"user{i:06d}@{domain}",
+            "displayName": f"User {i:06d}",
+            "givenName": "User", "surname": f"{i:06d}",
+            "mail": f"user{i:06d}@{domain}",
+            "department": department,
+            "jobTitle": rng.choice(JOB_TITLES),
+            "accountEnabled": rng.random() >= disabled_ratio,
+            "onPremisesExtensionAttributes": {"extensionAttribute1": f"CC-{100 + i % 50}"},
+        })
+    group_docs = [
+        {"displayName": f"CTS-{g + 1}", "members": [people[i]["userPrincipalName"] for i in range(g, users, groups)]}
+        for g in range(groups)
+    ]
+    return {"tenants": [{"id": tenant_id, "domain": domain, "displayName": display_name,
+                         "users": people, "groups": group_docs}]}

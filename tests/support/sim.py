@@ -1,0 +1,108 @@
+"""The two-tenant entrasim world most tests use, and clients that reach it over HTTPS."""
+
+from __future__ import annotations
+
+import ssl
+
+import httpx
+
+from entrasim.server import EntraSim
+
+CONTOSO = "5f0ad2c4-6a55-4b73-9d2e-0b9a3c1e7f10"
+FABRIKAM = "9c3e1b7a-2d4f-4e8b-a1c6-7f5d0e2b4a93"
+CTSYNC_APP = "0b7e3c1a-5d2f-4a8e-9c6b-1e4f7a2d3b58"
+SECRET = "s3cret"
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+
+# Every application permission the emulator checks: the test app is consented to all of them.
+ALL_ROLES = [
+    "User.Read.All",
+    "User.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadWrite.All",
+    "GroupMember.Read.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "Application.ReadWrite.OwnedBy",
+    "AppRoleAssignment.ReadWrite.All",
+    "Policy.Read.All",
+    "Policy.ReadWrite.CrossTenantAccess",
+    "Synchronization.Read.All",
+    "Synchronization.ReadWrite.All",
+    "AuditLog.Read.All",
+]
+
+TENANTS = {
+    "contoso": (CONTOSO, "contoso.onmicrosoft.com", "Contoso"),
+    "fabrikam": (FABRIKAM, "fabrikam.onmicrosoft.com", "Fabrikam"),
+}
+
+
+def two_tenant_seed(
+    users: dict[str, list[dict]] | None = None, groups: dict[str, list[dict]] | None = None
+) -> dict:
+    users, groups = users or {}, groups or {}
+    return {
+        "tenants": [
+            {
+                "id": tid,
+                "domain": domain,
+                "displayName": name,
+                "apps": [
+                    {"appId": CTSYNC_APP, "displayName": "ctsync", "roles": ALL_ROLES, "secrets": [SECRET]}
+                ],
+                "users": users.get(key, []),
+                "groups": groups.get(key, []),
+            }
+            for key, (tid, domain, name) in TENANTS.items()
+        ]
+    }
+
+
+def ca_context(server: EntraSim) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(server.ca_path))
+
+
+def fetch_token(server: EntraSim, tenant_key: str, *, app_id: str = CTSYNC_APP, secret: str = SECRET) -> str:
+    with httpx.Client(verify=ca_context(server)) as client:
+        reply = client.post(
+            f"{server.base_url}/{TENANTS[tenant_key][0]}/oauth2/v2.0/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": app_id,
+                "client_secret": secret,
+                "scope": GRAPH_SCOPE,
+            },
+        )
+    reply.raise_for_status()
+    return reply.json()["access_token"]
+
+
+def graph_sdk_client(server: EntraSim, tenant_key: str):  # type: ignore[no-untyped-def]
+    """A msgraph GraphServiceClient reaching entrasim through azure-identity's async ClientSecretCredential,
+    with the CA passed explicitly (never through SSL_CERT_FILE)."""
+    from azure.identity.aio import ClientSecretCredential
+    from kiota_authentication_azure.azure_identity_authentication_provider import (
+        AzureIdentityAuthenticationProvider,
+    )
+    from msgraph import GraphRequestAdapter, GraphServiceClient
+    from msgraph.graph_request_adapter import options as graph_default_options
+    from msgraph_core import GraphClientFactory
+
+    credential = ClientSecretCredential(
+        TENANTS[tenant_key][0],
+        CTSYNC_APP,
+        SECRET,
+        authority=server.base_url,
+        connection_verify=str(server.ca_path),
+    )
+    http = GraphClientFactory.create_with_default_middleware(
+        client=httpx.AsyncClient(verify=ca_context(server)), options=dict(graph_default_options)
+    )
+    adapter = GraphRequestAdapter(
+        AzureIdentityAuthenticationProvider(credential, scopes=[GRAPH_SCOPE]), client=http
+    )
+    adapter.base_url = f"{server.base_url}/v1.0"  # no trailing slash: URL templates add their own
+    return GraphServiceClient(request_adapter=adapter)
