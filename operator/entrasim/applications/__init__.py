@@ -1,0 +1,1 @@
+"""Application templates, applications, service principals and app role assignments."""

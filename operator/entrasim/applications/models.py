@@ -1,0 +1,312 @@
+"""State and rules of the applications service for one tenant: gallery templates, the applications and
+service principals instantiated from them, and app role assignments (who is in a CTS configuration's
+scope).
+
+Not modelled: eventual consistency (Graph may hide a new service principal from lists for ~15 s; here it
+is visible at once), ownership limits of Application.ReadWrite.OwnedBy, and the recycle bin for
+applications and service principals (deletes are hard deletes)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..core.errors import BadRequest, ResourceNotFound
+from ..core.ids import is_guid, new_guid, opaque_id
+from .exceptions import AssignmentExists, InvalidValue, RoleNotFound
+
+if TYPE_CHECKING:
+    from ..world import Tenant
+
+CTS_TEMPLATE_ID = "518e5f48-1fc8-4c48-9387-9fdf28b0dfe7"
+DEFAULT_ACCESS_ROLE_ID = "00000000-0000-0000-0000-000000000000"
+CTS_HOME_PAGE = (
+    "https://account.activedirectory.windowsazure.com:444/applications/default.aspx"
+    "?metadata=aad2aadsync|ISV9.1|primary|z"
+)
+_NO_INFO = dict.fromkeys(
+    ("logoUrl", "marketingUrl", "privacyStatementUrl", "supportUrl", "termsOfServiceUrl")
+)
+_NO_PUBLISHER = {"displayName": None, "verifiedPublisherId": None, "addedDateTime": None}
+
+# The gallery this emulator knows. The CTS template's display name is not documented.
+TEMPLATES: dict[str, dict[str, Any]] = {
+    CTS_TEMPLATE_ID: {
+        "id": CTS_TEMPLATE_ID,
+        "displayName": "Cross-Tenant Synchronization",
+        "homePageUrl": CTS_HOME_PAGE,
+        "supportedSingleSignOnModes": ["notSupported"],
+        "supportedProvisioningTypes": ["sync"],
+        "logoUrl": None,
+        "categories": ["security"],
+        "publisher": "Microsoft Corporation",
+        "description": "Synchronize users from this tenant into another Microsoft Entra tenant.",
+    },
+}
+
+
+def not_found(object_id: str) -> ResourceNotFound:
+    return ResourceNotFound(
+        f"Resource '{object_id}' does not exist or one of its queried reference-property "
+        "objects are not present."
+    )
+
+
+def _lookup(store: Mapping[str, dict[str, Any]], object_id: str) -> dict[str, Any]:
+    found = store.get(object_id.lower())
+    if found is None:
+        raise not_found(object_id)
+    return found
+
+
+def _cts_roles_and_scopes(display_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    role = {
+        "allowedMemberTypes": ["User"],
+        "displayName": "msiam_access",
+        "id": new_guid(),
+        "isEnabled": True,
+        "description": "msiam_access",
+        "value": None,
+        "origin": "Application",
+    }
+    scope = {
+        "adminConsentDescription": f"Allow the application to access {display_name} on behalf of the "
+        "signed-in user.",
+        "adminConsentDisplayName": f"Access {display_name}",
+        "id": new_guid(),
+        "isEnabled": True,
+        "type": "User",
+        "userConsentDescription": f"Allow the application to access {display_name} on your behalf.",
+        "userConsentDisplayName": f"Access {display_name}",
+        "value": "user_impersonation",
+    }
+    return role, scope
+
+
+class ApplicationsBackend:
+    def __init__(self, tenant: Tenant) -> None:
+        self.tenant = tenant
+        self.applications: dict[str, dict[str, Any]] = {}
+        self.service_principals: dict[str, dict[str, Any]] = {}
+        self._sp_by_app_id: dict[str, str] = {}  # appId -> service principal id
+        self._sps_by_template: dict[
+            str, dict[str, None]
+        ] = {}  # template id -> service principal ids, in order
+        self._assignments: dict[str, dict[str, dict[str, Any]]] = {}  # sp id -> assignment id -> assignment
+        self._by_principal: dict[str, dict[str, str]] = {}  # principal id -> assignment id -> sp id
+
+    def _now(self) -> str:
+        return self.tenant.world.clock.iso_now()
+
+    # --- templates -----------------------------------------------------------------------------------
+    def list_templates(self) -> list[dict[str, Any]]:
+        return list(TEMPLATES.values())
+
+    def get_template(self, template_id: str) -> dict[str, Any]:
+        return _lookup(TEMPLATES, template_id)
+
+    def instantiate(self, template_id: str, display_name: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Adds an application and its service principal. Not idempotent: each call creates a new pair."""
+        template = self.get_template(template_id)
+        if not isinstance(display_name, str) or not display_name.strip():
+            raise BadRequest("Property 'displayName' is required and must be a non-empty string.")
+        app = self._new_application(template["id"], display_name)
+        sp = self._new_service_principal(app)
+        self.applications[app["id"]] = app
+        self.service_principals[sp["id"]] = sp
+        self._sp_by_app_id[app["appId"]] = sp["id"]
+        self._sps_by_template.setdefault(template["id"], {})[sp["id"]] = None
+        self._assignments[sp["id"]] = {}
+        return app, sp
+
+    def _new_application(self, template_id: str, display_name: str) -> dict[str, Any]:
+        role, scope = _cts_roles_and_scopes(display_name)
+        return {
+            "id": new_guid(),
+            "appId": new_guid(),
+            "applicationTemplateId": template_id,
+            "createdDateTime": self._now(),
+            "deletedDateTime": None,
+            "displayName": display_name,
+            "description": None,
+            "groupMembershipClaims": None,
+            "identifierUris": [],
+            "isFallbackPublicClient": False,
+            "signInAudience": "AzureADMyOrg",
+            "tags": [],
+            "tokenEncryptionKeyId": None,
+            "defaultRedirectUri": None,
+            "optionalClaims": None,
+            "addIns": [],
+            "api": {
+                "acceptMappedClaims": None,
+                "knownClientApplications": [],
+                "requestedAccessTokenVersion": None,
+                "oauth2PermissionScopes": [scope],
+                "preAuthorizedApplications": [],
+            },
+            "appRoles": [role],
+            "info": dict(_NO_INFO),
+            "keyCredentials": [],
+            "parentalControlSettings": {"countriesBlockedForMinors": [], "legalAgeGroupRule": "Allow"},
+            "passwordCredentials": [],
+            "publicClient": {"redirectUris": []},
+            "requiredResourceAccess": [],
+            "verifiedPublisher": dict(_NO_PUBLISHER),
+            "web": {"homePageUrl": CTS_HOME_PAGE, "redirectUris": [], "logoutUrl": None},
+        }
+
+    def _new_service_principal(self, app: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "id": new_guid(),
+            "deletedDateTime": None,
+            "accountEnabled": True,
+            "appId": app["appId"],
+            "applicationTemplateId": app["applicationTemplateId"],
+            "appDisplayName": app["displayName"],
+            "alternativeNames": [],
+            "appOwnerOrganizationId": self.tenant.id,
+            "displayName": app["displayName"],
+            "appRoleAssignmentRequired": True,
+            "loginUrl": None,
+            "logoutUrl": None,
+            "homepage": CTS_HOME_PAGE,
+            "notificationEmailAddresses": [],
+            "preferredSingleSignOnMode": None,
+            "preferredTokenSigningKeyThumbprint": None,
+            "replyUrls": [],
+            "servicePrincipalNames": [app["appId"]],
+            "servicePrincipalType": "Application",
+            "tags": ["WindowsAzureActiveDirectoryIntegratedApp"],
+            "tokenEncryptionKeyId": None,
+            "samlSingleSignOnSettings": None,
+            "addIns": [],
+            "appRoles": [dict(r) for r in app["appRoles"]],
+            "info": dict(_NO_INFO),
+            "keyCredentials": [],
+            "oauth2PermissionScopes": [dict(s) for s in app["api"]["oauth2PermissionScopes"]],
+            "passwordCredentials": [],
+            "verifiedPublisher": dict(_NO_PUBLISHER),
+        }
+
+    # --- applications --------------------------------------------------------------------------------
+    def list_applications(self) -> list[dict[str, Any]]:
+        return list(self.applications.values())
+
+    def get_application(self, app_object_id: str) -> dict[str, Any]:
+        return _lookup(self.applications, app_object_id)
+
+    def delete_application(self, app_object_id: str) -> None:
+        """Deleting an application also deletes its service principal in this tenant."""
+        app = self.get_application(app_object_id)
+        del self.applications[app["id"]]
+        sp_id = self._sp_by_app_id.get(app["appId"])
+        if sp_id is not None:
+            self.delete_service_principal(sp_id)
+
+    # --- service principals --------------------------------------------------------------------------
+    def list_service_principals(self) -> list[dict[str, Any]]:
+        return list(self.service_principals.values())
+
+    def service_principal(self, sp_id: str) -> dict[str, Any]:
+        return _lookup(self.service_principals, sp_id)
+
+    def service_principal_by_app_id(self, app_id: str) -> dict[str, Any]:
+        sp_id = self._sp_by_app_id.get(app_id.lower())
+        if sp_id is None:
+            raise not_found(app_id)
+        return self.service_principals[sp_id]
+
+    def service_principals_by_template(self, template_id: str) -> list[dict[str, Any]]:
+        return [self.service_principals[i] for i in self._sps_by_template.get(template_id.lower(), {})]
+
+    def delete_service_principal(self, sp_id: str) -> None:
+        """Removes the service principal, its app role assignments and its synchronization state."""
+        sp = self.service_principal(sp_id)
+        del self.service_principals[sp["id"]]
+        del self._sp_by_app_id[sp["appId"]]
+        self._sps_by_template.get(sp["applicationTemplateId"], {}).pop(sp["id"], None)
+        for assignment in self._assignments.pop(sp["id"], {}).values():
+            self._forget_assignment(assignment)
+        self.tenant.synchronization.forget_service_principal(sp["id"])
+
+    # --- app role assignments ------------------------------------------------------------------------
+    def assign(self, sp_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        sp = self.service_principal(sp_id)
+        for prop in ("principalId", "resourceId", "appRoleId"):
+            if not is_guid(body.get(prop)):
+                raise InvalidValue(prop)
+        if body["resourceId"].lower() != sp["id"]:
+            raise BadRequest(
+                f"The resourceId '{body['resourceId']}' must be the id of the service principal "
+                "the assignment is created on."
+            )
+        role_id = body["appRoleId"].lower()
+        self._check_role(sp, role_id)
+        principal_type, principal = self._principal(body["principalId"].lower())
+        if self._find(sp["id"], principal["id"], role_id):
+            raise AssignmentExists()
+        assignment = {
+            "id": opaque_id(),
+            "deletedDateTime": None,
+            "appRoleId": role_id,
+            "createdDateTime": self._now(),
+            "principalDisplayName": principal.get("displayName"),
+            "principalId": principal["id"],
+            "principalType": principal_type,
+            "resourceDisplayName": sp["displayName"],
+            "resourceId": sp["id"],
+        }
+        self._assignments[sp["id"]][assignment["id"]] = assignment
+        self._by_principal.setdefault(principal["id"], {})[assignment["id"]] = sp["id"]
+        return assignment
+
+    @staticmethod
+    def _check_role(sp: Mapping[str, Any], role_id: str) -> None:
+        """Only the service principal's enabled roles; the default role only when it declares none."""
+        roles = {r["id"] for r in sp["appRoles"] if r.get("isEnabled", True)}
+        if role_id not in roles and not (role_id == DEFAULT_ACCESS_ROLE_ID and not sp["appRoles"]):
+            raise RoleNotFound()
+
+    def _principal(self, principal_id: str) -> tuple[str, dict[str, Any]]:
+        directory = self.tenant.directory
+        if principal_id in directory.users:
+            return "User", directory.users[principal_id]
+        if principal_id in directory.groups:
+            return "Group", directory.groups[principal_id]
+        raise not_found(principal_id)
+
+    def _find(self, sp_id: str, principal_id: str, role_id: str) -> bool:
+        return any(
+            sid == sp_id and self._assignments[sp_id][aid]["appRoleId"] == role_id
+            for aid, sid in self._by_principal.get(principal_id, {}).items()
+        )
+
+    def _is_live(self, assignment: Mapping[str, Any]) -> bool:
+        # a deleted user or group drops out of the lists; restoring it brings its assignments back
+        directory = self.tenant.directory
+        return assignment["principalId"] in directory.users or assignment["principalId"] in directory.groups
+
+    def assignments(self, sp_id: str) -> list[dict[str, Any]]:
+        """The app role assignments granted on a service principal (its appRoleAssignedTo)."""
+        sp = self.service_principal(sp_id)
+        return [a for a in self._assignments[sp["id"]].values() if self._is_live(a)]
+
+    def assignments_of(self, principal_id: str) -> list[dict[str, Any]]:
+        """The app role assignments a user or group holds (its appRoleAssignments)."""
+        held = self._by_principal.get(principal_id.lower(), {})
+        return [self._assignments[sp_id][aid] for aid, sp_id in held.items()]
+
+    def unassign(self, sp_id: str, assignment_id: str) -> None:
+        sp = self.service_principal(sp_id)
+        assignment = self._assignments[sp["id"]].get(assignment_id)
+        if assignment is None or not self._is_live(assignment):
+            raise not_found(assignment_id)
+        del self._assignments[sp["id"]][assignment_id]
+        self._forget_assignment(assignment)
+
+    def _forget_assignment(self, assignment: Mapping[str, Any]) -> None:
+        held = self._by_principal.get(assignment["principalId"], {})
+        held.pop(assignment["id"], None)
+        if not held:
+            self._by_principal.pop(assignment["principalId"], None)

@@ -1,0 +1,54 @@
+"""Routes of the applications service, with the application permissions Graph documents for each."""
+
+from __future__ import annotations
+
+from ..core.http import route
+from . import responses as r
+
+READ = (
+    "Application.Read.All",
+    "Application.ReadWrite.OwnedBy",
+    "Application.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+)
+WRITE = ("Application.ReadWrite.OwnedBy", "Application.ReadWrite.All", "Directory.ReadWrite.All")
+ASSIGN = ("AppRoleAssignment.ReadWrite.All",)  # plus a companion role, checked by the handler
+UNASSIGN = ("AppRoleAssignment.ReadWrite.All", "Directory.ReadWrite.All")
+READ_ASSIGNMENTS = (*READ, "AppRoleAssignment.ReadWrite.All")
+_USER_READ = (
+    "User.Read.All",
+    "User.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "AppRoleAssignment.ReadWrite.All",
+)
+_GROUP_READ = (
+    "Group.Read.All",
+    "Group.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "AppRoleAssignment.ReadWrite.All",
+)
+_SP_BY_APP_ID = "/servicePrincipals(appId='{appId}')"
+
+ROUTES = [
+    # the gallery is readable with any valid token
+    route("GET", "/applicationTemplates", r.list_templates),
+    route("GET", "/applicationTemplates/{id}", r.get_template),
+    route("POST", "/applicationTemplates/{id}/instantiate", r.instantiate, *WRITE),
+    route("GET", "/applications", r.list_applications, *READ),
+    route("GET", "/applications/{id}", r.get_application, *READ),
+    route("DELETE", "/applications/{id}", r.delete_application, *WRITE),
+    route("GET", "/servicePrincipals", r.list_service_principals, *READ),
+    route("GET", "/servicePrincipals/{id}", r.get_service_principal, *READ),
+    route("GET", _SP_BY_APP_ID, r.get_service_principal, *READ),
+    route("DELETE", "/servicePrincipals/{id}", r.delete_service_principal, *WRITE),
+    route("POST", "/servicePrincipals/{id}/appRoleAssignedTo", r.assign, *ASSIGN),
+    route("POST", f"{_SP_BY_APP_ID}/appRoleAssignedTo", r.assign, *ASSIGN),
+    route("GET", "/servicePrincipals/{id}/appRoleAssignedTo", r.list_assigned_to, *READ_ASSIGNMENTS),
+    route("GET", f"{_SP_BY_APP_ID}/appRoleAssignedTo", r.list_assigned_to, *READ_ASSIGNMENTS),
+    route("DELETE", "/servicePrincipals/{id}/appRoleAssignedTo/{assignmentId}", r.unassign, *UNASSIGN),
+    route("GET", "/users/{id}/appRoleAssignments", r.list_user_assignments, *_USER_READ),
+    route("GET", "/groups/{id}/appRoleAssignments", r.list_group_assignments, *_GROUP_READ),
+]

@@ -1,0 +1,1 @@
+"""JSON batching: POST /$batch runs up to 20 requests, in order where dependsOn asks."""

@@ -1,0 +1,1 @@
+"""Cross-tenant access policy: partners, the default policy and partner identity synchronization."""
