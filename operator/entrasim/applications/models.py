@@ -52,6 +52,24 @@ def not_found(object_id: str) -> ResourceNotFound:
     )
 
 
+# What PATCH may change; ids, appId and template links are read-only.
+UPDATABLE_APPLICATION = {"displayName": str, "notes": str, "tags": list, "description": str}
+UPDATABLE_SERVICE_PRINCIPAL = {"tags": list, "notes": str, "description": str, "appRoleAssignmentRequired": bool,
+                               "accountEnabled": bool, "notificationEmailAddresses": list}
+
+
+def _update(obj: dict[str, Any], changes: Mapping[str, Any], allowed: Mapping[str, type], kind: str) -> None:
+    for key, value in changes.items():
+        if key not in allowed:
+            raise BadRequest(f"Property '{key}' is read-only or does not exist on type 'microsoft.graph.{kind}'.")
+        expected = allowed[key]
+        if value is not None and not isinstance(value, expected):
+            raise BadRequest(f"Invalid value specified for property '{key}' of resource '{kind}'.")
+        if expected is list and value is not None and not all(isinstance(v, str) for v in value):
+            raise BadRequest(f"Invalid value specified for property '{key}' of resource '{kind}'.")
+    obj.update(changes)
+
+
 def _lookup(store: Mapping[str, dict[str, Any]], object_id: str) -> dict[str, Any]:
     found = store.get(object_id.lower())
     if found is None:
@@ -196,6 +214,9 @@ class ApplicationsBackend:
     def get_application(self, app_object_id: str) -> dict[str, Any]:
         return _lookup(self.applications, app_object_id)
 
+    def update_application(self, app_object_id: str, changes: Mapping[str, Any]) -> None:
+        _update(self.get_application(app_object_id), changes, UPDATABLE_APPLICATION, "application")
+
     def delete_application(self, app_object_id: str) -> None:
         """Deleting an application also deletes its service principal in this tenant."""
         app = self.get_application(app_object_id)
@@ -210,6 +231,9 @@ class ApplicationsBackend:
 
     def service_principal(self, sp_id: str) -> dict[str, Any]:
         return _lookup(self.service_principals, sp_id)
+
+    def update_service_principal(self, sp_id: str, changes: Mapping[str, Any]) -> None:
+        _update(self.service_principal(sp_id), changes, UPDATABLE_SERVICE_PRINCIPAL, "servicePrincipal")
 
     def service_principal_by_app_id(self, app_id: str) -> dict[str, Any]:
         sp_id = self._sp_by_app_id.get(app_id.lower())

@@ -73,6 +73,11 @@ def get_application(req: GraphRequest) -> Reply:
     return _entity(req, _apps(req).get_application(req.params["id"]), "applications/$entity")
 
 
+def update_application(req: GraphRequest) -> Reply:
+    _apps(req).update_application(req.params["id"], req.json_object())
+    return no_content()
+
+
 def delete_application(req: GraphRequest) -> Reply:
     _apps(req).delete_application(req.params["id"])
     return no_content()
@@ -84,6 +89,11 @@ def list_service_principals(req: GraphRequest) -> Reply:
 
 def get_service_principal(req: GraphRequest) -> Reply:
     return _entity(req, _service_principal(req), "servicePrincipals/$entity")
+
+
+def update_service_principal(req: GraphRequest) -> Reply:
+    _apps(req).update_service_principal(_service_principal(req)["id"], req.json_object())
+    return no_content()
 
 
 def delete_service_principal(req: GraphRequest) -> Reply:

@@ -150,6 +150,20 @@ def test_delete_service_principal(source, pair):
     assert source.delete(f"/servicePrincipals/{sp['id']}").status_code == 404
 
 
+def test_patch_service_principal_tags_and_application_notes(source, pair):
+    sp, app = pair["servicePrincipal"], pair["application"]
+    tags = [*sp["tags"], "ctsync.io/owner=default/contoso-to-fabrikam"]
+    assert source.patch(f"/servicePrincipals/{sp['id']}", json={"tags": tags}).status_code == 204
+    assert source.get(f"/servicePrincipals/{sp['id']}").json()["tags"] == tags
+    assert source.patch(f"/applications/{app['id']}", json={"notes": "managed"}).status_code == 204
+    assert source.get(f"/applications/{app['id']}").json()["notes"] == "managed"
+
+
+@pytest.mark.parametrize("body", [{"appId": "x"}, {"tags": "not-a-list"}, {"tags": [1]}, {"bogus": True}])
+def test_patch_service_principal_rejects_read_only_and_bad_values(source, pair, body):
+    assert _error(source.patch(f"/servicePrincipals/{pair['servicePrincipal']['id']}", json=body), 400)
+
+
 def test_assign_list_and_unassign(source, pair):
     sp = pair["servicePrincipal"]
     reply = _assign(source, sp, ADA)
