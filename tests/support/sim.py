@@ -106,3 +106,17 @@ def graph_sdk_client(server: EntraSim, tenant_key: str):  # type: ignore[no-unty
     )
     adapter.base_url = f"{server.base_url}/v1.0"  # no trailing slash: URL templates add their own
     return GraphServiceClient(request_adapter=adapter)
+
+
+def ctsync_graph_client(server: EntraSim, tenant_key: str, role: str, *, secret: str = SECRET, observer=None):  # type: ignore[no-untyped-def]
+    """ctsync's own GraphClient for one tenant of the emulator, as a TenantPair with cloud Custom builds it."""
+    from ctsync.graph.client import GraphClient
+    from ctsync.graph.credentials import make_credential
+    from ctsync.graph.endpoints import endpoints_for
+
+    endpoints = endpoints_for("Custom", server.base_url, server.base_url)
+    tenant_id = TENANTS[tenant_key][0]
+    credential = make_credential(tenant_id, {"clientId": CTSYNC_APP, "clientSecret": secret}, endpoints,
+                                 ca_file=str(server.ca_path))
+    return GraphClient(role=role, tenant_id=tenant_id, credential=credential, endpoints=endpoints,  # type: ignore[arg-type]
+                       ca_file=str(server.ca_path), observer=observer)

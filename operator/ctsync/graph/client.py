@@ -1,0 +1,202 @@
+"""A Graph client for one tenant: msgraph-sdk's request adapter and middleware as transport (auth,
+headers, redirects, compression), JSON in and out through the raw-bytes path.
+
+SDK model parsing costs ~14 ms per object, so nothing here deserialises into SDK models. The SDK's
+retry handler is off: it retries POSTs (unsafe for instantiate and assignments) and sleeps through any
+Retry-After. Instead this client retries short throttling in the call and raises `Throttled` for long
+waits, which the handler layer turns into a delayed retry."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import ssl
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import httpx
+from azure.core.credentials_async import AsyncTokenCredential
+from azure.core.exceptions import ClientAuthenticationError
+from kiota_abstractions.api_error import APIError
+from kiota_abstractions.method import Method
+from kiota_abstractions.request_information import RequestInformation
+from kiota_authentication_azure.azure_identity_authentication_provider import (
+    AzureIdentityAuthenticationProvider,
+)
+from kiota_http.middleware.options import RetryHandlerOption
+from msgraph import GraphRequestAdapter
+from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+from msgraph.graph_request_adapter import options as graph_default_options
+from msgraph_core import GraphClientFactory
+
+from .. import errors as domain
+from ..errors import TenantRole
+from . import errors
+from .endpoints import CloudEndpoints
+from .routes import route_template
+
+# (tenant role, method, route template, HTTP status or 0 for a transport failure, seconds)
+RequestObserver = Callable[[str, str, str, int, float], None]
+
+ERROR_MAP: dict[str, Any] = {"XXX": ODataError}
+MAX_INLINE_RETRY_AFTER = 5.0  # longer waits go back to the handler layer as Throttled
+MAX_ATTEMPTS = 3
+QUERY_SAFE = "$,()/'"  # OData punctuation stays readable in URLs, as Graph's own nextLinks do
+
+
+def _ssl_context(ca_file: str | None) -> ssl.SSLContext | bool:
+    return ssl.create_default_context(cafile=ca_file) if ca_file else True
+
+
+class GraphClient:
+    def __init__(
+        self,
+        *,
+        role: TenantRole,
+        tenant_id: str,
+        credential: AsyncTokenCredential,
+        endpoints: CloudEndpoints,
+        ca_file: str | None = None,
+        observer: RequestObserver | None = None,
+    ) -> None:
+        self.role = role
+        self.tenant_id = tenant_id
+        self.endpoints = endpoints
+        self._credential = credential
+        self._observer = observer
+        http = httpx.AsyncClient(verify=_ssl_context(ca_file), timeout=httpx.Timeout(60, connect=15),
+                                 event_hooks={"request": [_stamp_start], "response": [self._observe]})
+        options = dict(graph_default_options)
+        options[RetryHandlerOption.get_key()] = RetryHandlerOption(should_retry=False, max_retries=0)
+        self._http = GraphClientFactory.create_with_default_middleware(client=http, options=options)
+        auth = AzureIdentityAuthenticationProvider(credential, scopes=[endpoints.scope])
+        self._adapter = GraphRequestAdapter(auth, client=self._http)
+        self._adapter.base_url = endpoints.graph_base  # without the trailing slash httpx would add
+
+    async def close(self) -> None:
+        await self._http.aclose()
+        await self._credential.close()
+
+    # --- verbs ---------------------------------------------------------------------------------------
+    async def get(self, path: str, query: Mapping[str, str] | None = None, *,
+                  headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+        return await self.request("GET", path, query=query, headers=headers) or {}
+
+    async def get_optional(self, path: str, query: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+        """The object, or None when Graph says it does not exist. Any other failure raises."""
+        try:
+            return await self.get(path, query)
+        except errors.GraphNotFound:
+            return None
+
+    async def pages(self, path: str, query: Mapping[str, str] | None = None, *,
+                    headers: Mapping[str, str] | None = None) -> AsyncIterator[list[dict[str, Any]]]:
+        """Every page of a collection, following @odata.nextLink verbatim. A failed page raises
+        ReadIncomplete: a partial listing must never pass for the whole."""
+        url: str | None = self._url(path, query)
+        page_no = 0
+        while url:
+            try:
+                doc = await self.request("GET", url, headers=headers) or {}
+            except domain.Throttled:
+                raise
+            except domain.CtsyncError as exc:
+                if page_no == 0:
+                    raise
+                raise domain.ReadIncomplete(f"{self.role} tenant {route_template(path)} after {page_no} pages: {exc}") \
+                    from exc
+            page_no += 1
+            yield doc.get("value", [])
+            url = doc.get("@odata.nextLink")
+
+    async def list_all(self, path: str, query: Mapping[str, str] | None = None, *,
+                       headers: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        async for page in self.pages(path, query, headers=headers):
+            items.extend(page)
+        return items
+
+    async def post(self, path: str, body: Any = None, *, retry: bool = True) -> dict[str, Any] | None:
+        """`retry=False` for non-idempotent creates: the caller looks the object up after an ambiguous failure."""
+        return await self.request("POST", path, body=body, retry=retry)
+
+    async def patch(self, path: str, body: Any) -> None:
+        await self.request("PATCH", path, body=body)
+
+    async def put(self, path: str, body: Any) -> None:
+        await self.request("PUT", path, body=body)
+
+    async def delete(self, path: str) -> None:
+        await self.request("DELETE", path)
+
+    async def granted_roles(self) -> set[str]:
+        """The application permissions in this app's access token (for the permission preflight)."""
+        token = await self._credential.get_token(self.endpoints.scope)
+        payload = token.token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return set(claims.get("roles", []))
+
+    # --- transport -----------------------------------------------------------------------------------
+    def _url(self, path: str, query: Mapping[str, str] | None = None) -> str:
+        url = path if path.startswith("https://") else f"{self.endpoints.graph_base}{path}"
+        return f"{url}?{urlencode(query, quote_via=quote, safe=QUERY_SAFE)}" if query else url
+
+    async def request(self, method: str, path: str, *, query: Mapping[str, str] | None = None,
+                      body: Any = None, headers: Mapping[str, str] | None = None, retry: bool = True) -> Any:
+        url = self._url(path, query)
+        route = route_template(url)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._send_once(method, url, route, body, headers)
+            except domain.Throttled as exc:
+                if not retry or attempt >= MAX_ATTEMPTS or exc.retry_after > MAX_INLINE_RETRY_AFTER:
+                    raise
+                await asyncio.sleep(exc.retry_after)
+
+    async def _send_once(self, method: str, url: str, route: str, body: Any,
+                         headers: Mapping[str, str] | None) -> Any:
+        info = RequestInformation(Method[method])
+        info.url = url
+        for name, value in (headers or {}).items():
+            info.headers.try_add(name, value)
+        if body is not None:
+            info.headers.try_add("Content-Type", "application/json")
+            info.content = json.dumps(body).encode()
+        try:
+            raw = await self._adapter.send_primitive_async(info, "bytes", ERROR_MAP)
+        except APIError as exc:
+            code, message = _odata_code(exc)
+            raise errors.from_response(self.role, exc.response_status_code or 0, code, message,
+                                       exc.response_headers) from None
+        except ClientAuthenticationError as exc:
+            raise domain.AuthenticationFailed(self.role, _first_line(exc.message)) from None
+        except httpx.TransportError as exc:
+            if self._observer:
+                self._observer(self.role, method, route, 0, 0.0)
+            raise domain.GraphUnavailable(f"{self.role} tenant: {route}: {type(exc).__name__}") from None
+        return json.loads(raw) if raw else None
+
+    async def _observe(self, response: httpx.Response) -> None:
+        if self._observer:
+            request = response.request
+            elapsed = time.perf_counter() - request.extensions.get("ctsync_started", time.perf_counter())
+            self._observer(self.role, request.method, route_template(str(request.url)), response.status_code, elapsed)
+
+
+async def _stamp_start(request: httpx.Request) -> None:
+    request.extensions["ctsync_started"] = time.perf_counter()
+
+
+def _odata_code(exc: APIError) -> tuple[str | None, str | None]:
+    if isinstance(exc, ODataError) and exc.error is not None:
+        return exc.error.code, exc.error.message
+    return None, exc.message
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "authentication failed").splitlines()[0]

@@ -1,0 +1,97 @@
+"""ctsync's Graph client against entrasim: msgraph-sdk transport, raw JSON, paging, retries, error mapping."""
+
+from __future__ import annotations
+
+import pytest
+from ctsync import errors
+from ctsync.graph.errors import GraphConflict, GraphNotFound
+from support.sim import CONTOSO, FABRIKAM, ctsync_graph_client
+
+PARTNERS = "/policies/crossTenantAccessPolicy/partners"
+
+
+@pytest.fixture
+async def contoso(sim):
+    seen: list[tuple] = []
+    client = ctsync_graph_client(sim, "contoso", "source", observer=lambda *call: seen.append(call))
+    client.seen = seen
+    yield client
+    await client.close()
+
+
+def seed_users(sim, count: int) -> None:
+    def add(world):
+        directory = world.tenant(CONTOSO).directory
+        for i in range(count):
+            directory.create_user({"userPrincipalName": f"u{i}@contoso.onmicrosoft.com", "displayName": f"U {i}",
+                                   "accountEnabled": True})
+
+    sim.call(add)
+
+
+async def test_pages_are_followed_and_parsed_as_plain_json(sim, contoso):
+    seed_users(sim, 2_500)
+    users = await contoso.list_all("/users", {"$top": "999", "$select": "id,displayName"})
+    assert len(users) == 2_500 and len({u["id"] for u in users}) == 2_500
+    assert isinstance(users[0], dict)
+    assert [call[2] for call in contoso.seen] == ["/users"] * 3
+
+
+async def test_observer_sees_route_templates_and_statuses(contoso):
+    assert await contoso.get_optional(f"{PARTNERS}/{FABRIKAM}") is None
+    assert contoso.seen[-1][:4] == ("source", "GET", "/policies/crossTenantAccessPolicy/partners/{id}", 404)
+
+
+async def test_create_conflict_and_not_found_map_to_domain_errors(contoso):
+    await contoso.post(PARTNERS, {"tenantId": FABRIKAM})
+    with pytest.raises(GraphConflict):
+        await contoso.post(PARTNERS, {"tenantId": FABRIKAM})
+    with pytest.raises(GraphNotFound):
+        await contoso.delete(f"{PARTNERS}/00000000-0000-4000-8000-000000000000")
+
+
+async def test_short_throttling_is_retried_in_the_call(contoso, control):
+    control.post("/faults", json={"path": "/v1.0/users$", "status": 429, "retryAfter": 1, "times": 2})
+    assert (await contoso.get("/users"))["value"] == []
+    assert [call[3] for call in contoso.seen] == [429, 429, 200]
+
+
+async def test_long_retry_after_is_raised_not_slept(contoso, control):
+    control.post("/faults", json={"path": "/v1.0/users$", "status": 429, "retryAfter": 120, "times": 1})
+    with pytest.raises(errors.Throttled) as caught:
+        await contoso.get("/users")
+    assert caught.value.retry_after == 120
+    assert len(contoso.seen) == 1
+
+
+async def test_non_idempotent_post_is_not_retried(contoso, control):
+    control.post("/faults", json={"path": "/partners$", "method": "POST", "status": 503, "retryAfter": 1,
+                                  "times": 1})
+    with pytest.raises(errors.GraphUnavailable):
+        await contoso.post(PARTNERS, {"tenantId": FABRIKAM}, retry=False)
+    assert len(contoso.seen) == 1
+
+
+async def test_a_failed_later_page_is_an_incomplete_read(sim, contoso, control):
+    seed_users(sim, 250)
+    control.post("/faults", json={"path": "/v1.0/users$", "status": 500, "times": 1})
+    with pytest.raises(errors.GraphUnavailable):
+        await contoso.list_all("/users")  # the first page failing is plain unavailability
+    pages = contoso.pages("/users", {"$top": "100"})
+    assert len(await anext(pages)) == 100
+    control.post("/faults", json={"path": "/v1.0/users$", "status": 500})
+    with pytest.raises(errors.ReadIncomplete):
+        await anext(pages)
+
+
+async def test_wrong_secret_is_authentication_failed_without_the_secret(sim):
+    client = ctsync_graph_client(sim, "contoso", "source", secret="not-the-secret-value")
+    with pytest.raises(errors.AuthenticationFailed) as caught:
+        await client.get("/users")
+    await client.close()
+    assert "AADSTS7000215" in str(caught.value)
+    assert "not-the-secret-value" not in str(caught.value)
+
+
+async def test_granted_roles_come_from_the_token(contoso):
+    assert "Synchronization.ReadWrite.All" in await contoso.granted_roles()
