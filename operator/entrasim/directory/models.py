@@ -1,22 +1,30 @@
 """Directory state and rules for one tenant: users, groups, membership, recycle bin, change tracking.
 
 Objects are stored as Graph-shaped dicts so $select/$filter work on them directly; bookkeeping that
-Graph does not expose lives in separate maps."""
+Graph does not expose lives in separate maps and indexes."""
 
 from __future__ import annotations
 
+import bisect
+import re
+from collections import deque
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..core.errors import BadRequest, Conflict, ResourceNotFound
+from ..core.errors import BadRequest, ResourceNotFound, UnsupportedQuery
 from ..core.ids import is_guid, new_guid
+from ..core.odata import Predicate, QueryOptions, apply_query
+from .exceptions import InvalidObjectIdentifier, ObjectConflict, SyncStateNotFound
+from .membership_rules import Rule, compile_rule
 
 if TYPE_CHECKING:
     from ..world import Tenant
 
 RECYCLE_BIN_SECONDS = 30 * 24 * 3600
+DELTA_TOKEN_SECONDS = 7 * 24 * 3600  # directory delta tokens stay valid for seven days
 
+# fmt: off
 # Properties GET /users returns when the caller gives no $select (Graph's default set).
 USER_DEFAULT_PROPERTIES = (
     "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
@@ -28,14 +36,227 @@ USER_PROPERTIES = frozenset(USER_DEFAULT_PROPERTIES) | {
     "mailNickname", "onPremisesExtensionAttributes", "otherMails", "passwordProfile", "postalCode",
     "preferredDataLocation", "proxyAddresses", "showInAddressList", "state", "streetAddress",
     "usageLocation", "userType", "deletedDateTime", "alternativeSecurityIds", "employeeHireDate",
-    "manager", "telephoneNumber",
+    "manager", "telephoneNumber", "onPremisesImmutableId", "onPremisesSyncEnabled", "passwordPolicies",
 }
 GROUP_PROPERTIES = frozenset({
     "id", "displayName", "description", "mailEnabled", "mailNickname", "securityEnabled", "groupTypes",
     "membershipRule", "membershipRuleProcessingState", "createdDateTime", "deletedDateTime",
-    "isAssignableToRole", "visibility", "mail",
+    "isAssignableToRole", "visibility", "mail", "proxyAddresses",
 })
+# fmt: on
 EXTENSION_ATTRIBUTES = tuple(f"extensionAttribute{i}" for i in range(1, 16))
+READ_ONLY = frozenset({"id", "createdDateTime", "deletedDateTime"})
+ODATA_TYPES = {"user": "#microsoft.graph.user", "group": "#microsoft.graph.group"}
+DYNAMIC = "DynamicMembership"
+UNIFIED = "Unified"
+PROCESSING_STATES = ("On", "Paused")
+
+
+def _not_found(object_id: str) -> ResourceNotFound:
+    return ResourceNotFound(
+        f"Resource '{object_id}' does not exist or one of its queried reference-property "
+        "objects are not present."
+    )
+
+
+def _existing(obj: dict[str, Any] | None, ref: str) -> dict[str, Any]:
+    if obj is None:
+        raise _not_found(ref)
+    return obj
+
+
+def _reject_unknown(props: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    for key in props:
+        if key not in allowed and not key.startswith("@odata."):
+            raise BadRequest(f"Property '{key}' does not exist as a declared property or extension property.")
+
+
+# --- query capabilities ---------------------------------------------------------------------------------
+# Directory objects answer only some $filter/$orderby forms by default; others need the advanced query
+# parameters (header ConsistencyLevel: eventual and $count=true), and the rest are refused.
+
+_ADVANCED_HINT = (
+    "is not supported because the required parameters might be missing. Try adding $count=true "
+    "query parameter and ConsistencyLevel:eventual header. Refer to "
+    "https://aka.ms/graph-docs/advanced-queries for more information"
+)
+_ADVANCED_OPERATORS = {"not": "not", "ne": "ne", "ne null": "ne", "endswith": "endsWith"}
+_REFUSED_OPERATORS = {"gt", "lt", "contains", "tolower", "toupper"}
+_FILTER_TOKEN_RE = re.compile(r"'(?:[^']|'')*'|[A-Za-z_@$][\w./@$]*|\S")
+_COMPARATORS = {"eq", "ne", "gt", "ge", "lt", "le", "in"}
+_FILTER_FUNCTIONS = {"startswith", "endswith", "contains", "tolower", "toupper"}
+_FILTER_KEYWORDS = _COMPARATORS | {"and", "or", "not", "true", "false", "null"}
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    resource: str  # the type name Graph's errors use: User, Group
+    properties: frozenset[str]
+    default: frozenset[str]  # filterable without advanced query parameters
+    advanced: frozenset[str]  # filterable only with them
+    endswith: frozenset[str]
+    orderby: frozenset[str]
+    orderby_advanced: frozenset[str]
+
+    def unsupported(self, prop: str) -> UnsupportedQuery:
+        return UnsupportedQuery(
+            f"Unsupported or invalid query filter clause specified for property '{prop}' of "
+            f"resource '{self.resource}'."
+        )
+
+    def needs_advanced(self, prop: str) -> UnsupportedQuery:
+        if prop.startswith("onPremisesExtensionAttributes/"):
+            return UnsupportedQuery(
+                f"Property '{prop.split('/')[-1]}' does not exist as a declared property or "
+                "extension property."
+            )
+        return self.unsupported(prop)
+
+    def unknown(self, prop: str) -> BadRequest:
+        return BadRequest(
+            f"Could not find a property named '{prop}' on type 'microsoft.graph.{self.resource.lower()}'."
+        )
+
+
+# fmt: off
+CAPABILITIES = {
+    "user": Capabilities(
+        resource="User",
+        properties=USER_PROPERTIES,
+        default=frozenset({
+            "accountEnabled", "ageGroup", "businessPhones", "city", "country", "createdDateTime",
+            "creationType", "deletedDateTime", "department", "displayName", "employeeId", "externalUserState",
+            "givenName", "id", "identities", "jobTitle", "mail", "mailNickname", "onPremisesSyncEnabled",
+            "otherMails", "proxyAddresses", "state", "surname", "usageLocation", "userPrincipalName",
+            "userType",
+        }),
+        advanced=frozenset({
+            "companyName", "employeeHireDate", "employeeType", "mobilePhone", "officeLocation",
+            "onPremisesImmutableId", "passwordPolicies", "postalCode", "preferredLanguage",
+            "showInAddressList", "streetAddress",
+            *(f"onPremisesExtensionAttributes/{name}" for name in EXTENSION_ATTRIBUTES),
+        }),
+        endswith=frozenset({"mail", "otherMails", "userPrincipalName", "proxyAddresses"}),
+        orderby=frozenset({"displayName", "userPrincipalName"}),
+        orderby_advanced=frozenset({"createdDateTime", "deletedDateTime"}),
+    ),
+    "group": Capabilities(
+        resource="Group",
+        properties=GROUP_PROPERTIES,
+        default=frozenset({
+            "createdDateTime", "deletedDateTime", "displayName", "groupTypes", "id", "isAssignableToRole",
+            "mail", "mailEnabled", "mailNickname", "proxyAddresses", "securityEnabled",
+        }),
+        advanced=frozenset({"description", "membershipRule", "membershipRuleProcessingState", "visibility"}),
+        endswith=frozenset({"mail", "proxyAddresses"}),
+        orderby=frozenset({"displayName"}),
+        orderby_advanced=frozenset({"deletedDateTime"}),
+    ),
+}
+# fmt: on
+
+
+def filter_terms(text: str) -> list[tuple[str, str]]:
+    """The (property, operator) pairs of a $filter, e.g. [("userType", "eq"), ("mail", "startswith")].
+    `not` gives ("", "not"), a lambda (collection, "any"), a comparison with null "eq null" or "ne null".
+    Terms on a lambda's variable are left out: the lambda's collection stands for them."""
+    toks = _FILTER_TOKEN_RE.findall(text)
+
+    def at(i: int) -> str:
+        return toks[i] if i < len(toks) else ""
+
+    lambda_vars: set[str] = set()
+    terms: list[tuple[str, str]] = []
+    for i, tok in enumerate(toks):
+        low, nxt = tok.lower(), at(i + 1).lower()
+        if low.endswith(("/any", "/all")) and nxt == "(":
+            terms.append((tok.rsplit("/", 1)[0], low.rsplit("/", 1)[1]))
+            if at(i + 3) == ":":
+                lambda_vars.add(at(i + 2))
+            continue
+        if low == "not":
+            term = ("", "not")
+        elif low in _FILTER_FUNCTIONS and nxt == "(":
+            term = (at(i + 2), low)
+        elif nxt in _COMPARATORS and tok[0].isalpha() and low not in _FILTER_KEYWORDS:
+            term = (tok, f"{nxt} null" if at(i + 2).lower() == "null" else nxt)
+        else:
+            continue
+        if term[0].split("/")[0] not in lambda_vars:
+            terms.append(term)
+    return terms
+
+
+def check_select(kind: str, select: Iterable[str] | None, *, extra: Iterable[str] = ()) -> None:
+    caps = CAPABILITIES[kind]
+    for prop in select or ():
+        if prop not in caps.properties and prop not in extra:
+            raise caps.unknown(prop)
+
+
+def check_query(kind: str, opts: QueryOptions, *, advanced: bool) -> None:
+    """Refuses the $select/$filter/$orderby/$expand forms the directory refuses for this request."""
+    caps = CAPABILITIES[kind]
+    check_select(kind, opts.select)
+    if opts.filter_text:
+        _check_filter(caps, opts.filter_text, advanced=advanced)
+    if opts.orderby and opts.filter_text and not advanced:
+        raise UnsupportedQuery("Sorting not supported for current query.")
+    for prop, _desc in opts.orderby:
+        if prop not in caps.orderby and not (advanced and prop in caps.orderby_advanced):
+            raise UnsupportedQuery("Sorting not supported for current query.")
+    if opts.expand:
+        raise UnsupportedQuery(f"Expanding '{opts.expand[0]}' is not supported on this collection.")
+
+
+def _check_filter(caps: Capabilities, text: str, *, advanced: bool) -> None:
+    for prop, op in filter_terms(text):
+        if op in _ADVANCED_OPERATORS and not advanced:
+            raise UnsupportedQuery(f"Operator '{_ADVANCED_OPERATORS[op]}' {_ADVANCED_HINT}")
+        if not prop:
+            continue
+        if op in _REFUSED_OPERATORS or (op == "endswith" and prop not in caps.endswith):
+            raise caps.unsupported(prop)
+        if prop in caps.default or (advanced and prop in caps.advanced):
+            if op == "eq null" and not advanced:
+                raise caps.unsupported(prop)
+            continue
+        if prop in caps.advanced:
+            raise caps.needs_advanced(prop)
+        if prop.split("/")[0] in caps.properties:
+            raise caps.unsupported(prop)
+        raise caps.unknown(prop)
+
+
+_SEARCH_CLAUSE_RE = re.compile(r'^"([A-Za-z]+):([^"]*)"$')
+_WORD_SPLIT_RE = re.compile(r"[^0-9A-Za-z]+")
+
+
+def compile_search(kind: str, text: str) -> Predicate:
+    """$search="prop:term" clauses joined by AND/OR (AND binds tighter). A term matches the start of any
+    word of the property value, as the directory's tokenized search does."""
+    groups = [[_search_clause(kind, c.strip()) for c in part.split(" AND ")] for part in text.split(" OR ")]
+    return lambda o: any(all(test(o) for test in clauses) for clauses in groups)
+
+
+def _search_clause(kind: str, clause: str) -> Predicate:
+    m = _SEARCH_CLAUSE_RE.match(clause)
+    if m is None:
+        raise BadRequest(f"Syntax error: '{clause}' is not a valid $search clause. Use \"property:value\".")
+    prop, term = m.group(1), m.group(2).lower()
+    if prop not in CAPABILITIES[kind].properties:
+        raise CAPABILITIES[kind].unknown(prop)
+
+    def test(o: Mapping[str, Any]) -> bool:
+        value = o.get(prop)
+        return isinstance(value, str) and any(
+            w.lower().startswith(term) for w in [value, *_WORD_SPLIT_RE.split(value)]
+        )
+
+    return test
+
+
+# --- the backend ----------------------------------------------------------------------------------------
 
 
 class DirectoryBackend:
@@ -46,78 +267,125 @@ class DirectoryBackend:
         self.members: dict[str, set[str]] = {}  # group id -> direct member ids
         self.deleted: dict[str, dict[str, Any]] = {}  # recycle bin: id -> object with deletedDateTime
         self.deleted_kind: dict[str, str] = {}  # id -> "user" | "group"
+        self._deleted_at: dict[str, float] = {}  # id -> clock time of the soft delete, in deletion order
+        self._parked: dict[
+            str, tuple[set[str], set[str]]
+        ] = {}  # soft-deleted id -> (its groups, its members)
         self._upn_index: dict[str, str] = {}  # lower-cased UPN -> id
-        # Change tracking for delta queries: object id -> (sequence, kind); sequence grows monotonically.
+        self._group_names: dict[str, set[str]] = {}  # lower-cased displayName -> group ids
+        self._member_of: dict[str, set[str]] = {}  # object id -> groups it is a direct member of
+        self._dynamic: dict[str, Rule] = {}  # dynamic groups whose rule is being processed
+        # Change tracking for delta queries. `changes` holds each object's latest change; `_log` lists
+        # (sequence, id) in sequence order (stale entries are compacted away) so a round reads a suffix.
         self.sequence = 0
-        self.changes: dict[str, tuple[int, str]] = {}
+        self.changes: dict[str, tuple[int, str]] = {}  # id -> (sequence, "user" | "group")
+        self._log: list[tuple[int, str]] = []
+        self._gone: dict[str, float] = {}  # hard-deleted id -> time, reported as removed until tokens expire
+        self._added_at: dict[str, dict[str, int]] = {}  # group -> member -> sequence of the addition
+        self._removed: dict[
+            str, dict[str, tuple[int, str]]
+        ] = {}  # group -> ex-member -> (sequence, @odata.type)
+        self._removals: deque[tuple[float, str, str, int]] = deque()  # (time, group, ex-member, sequence)
 
     # --- bookkeeping ---------------------------------------------------------------------------------
     def _now(self) -> str:
         return self.tenant.world.clock.iso_now()
 
+    def _clock(self) -> float:
+        return self.tenant.world.clock.now()
+
     def touch(self, object_id: str, kind: str) -> None:
         self.sequence += 1
         self.changes[object_id] = (self.sequence, kind)
+        self._log.append((self.sequence, object_id))
+        if len(self._log) > 2 * len(self.changes) + 1024:
+            self._log = sorted((seq, oid) for oid, (seq, _) in self.changes.items())
+
+    def _new_id(self, candidate: Any) -> str:
+        if candidate is None:
+            return new_guid()
+        if not is_guid(candidate):
+            raise InvalidObjectIdentifier(str(candidate))
+        object_id = str(candidate).lower()
+        if object_id in self.users or object_id in self.groups or object_id in self.deleted:
+            raise ObjectConflict("id")
+        return object_id
+
+    def kind_of(self, object_id: str) -> str | None:
+        if object_id in self.users:
+            return "user"
+        if object_id in self.groups:
+            return "group"
+        return self.deleted_kind.get(object_id)
 
     # --- users ---------------------------------------------------------------------------------------
     def create_user(self, props: Mapping[str, Any], *, object_id: str | None = None) -> dict[str, Any]:
-        unknown = set(props) - USER_PROPERTIES
-        if unknown:
-            raise BadRequest(f"Property '{sorted(unknown)[0]}' does not exist on type 'microsoft.graph.user'.")
+        _reject_unknown(props, USER_PROPERTIES)
         upn = props.get("userPrincipalName")
         if not isinstance(upn, str) or "@" not in upn:
             raise BadRequest("Invalid value specified for property 'userPrincipalName' of resource 'User'.")
         if upn.lower() in self._upn_index:
-            raise Conflict("Another object with the same value for property userPrincipalName already exists.")
+            raise ObjectConflict("userPrincipalName")
         for required in ("displayName", "accountEnabled"):
             if required not in props:
                 raise BadRequest(f"Property '{required}' is required when creating the user.")
-        user_id = object_id or new_guid()
+        user_id = self._new_id(object_id or props.get("id"))
         user: dict[str, Any] = {
-            "id": user_id,
             "businessPhones": [],
             "createdDateTime": self._now(),
             "userType": "Member",
             "creationType": None,
             "externalUserState": None,
-            "onPremisesExtensionAttributes": dict.fromkeys(EXTENSION_ATTRIBUTES),
             "alternativeSecurityIds": [],
             "deletedDateTime": None,
         }
-        user.update({k: v for k, v in props.items() if k != "passwordProfile"})
+        user.update(props)
+        user.pop("passwordProfile", None)  # write-only: Graph never returns it
+        user["id"] = user_id
+        user["onPremisesExtensionAttributes"] = {
+            **dict.fromkeys(EXTENSION_ATTRIBUTES),
+            **(props.get("onPremisesExtensionAttributes") or {}),
+        }
         user.setdefault("mailNickname", upn.split("@")[0])
         self.users[user_id] = user
         self._upn_index[upn.lower()] = user_id
         self.touch(user_id, "user")
+        self._evaluate_user(user_id)
         return user
 
+    def create_user_from_api(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /users: Graph also requires what a sign-in needs (the provisioning engine and seeds don't)."""
+        for required in ("mailNickname", "passwordProfile"):
+            if required not in props:
+                raise BadRequest(f"Property '{required}' is required when creating the user.")
+        for key in READ_ONLY.intersection(props):
+            raise BadRequest(f"Property '{key}' is read-only and cannot be set.")
+        return self.create_user(props)
+
     def get_user(self, id_or_upn: str) -> dict[str, Any]:
-        key = id_or_upn if is_guid(id_or_upn) else self._upn_index.get(id_or_upn.lower(), "")
-        user = self.users.get(key)
-        if user is None:
-            raise ResourceNotFound(f"Resource '{id_or_upn}' does not exist or one of its queried reference-property "
-                                   "objects are not present.")
-        return user
+        key = id_or_upn.lower() if is_guid(id_or_upn) else self._upn_index.get(id_or_upn.lower(), "")
+        return _existing(self.users.get(key), id_or_upn)
 
     def update_user(self, id_or_upn: str, props: Mapping[str, Any]) -> dict[str, Any]:
         user = self.get_user(id_or_upn)
-        unknown = set(props) - USER_PROPERTIES
-        if unknown:
-            raise BadRequest(f"Property '{sorted(unknown)[0]}' does not exist on type 'microsoft.graph.user'.")
-        if "id" in props and props["id"] != user["id"]:
+        _reject_unknown(props, USER_PROPERTIES)
+        if "id" in props and str(props["id"]).lower() != user["id"]:
             raise BadRequest("Property 'id' is read-only and cannot be set.")
-        new_upn = props.get("userPrincipalName")
-        if new_upn and new_upn.lower() != user["userPrincipalName"].lower():
+        new_upn = props.get("userPrincipalName", user["userPrincipalName"])
+        if not isinstance(new_upn, str) or "@" not in new_upn:
+            raise BadRequest("Invalid value specified for property 'userPrincipalName' of resource 'User'.")
+        if new_upn.lower() != user["userPrincipalName"].lower():
             if new_upn.lower() in self._upn_index:
-                raise Conflict("Another object with the same value for property userPrincipalName already exists.")
+                raise ObjectConflict("userPrincipalName")
             del self._upn_index[user["userPrincipalName"].lower()]
             self._upn_index[new_upn.lower()] = user["id"]
         for key, value in props.items():
             if key == "onPremisesExtensionAttributes" and isinstance(value, Mapping):
                 user[key] = {**user[key], **value}
-            elif key != "passwordProfile":
+            elif key not in READ_ONLY and key != "passwordProfile":
                 user[key] = value
         self.touch(user["id"], "user")
+        self._evaluate_user(user["id"])
         return user
 
     def delete_user(self, id_or_upn: str) -> None:
@@ -125,121 +393,453 @@ class DirectoryBackend:
         user = self.get_user(id_or_upn)
         del self.users[user["id"]]
         del self._upn_index[user["userPrincipalName"].lower()]
-        for member_ids in self.members.values():
-            member_ids.discard(user["id"])
-        user["deletedDateTime"] = self._now()
-        self.deleted[user["id"]] = user
-        self.deleted_kind[user["id"]] = "user"
-        self.touch(user["id"], "deleted")
+        self._to_recycle_bin(user, "user")
+
+    # --- recycle bin ---------------------------------------------------------------------------------
+    def _to_recycle_bin(self, obj: dict[str, Any], kind: str) -> None:
+        object_id = obj["id"]
+        self._parked[object_id] = self._detach(object_id)
+        obj["deletedDateTime"] = self._now()
+        self.deleted[object_id] = obj
+        self.deleted_kind[object_id] = kind
+        self._deleted_at[object_id] = self._clock()
+        self.touch(object_id, kind)
+
+    def get_deleted(self, object_id: str) -> dict[str, Any]:
+        return _existing(self.deleted.get(object_id.lower()) if is_guid(object_id) else None, object_id)
+
+    def deleted_items(self, kind: str) -> list[dict[str, Any]]:
+        return [obj for oid, obj in self.deleted.items() if self.deleted_kind[oid] == kind]
 
     def restore(self, object_id: str) -> dict[str, Any]:
-        obj = self.deleted.get(object_id)
-        if obj is None:
-            raise ResourceNotFound(f"Resource '{object_id}' does not exist or one of its queried reference-property "
-                                   "objects are not present.")
+        obj = self.get_deleted(object_id)
+        object_id = obj["id"]
         kind = self.deleted_kind[object_id]
         if kind == "user" and obj["userPrincipalName"].lower() in self._upn_index:
-            raise Conflict("Another object with the same value for property userPrincipalName already exists.")
+            raise ObjectConflict("userPrincipalName")
         del self.deleted[object_id]
         del self.deleted_kind[object_id]
+        del self._deleted_at[object_id]
         obj["deletedDateTime"] = None
         if kind == "user":
             self.users[object_id] = obj
             self._upn_index[obj["userPrincipalName"].lower()] = object_id
         else:
             self.groups[object_id] = obj
-            self.members.setdefault(object_id, set())
+            self._index_group_name(object_id, obj["displayName"])
         self.touch(object_id, kind)
+        self._reattach(object_id, *self._parked.pop(object_id, (set(), set())))
+        if kind == "user":
+            self._evaluate_user(object_id)
+        else:
+            self._apply_rule(object_id)
         return obj
 
     def hard_delete(self, object_id: str) -> None:
-        if self.deleted.pop(object_id, None) is None:
-            raise ResourceNotFound(f"Resource '{object_id}' does not exist or one of its queried reference-property "
-                                   "objects are not present.")
-        del self.deleted_kind[object_id]
-        self.changes.pop(object_id, None)
+        obj = self.get_deleted(object_id)
+        object_id = obj["id"]
+        kind = self.deleted_kind.pop(object_id)
+        del self.deleted[object_id]
+        del self._deleted_at[object_id]
+        self._parked.pop(object_id, None)
+        self._forget(object_id, kind)
+
+    def _forget(self, object_id: str, kind: str) -> None:
+        """Permanently gone; delta keeps reporting it as removed ("deleted") until delta tokens expire."""
+        if kind == "group":
+            self.members.pop(object_id, None)
+            self._added_at.pop(object_id, None)
+            self._removed.pop(object_id, None)
+        self.touch(object_id, kind)
+        self._gone[object_id] = self._clock()
 
     def purge_recycle_bin(self, now: float) -> list[str]:
-        """Hard-deletes what has been in the recycle bin for more than 30 days."""
-        expired = [
-            oid for oid, obj in self.deleted.items()
-            if now - datetime.fromisoformat(obj["deletedDateTime"].replace("Z", "+00:00")).timestamp()
-            > RECYCLE_BIN_SECONDS
-        ]
+        """Hard-deletes what has been in the recycle bin for more than 30 days, and drops delta bookkeeping
+        older than any valid delta token."""
+        expired = _expired_prefix(self._deleted_at, now - RECYCLE_BIN_SECONDS)
         for oid in expired:
             self.hard_delete(oid)
+        horizon = now - DELTA_TOKEN_SECONDS
+        for oid in _expired_prefix(self._gone, horizon):
+            del self._gone[oid]
+            self.changes.pop(oid, None)
+        while self._removals and self._removals[0][0] < horizon:
+            _, gid, mid, seq = self._removals.popleft()
+            if self._removed.get(gid, {}).get(mid, (None,))[0] == seq:
+                del self._removed[gid][mid]
         return expired
 
     # --- groups --------------------------------------------------------------------------------------
-    def create_group(self, props: Mapping[str, Any], *, object_id: str | None = None) -> dict[str, Any]:
-        unknown = set(props) - GROUP_PROPERTIES
-        if unknown:
-            raise BadRequest(f"Property '{sorted(unknown)[0]}' does not exist on type 'microsoft.graph.group'.")
+    def create_group(
+        self, props: Mapping[str, Any], *, object_id: str | None = None, members: Iterable[str] = ()
+    ) -> dict[str, Any]:
+        _reject_unknown(props, GROUP_PROPERTIES)
         for required in ("displayName", "mailEnabled", "mailNickname", "securityEnabled"):
             if required not in props:
                 raise BadRequest(f"Property '{required}' is required when creating the group.")
-        group_id = object_id or new_guid()
+        types = props.get("groupTypes") or []
+        self._check_group_shape(types, props, verb="create")
+        member_ids = [self._resolve_member(m) for m in members]
+        if member_ids:
+            self._refuse_if_dynamic(props)
+        group_id = self._new_id(object_id or props.get("id"))
         group: dict[str, Any] = {
-            "id": group_id, "description": None, "groupTypes": [], "membershipRule": None,
-            "membershipRuleProcessingState": None, "createdDateTime": self._now(), "deletedDateTime": None,
-            "mail": None, "isAssignableToRole": None, "visibility": None,
+            "description": None,
+            "groupTypes": [],
+            "membershipRule": None,
+            "membershipRuleProcessingState": None,
+            "createdDateTime": self._now(),
+            "deletedDateTime": None,
+            "mail": None,
+            "isAssignableToRole": None,
+            "visibility": None,
+            "proxyAddresses": [],
         }
         group.update(props)
+        group["id"] = group_id
+        if UNIFIED in types:
+            group["mail"] = f"{props['mailNickname']}@{self.tenant.initial_domain}"
+            group["visibility"] = props.get("visibility") or "Public"
+        if DYNAMIC in types:
+            group["membershipRuleProcessingState"] = props.get("membershipRuleProcessingState") or "On"
         self.groups[group_id] = group
         self.members[group_id] = set()
+        self._index_group_name(group_id, group["displayName"])
         self.touch(group_id, "group")
+        if DYNAMIC in types:
+            self._apply_rule(group_id)
+        else:
+            self._change_members(group_id, add=member_ids)
         return group
+
+    @staticmethod
+    def _check_group_shape(types: Any, props: Mapping[str, Any], *, verb: str) -> None:
+        if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+            raise BadRequest("Invalid value specified for property 'groupTypes' of resource 'Group'.")
+        for key in ("displayName", "mailNickname"):
+            if not isinstance(props.get(key), str) or not props[key]:
+                raise BadRequest(f"Invalid value specified for property '{key}' of resource 'Group'.")
+        if props.get("mailEnabled") and UNIFIED not in types:
+            raise BadRequest(f"Cannot {verb} a mail-enabled security groups and or distribution list.")
+        rule = props.get("membershipRule")
+        if DYNAMIC not in types and rule is not None:
+            raise BadRequest(
+                "The membershipRule property can only be set on a group whose groupTypes contain "
+                "'DynamicMembership'."
+            )
+        if DYNAMIC in types:
+            if not isinstance(rule, str):
+                raise BadRequest(
+                    "Dynamic membership rule validation error: The membershipRule property is "
+                    "required for a group with dynamic membership."
+                )
+            compile_rule(rule)
+        state = props.get("membershipRuleProcessingState")
+        if state is not None and state not in PROCESSING_STATES:
+            raise BadRequest(
+                "Invalid value specified for property 'membershipRuleProcessingState' of resource 'Group'."
+            )
 
     def get_group(self, group_id: str) -> dict[str, Any]:
-        group = self.groups.get(group_id)
-        if group is None:
-            raise ResourceNotFound(f"Resource '{group_id}' does not exist or one of its queried reference-property "
-                                   "objects are not present.")
+        if not is_guid(group_id):
+            raise InvalidObjectIdentifier(group_id)
+        return _existing(self.groups.get(group_id.lower()), group_id)
+
+    def update_group(self, group_id: str, props: Mapping[str, Any]) -> dict[str, Any]:
+        group = self.get_group(group_id)
+        _reject_unknown(props, GROUP_PROPERTIES)
+        merged = {**group, **props}
+        types = merged.get("groupTypes") or []
+        if DYNAMIC in types and not merged.get("membershipRuleProcessingState"):
+            merged["membershipRuleProcessingState"] = "On"
+        if DYNAMIC not in types and "membershipRule" not in props:
+            # Turning a dynamic group into an assigned one keeps its members and drops the rule.
+            merged["membershipRule"] = merged["membershipRuleProcessingState"] = None
+        self._check_group_shape(types, merged, verb="update")
+        if merged["displayName"] != group["displayName"]:
+            self._unindex_group_name(group["id"], group["displayName"])
+            self._index_group_name(group["id"], merged["displayName"])
+        group.update({k: v for k, v in merged.items() if k not in READ_ONLY})
+        self.touch(group["id"], "group")
+        self._apply_rule(group["id"])
         return group
 
-    def is_dynamic(self, group_id: str) -> bool:
-        return "DynamicMembership" in (self.get_group(group_id).get("groupTypes") or [])
+    def delete_group(self, group_id: str) -> None:
+        """Microsoft 365 groups go to the recycle bin; security groups are deleted permanently at once."""
+        group = self.get_group(group_id)
+        gid = group["id"]
+        del self.groups[gid]
+        self._dynamic.pop(gid, None)
+        self._unindex_group_name(gid, group["displayName"])
+        if UNIFIED in (group.get("groupTypes") or []):
+            self._to_recycle_bin(group, "group")
+        else:
+            self._detach(gid)
+            self._forget(gid, "group")
+
+    def groups_named(self, display_name: str) -> list[dict[str, Any]]:
+        return [self.groups[gid] for gid in self._group_names.get(display_name.lower(), ())]
+
+    def _index_group_name(self, group_id: str, name: str) -> None:
+        self._group_names.setdefault(name.lower(), set()).add(group_id)
+
+    def _unindex_group_name(self, group_id: str, name: str) -> None:
+        ids = self._group_names.get(name.lower(), set())
+        ids.discard(group_id)
+        if not ids:
+            self._group_names.pop(name.lower(), None)
+
+    # --- membership ----------------------------------------------------------------------------------
+    def _resolve_member(self, ref: str) -> str:
+        """A member given by id or (for users) by UPN, as seeds and @odata.bind references name them."""
+        if is_guid(ref) and self._exists(ref.lower()):
+            return ref.lower()
+        if not is_guid(ref) and ref.lower() in self._upn_index:
+            return self._upn_index[ref.lower()]
+        raise _not_found(ref)
 
     def add_member(self, group_id: str, member_id: str) -> None:
-        self.get_group(group_id)
-        if member_id not in self.users and member_id not in self.groups:
-            raise ResourceNotFound(f"Resource '{member_id}' does not exist or one of its queried reference-property "
-                                   "objects are not present.")
-        if member_id in self.members[group_id]:
-            raise BadRequest("One or more added object references already exist for the following modified "
-                             "properties: 'members'.")
-        self.members[group_id].add(member_id)
-        self.touch(group_id, "group")
+        group = self.get_group(group_id)
+        self._refuse_if_dynamic(group)
+        mid = self._resolve_member(member_id)
+        if mid in self.members[group["id"]]:
+            raise BadRequest(
+                "One or more added object references already exist for the following modified "
+                "properties: 'members'."
+            )
+        self._change_members(group["id"], add=[mid])
 
     def remove_member(self, group_id: str, member_id: str) -> None:
-        self.get_group(group_id)
-        if member_id not in self.members[group_id]:
-            raise ResourceNotFound(f"Resource '{member_id}' does not exist or one of its queried reference-property "
-                                   "objects are not present.")
-        self.members[group_id].discard(member_id)
+        group = self.get_group(group_id)
+        self._refuse_if_dynamic(group)
+        mid = member_id.lower()
+        if mid not in self.members[group["id"]]:
+            raise _not_found(member_id)
+        self._change_members(group["id"], remove=[mid])
+
+    @staticmethod
+    def _refuse_if_dynamic(group: Mapping[str, Any]) -> None:
+        if DYNAMIC in (group.get("groupTypes") or []):
+            raise BadRequest(
+                "Members of a group with dynamic membership cannot be added or removed manually; "
+                "its membership rule manages them."
+            )
+
+    def _change_members(self, group_id: str, *, add: Iterable[str] = (), remove: Iterable[str] = ()) -> None:
+        """Links and unlinks members; one group change (one sequence number) covers the whole batch."""
+        add, remove = list(add), list(remove)
+        if not add and not remove:
+            return
         self.touch(group_id, "group")
+        seq, now = self.sequence, self._clock()
+        members = self.members[group_id]
+        added_at = self._added_at.setdefault(group_id, {})
+        removed = self._removed.setdefault(group_id, {})
+        for mid in remove:
+            members.discard(mid)
+            added_at.pop(mid, None)
+            parents = self._member_of.get(mid)
+            if parents is not None:
+                parents.discard(group_id)
+            removed[mid] = (seq, ODATA_TYPES[self.kind_of(mid) or "user"])
+            self._removals.append((now, group_id, mid, seq))
+        for mid in add:
+            members.add(mid)
+            added_at[mid] = seq
+            removed.pop(mid, None)
+            self._member_of.setdefault(mid, set()).add(group_id)
+
+    def _detach(self, object_id: str) -> tuple[set[str], set[str]]:
+        """Takes an object out of every group (and empties it, for a group); returns what was cut."""
+        parents = set(self._member_of.pop(object_id, ()))
+        for gid in parents:
+            self._change_members(gid, remove=[object_id])
+        own = set(self.members.get(object_id, ()))
+        if own:
+            self._change_members(object_id, remove=own)
+        return parents, own
+
+    def _reattach(self, object_id: str, parents: set[str], own: set[str]) -> None:
+        """A restored object rejoins the static groups it was in; a restored group gets its members back."""
+        for gid in parents:
+            if self._is_static(gid) and object_id not in self.members[gid]:
+                self._change_members(gid, add=[object_id])
+        if self._is_static(object_id):
+            self._change_members(object_id, add=[m for m in own if self._exists(m)])
+
+    def _is_static(self, group_id: str) -> bool:
+        group = self.groups.get(group_id)
+        return group is not None and DYNAMIC not in (group.get("groupTypes") or [])
 
     def direct_members(self, group_id: str) -> list[dict[str, Any]]:
-        self.get_group(group_id)
-        return [self._object(mid) for mid in self.members[group_id] if self._exists(mid)]
+        group = self.get_group(group_id)
+        return [self._object(mid) for mid in self.members[group["id"]]]
 
     def transitive_members(self, group_id: str) -> list[dict[str, Any]]:
         seen: set[str] = set()
-        stack = [group_id]
-        self.get_group(group_id)
+        stack = [self.get_group(group_id)["id"]]
         while stack:
             for mid in self.members.get(stack.pop(), ()):
-                if mid not in seen and self._exists(mid):
+                if mid not in seen:
                     seen.add(mid)
                     if mid in self.groups:
                         stack.append(mid)
         return [self._object(mid) for mid in seen]
 
     def member_of(self, object_id: str) -> Iterable[str]:
-        return (gid for gid, mids in self.members.items() if object_id in mids)
+        return iter(self._member_of.get(object_id, ()))
 
     def _exists(self, object_id: str) -> bool:
         return object_id in self.users or object_id in self.groups
 
     def _object(self, object_id: str) -> dict[str, Any]:
         return self.users.get(object_id) or self.groups[object_id]
+
+    # --- dynamic membership --------------------------------------------------------------------------
+    def _apply_rule(self, group_id: str) -> None:
+        """(Re)computes a dynamic group whose rule is processed; other groups keep the members they have."""
+        group = self.groups[group_id]
+        if (
+            DYNAMIC not in (group.get("groupTypes") or [])
+            or group.get("membershipRuleProcessingState") != "On"
+        ):
+            self._dynamic.pop(group_id, None)
+            return
+        rule = compile_rule(group["membershipRule"])
+        self._dynamic[group_id] = rule
+        want = {uid for uid, user in self.users.items() if rule(user)}
+        have = self.members[group_id]
+        self._change_members(group_id, add=want - have, remove=have - want)
+
+    def _evaluate_user(self, user_id: str) -> None:
+        user = self.users[user_id]
+        for gid, rule in self._dynamic.items():
+            wanted, present = rule(user), user_id in self.members[gid]
+            if wanted != present:
+                self._change_members(gid, add=[user_id] if wanted else [], remove=[] if wanted else [user_id])
+
+    # --- queries -------------------------------------------------------------------------------------
+    def find(
+        self,
+        kind: str,
+        opts: QueryOptions,
+        *,
+        advanced: bool,
+        search: str | None = None,
+    ) -> list[Mapping[str, Any]]:
+        """Users or groups matching $filter/$search, ordered by $orderby. An equality filter on an indexed
+        property reads the index instead of scanning the directory."""
+        check_query(kind, opts, advanced=advanced)
+        candidates = self._indexed(kind, opts.filter_text)
+        store = self.users if kind == "user" else self.groups
+        items = apply_query(store.values() if candidates is None else candidates, opts)
+        if search is not None:
+            matches = compile_search(kind, search)
+            items = [o for o in items if matches(o)]
+        return items
+
+    _INDEXED_EQ = re.compile(r"^\s*(userPrincipalName|displayName|id)\s+eq\s+'((?:[^']|'')*)'\s*$")
+
+    def _indexed(self, kind: str, filter_text: str | None) -> list[dict[str, Any]] | None:
+        m = self._INDEXED_EQ.match(filter_text or "")
+        if m is None:
+            return None
+        prop, value = m.group(1), m.group(2).replace("''", "'").lower()
+        store = self.users if kind == "user" else self.groups
+        if prop == "id":
+            return [store[value]] if value in store else []
+        if kind == "user" and prop == "userPrincipalName":
+            return [self.users[self._upn_index[value]]] if value in self._upn_index else []
+        if kind == "group" and prop == "displayName":
+            return self.groups_named(value)
+        return None
+
+    # --- delta ---------------------------------------------------------------------------------------
+    def delta_state(self, kind: str, since: int | None, cursor: int = 0) -> dict[str, Any]:
+        """What a $skiptoken/$deltatoken carries: the round's lower bound (None: the initial round) and
+        the sequence the next page starts after."""
+        return {"tid": self.tenant.id, "k": kind, "lo": since, "c": cursor, "t": self._clock()}
+
+    def open_delta_state(self, state: Mapping[str, Any], kind: str) -> tuple[int | None, int]:
+        since, cursor, issued = state.get("lo"), state.get("c"), state.get("t")
+        valid = (
+            state.get("tid") == self.tenant.id
+            and state.get("k") == kind
+            and (since is None or (isinstance(since, int) and 0 <= since <= self.sequence))
+            and isinstance(cursor, int)
+            and isinstance(issued, (int, float))
+            and self._clock() - issued <= DELTA_TOKEN_SECONDS
+        )
+        if not valid:
+            raise SyncStateNotFound()
+        return since, cursor  # type: ignore[return-value]
+
+    def delta_page(
+        self,
+        kind: str,
+        since: int | None,
+        cursor: int,
+        limit: int,
+        *,
+        with_members: bool = True,
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """Up to `limit` objects of `kind` changed after `since`, reading the change log after `cursor`.
+        Returns them with the cursor of the next page, or None when the round is complete (the next round
+        then starts after `self.sequence`). The initial round (since=None) lists only existing objects.
+        An object changed while a round is being paged moves to the end of the log, so the round still
+        delivers its latest state; it may be delivered twice, which Graph allows (replays)."""
+        items: list[dict[str, Any]] = []
+        pos = bisect.bisect_left(self._log, (max(cursor, since or 0) + 1,))
+        while pos < len(self._log) and len(items) < limit:
+            seq, oid = self._log[pos]
+            pos += 1
+            if self.changes.get(oid) != (seq, kind):
+                continue
+            item = self._delta_item(oid, kind, since, with_members=with_members)
+            if item is not None:
+                items.append(item)
+        return items, (self._log[pos - 1][0] if pos < len(self._log) else None)
+
+    def _delta_item(
+        self,
+        object_id: str,
+        kind: str,
+        since: int | None,
+        *,
+        with_members: bool,
+    ) -> dict[str, Any] | None:
+        live = (self.users if kind == "user" else self.groups).get(object_id)
+        if live is None:
+            if since is None:
+                return None
+            return {
+                "id": object_id,
+                "@removed": {"reason": "changed" if object_id in self.deleted else "deleted"},
+            }
+        if kind == "group" and with_members:
+            return {**live, "members@delta": self._members_delta(object_id, since)}
+        return live
+
+    def _members_delta(self, group_id: str, since: int | None) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = [
+            {"@odata.type": ODATA_TYPES[self.kind_of(mid) or "user"], "id": mid}
+            for mid, seq in self._added_at.get(group_id, {}).items()
+            if since is None or seq > since
+        ]
+        if since is not None:
+            out += [
+                {"@odata.type": odata_type, "id": mid, "@removed": {"reason": "deleted"}}
+                for mid, (seq, odata_type) in self._removed.get(group_id, {}).items()
+                if seq > since
+            ]
+        return out
+
+
+def _expired_prefix(times: dict[str, float], horizon: float) -> list[str]:
+    """Keys of an insertion-ordered (hence time-ordered) map whose time is before the horizon."""
+    expired = []
+    for key, at in times.items():
+        if at >= horizon:
+            break
+        expired.append(key)
+    return expired
