@@ -68,9 +68,8 @@ def _load_tenant(world: World, entry: dict[str, Any]) -> Tenant:
         props.setdefault("securityEnabled", True)
         props.setdefault("mailEnabled", False)
         props.setdefault("mailNickname", "".join(c for c in props["displayName"] if c.isalnum()) or "group")
-        created = directory.create_group(props, object_id=group.get("id"))
-        for member in group.get("members", []):
-            directory.add_member(created["id"], directory.get_user(member)["id"])
+        members = [directory.get_user(member)["id"] for member in group.get("members", [])]
+        directory.create_group(props, object_id=group.get("id"), members=members)
     return tenant
 
 

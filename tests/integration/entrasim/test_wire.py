@@ -50,8 +50,12 @@ def test_missing_permission_is_403_authorization_request_denied(sim):
     assert reply.json()["error"]["code"] == "Authorization_RequestDenied"
 
 
-def test_double_slash_after_version_is_tolerated(graph_http):
-    assert graph_http("contoso").get("//users").status_code == 200
+def test_double_slash_after_version_is_tolerated(sim):
+    # msgraph-sdk's default client sends /v1.0//users (its base URL ends in a slash); Graph accepts it.
+    with httpx.Client(verify=ca_context(sim)) as client:
+        reply = client.get(f"{sim.base_url}/v1.0//users",
+                           headers={"Authorization": f"Bearer {fetch_token(sim, 'contoso')}"})
+    assert reply.status_code == 200, reply.text
 
 
 def test_unknown_segment_is_400_and_wrong_method_405(graph_http):
