@@ -120,3 +120,30 @@ def ctsync_graph_client(server: EntraSim, tenant_key: str, role: str, *, secret:
                                  ca_file=str(server.ca_path))
     return GraphClient(role=role, tenant_id=tenant_id, credential=credential, endpoints=endpoints,  # type: ignore[arg-type]
                        ca_file=str(server.ca_path), observer=observer)
+
+
+def credentials_secrets(server: EntraSim, *, secret: str = SECRET) -> dict[str, dict[str, str]]:
+    """The Secrets a TenantPair on the emulator refers to: one per tenant, plus the emulator's CA."""
+    return {
+        "contoso-credentials": {"clientId": CTSYNC_APP, "clientSecret": secret},
+        "fabrikam-credentials": {"clientId": CTSYNC_APP, "clientSecret": secret},
+        "entrasim-ca": {"ca.crt": server.ca_path.read_text()},
+    }
+
+
+def tenant_pair_body(server: EntraSim, *, name: str = "contoso-to-fabrikam", namespace: str = "tenants",
+                     generation: int = 1, **spec: object) -> dict:
+    """A TenantPair CR body (as the API server returns it, defaults applied) for Contoso -> Fabrikam."""
+
+    def side(tenant_key: str) -> dict:
+        return {"tenantId": TENANTS[tenant_key][0], "credentialsRef": {"name": f"{tenant_key}-credentials"},
+                "cloud": "Custom",
+                "endpoints": {"authorityHost": server.base_url, "graphEndpoint": server.base_url,
+                              "caSecretRef": {"name": "entrasim-ca", "key": "ca.crt"}}}
+
+    body_spec = {"source": side("contoso"), "target": side("fabrikam"),
+                 "trust": {"mfa": True, "compliantDevice": False, "hybridJoinedDevice": False},
+                 "automaticRedemption": True, "userSyncInbound": True, "managementPolicy": "Manage",
+                 "deletionPolicy": "Orphan", "suspend": False, **spec}
+    return {"apiVersion": "ctsync.io/v1alpha1", "kind": "TenantPair",
+            "metadata": {"name": name, "namespace": namespace, "generation": generation}, "spec": body_spec}

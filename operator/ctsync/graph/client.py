@@ -134,7 +134,10 @@ class GraphClient:
 
     async def granted_roles(self) -> set[str]:
         """The application permissions in this app's access token (for the permission preflight)."""
-        token = await self._credential.get_token(self.endpoints.scope)
+        try:
+            token = await self._credential.get_token(self.endpoints.scope)
+        except ClientAuthenticationError as exc:
+            raise domain.AuthenticationFailed(self.role, _first_line(exc.message)) from None
         payload = token.token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         return set(claims.get("roles", []))

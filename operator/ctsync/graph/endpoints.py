@@ -1,4 +1,4 @@
-"""Where a tenant's token endpoint and Graph live, per national cloud or custom (an emulator, a proxy)."""
+"""Where a tenant's token endpoint and Graph live, and the token scope that Graph expects."""
 
 from __future__ import annotations
 
@@ -18,20 +18,9 @@ class CloudEndpoints:
         return f"{self.graph_endpoint}/v1.0"
 
 
-CLOUDS = {
-    "AzurePublic": CloudEndpoints("https://login.microsoftonline.com", "https://graph.microsoft.com",
-                                  GRAPH_SCOPE_PUBLIC),
-    "AzureUSGovernment": CloudEndpoints("https://login.microsoftonline.us", "https://graph.microsoft.us",
-                                        "https://graph.microsoft.us/.default"),
-    "AzureChina": CloudEndpoints("https://login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn",
-                                 "https://microsoftgraph.chinacloudapi.cn/.default"),
-}
-
-
-def endpoints_for(cloud: str, authority_host: str | None = None, graph_endpoint: str | None = None) -> CloudEndpoints:
-    """A Custom cloud keeps the public Graph scope: it stands in for the public cloud (tests, proxies)."""
-    if cloud == "Custom":
-        if not authority_host or not graph_endpoint:
-            raise ValueError("a Custom cloud needs authorityHost and graphEndpoint")
-        return CloudEndpoints(authority_host.rstrip("/"), graph_endpoint.rstrip("/"), GRAPH_SCOPE_PUBLIC)
-    return CLOUDS[cloud]
+def endpoints_for(cloud: str, authority_host: str, graph_endpoint: str) -> CloudEndpoints:
+    """National clouds have their own Graph scope; a Custom cloud (an emulator, a proxy) stands in for the
+    public one and keeps its scope."""
+    graph = graph_endpoint.rstrip("/")
+    scope = GRAPH_SCOPE_PUBLIC if cloud == "Custom" else f"{graph}/.default"
+    return CloudEndpoints(authority_host.rstrip("/"), graph, scope)

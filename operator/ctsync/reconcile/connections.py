@@ -1,0 +1,104 @@
+"""Graph clients for both tenants of a TenantPair, built from the credentials Secrets it names.
+
+Clients are pooled per pair and side, and rebuilt only when the Secret's content or the endpoints change,
+so tokens and connections survive from one reconcile to the next."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from ..api.tenantpair import TenantPair, TenantSide
+from ..errors import AuthenticationFailed, DependencyNotReady
+from ..graph.client import GraphClient, RequestObserver
+from ..graph.credentials import CredentialsMalformed, make_credential
+from ..graph.cts import SourceTenant, TargetTenant
+from ..graph.endpoints import endpoints_for
+
+# (namespace, Secret name) -> the Secret's data, decoded; None when the Secret does not exist.
+SecretReader = Callable[[str, str], Awaitable[Mapping[str, str] | None]]
+
+
+@dataclass
+class TenantClients:
+    source: SourceTenant
+    target: TargetTenant
+
+
+class ClientPool:
+    def __init__(self, read_secret: SecretReader, observer: RequestObserver | None = None) -> None:
+        self._read_secret = read_secret
+        self._observer = observer
+        self._clients: dict[tuple[str, str, str], tuple[str, GraphClient]] = {}
+        self._ca_dir = tempfile.mkdtemp(prefix="ctsync-ca-")
+
+    async def for_pair(self, pair: TenantPair) -> TenantClients:
+        source = await self._client(pair, pair.source)
+        target = await self._client(pair, pair.target)
+        return TenantClients(SourceTenant(source), TargetTenant(target))
+
+    async def forget(self, pair: TenantPair) -> None:
+        for side in (pair.source, pair.target):
+            entry = self._clients.pop((pair.namespace, pair.name, side.role), None)
+            if entry:
+                await entry[1].close()
+
+    async def close(self) -> None:
+        for _, client in self._clients.values():
+            await client.close()
+        self._clients.clear()
+
+    async def _client(self, pair: TenantPair, side: TenantSide) -> GraphClient:
+        secret = await self._secret(pair.namespace, side.credentials_secret, side)
+        endpoints = side.effective_endpoints()
+        ca_file = await self._ca_file(pair.namespace, side)
+        fingerprint = _fingerprint(secret, endpoints.authority_host, endpoints.graph_endpoint, ca_file or "")
+        key = (pair.namespace, pair.name, side.role)
+        cached = self._clients.get(key)
+        if cached and cached[0] == fingerprint:
+            return cached[1]
+        if cached:
+            await cached[1].close()
+        cloud = endpoints_for(side.cloud, endpoints.authority_host, endpoints.graph_endpoint)
+        try:
+            credential = make_credential(side.tenant_id, secret, cloud, ca_file=ca_file)
+        except CredentialsMalformed as exc:
+            raise AuthenticationFailed(side.role, f"Secret {side.credentials_secret}: {exc}") from None
+        client = GraphClient(role=side.role, tenant_id=side.tenant_id, credential=credential, endpoints=cloud,
+                             ca_file=ca_file, observer=self._observer)
+        self._clients[key] = (fingerprint, client)
+        return client
+
+    async def _secret(self, namespace: str, name: str, side: TenantSide) -> Mapping[str, str]:
+        secret = await self._read_secret(namespace, name)
+        if secret is None:
+            raise DependencyNotReady(f"{side.role} tenant: credentials Secret {namespace}/{name} does not exist")
+        return secret
+
+    async def _ca_file(self, namespace: str, side: TenantSide) -> str | None:
+        """A Custom cloud's CA bundle, from its Secret into a file: httpx and azure-identity read paths."""
+        endpoints = side.endpoints
+        if endpoints is None or endpoints.ca_secret_name is None:
+            return None
+        secret = await self._secret(namespace, endpoints.ca_secret_name, side)
+        pem = secret.get(endpoints.ca_secret_key)
+        if not pem:
+            raise DependencyNotReady(
+                f"{side.role} tenant: Secret {namespace}/{endpoints.ca_secret_name} has no key {endpoints.ca_secret_key}")
+        path = os.path.join(self._ca_dir, hashlib.sha256(pem.encode()).hexdigest()[:16] + ".pem")
+        if not os.path.exists(path):
+            with open(path, "w") as handle:
+                handle.write(pem)
+        return path
+
+
+def _fingerprint(secret: Mapping[str, str], *parts: str) -> str:
+    digest = hashlib.sha256()
+    for key in sorted(secret):
+        digest.update(f"{key}\0{secret[key]}\0".encode())
+    for part in parts:
+        digest.update(part.encode() + b"\0")
+    return digest.hexdigest()

@@ -1,0 +1,59 @@
+"""What one reconcile pass concluded, in a form the handler layer writes as status, Events and a requeue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..api import conditions
+from ..api.conditions import Condition, Health
+from ..errors import CtsyncError, GraphUnavailable
+from ..planning.plan import Plan
+
+EventType = Literal["Normal", "Warning"]
+RETRY_DEFAULT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Event:
+    type: EventType
+    reason: str
+    message: str
+
+
+@dataclass
+class Outcome:
+    health: Health
+    reason: str
+    message: str
+    generation: int
+    conditions: list[Condition] = field(default_factory=list)  # kind-specific, besides the kstatus triplet
+    status: dict[str, Any] = field(default_factory=dict)  # kind-specific status fields
+    events: list[Event] = field(default_factory=list)
+    plan: Plan | None = None
+    retry_after: float | None = None  # when to try again (errors that resolve by themselves)
+    error: CtsyncError | None = None
+    drift: list[str] = field(default_factory=list)  # what differed from an already reconciled spec
+    drift_corrected: bool = False  # whether this pass wrote the differences back
+
+    def all_conditions(self) -> list[Condition]:
+        return [*conditions.kstatus_conditions(self.health, self.reason, self.message, self.generation),
+                *self.conditions]
+
+    @property
+    def observed_generation(self) -> int | None:
+        """Only an outcome that processed the whole spec (ready, or stalled on it) observed the generation."""
+        return self.generation if self.health is not Health.RECONCILING or self.error is None else None
+
+
+def from_error(error: CtsyncError, generation: int, **extra: Any) -> Outcome:
+    """The one translation of a domain error into an outcome: stalling errors wait for a human,
+    the others are retried (after Retry-After for Graph throttling)."""
+    health = Health.STALLED if error.stalls else Health.RECONCILING
+    retry: float | None = None
+    if not error.stalls:
+        throttled = isinstance(error, GraphUnavailable) and error.retry_after
+        retry = error.retry_after if throttled else RETRY_DEFAULT_SECONDS  # type: ignore[union-attr]
+    event = Event("Warning", error.reason, error.message)
+    return Outcome(health, error.reason, error.message, generation, events=[event], retry_after=retry, error=error,
+                   **extra)
