@@ -1,0 +1,131 @@
+"""Status conditions (metav1.Condition shape) and the CamelCase reasons every layer reports.
+
+Ready, Reconciling and Stalled follow kstatus: Reconciling and Stalled are "abnormal-true", i.e. True only
+while something is in progress or stuck, so tools like Argo CD and `kubectl wait` read them without
+knowing the kind.
+"""
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+Status = Literal["True", "False", "Unknown"]
+
+READY: Final = "Ready"
+RECONCILING: Final = "Reconciling"
+STALLED: Final = "Stalled"
+SOURCE_CONFIGURED: Final = "SourceConfigured"
+TARGET_CONFIGURED: Final = "TargetConfigured"
+CREDENTIALS_VALID: Final = "CredentialsValid"
+SYNCED: Final = "Synced"
+DRIFTED: Final = "Drifted"
+
+# --- reasons: progress and success
+RECONCILED: Final = "Reconciled"  # the tenants match the spec
+PROGRESSING: Final = "Progressing"  # changes are being applied or waited for
+SUSPENDED: Final = "Suspended"  # spec.suspend is true: nothing is written
+OBSERVED: Final = "Observed"  # managementPolicy Observe: compared, nothing written
+CONFIGURED: Final = "Configured"  # a tenant's side matches the spec
+AUTHENTICATED: Final = "Authenticated"  # a token was obtained for the tenant
+DRIFT_DETECTED: Final = "DriftDetected"  # the tenant differs from the spec
+NO_DRIFT: Final = "NoDrift"  # the tenant matches the spec
+JOB_RUNNING: Final = "JobRunning"  # the synchronization job runs on its schedule
+JOB_PAUSED: Final = "JobPaused"  # the synchronization job is paused
+INITIAL_CYCLE: Final = "InitialCycle"  # the job started and has not finished its first cycle
+QUARANTINED: Final = "Quarantined"  # the provisioning service quarantined the job
+DELETIONS_HELD: Final = "DeletionsHeld"  # the accidental-deletion threshold holds deletes for review
+DELETING: Final = "Deleting"  # the resource is being deleted (finalizer running)
+
+# --- reasons: errors (ctsync.errors carries one of these)
+INVALID_SPEC: Final = "InvalidSpec"  # the spec is invalid; nothing is written until it changes
+DEPENDENCY_NOT_READY: Final = "DependencyNotReady"  # a referenced resource or object is not ready yet
+SCOPE_SHRINK_BLOCKED: Final = "ScopeShrinkBlocked"  # too many users would leave scope without acknowledgement
+AMBIGUOUS_REFERENCE: Final = "AmbiguousReference"  # a name matches more than one object
+MAPPING_CONFLICT: Final = "MappingConflict"  # two AttributeMappings disagree about one target attribute
+NOT_OWNED: Final = "NotOwned"  # the object belongs to someone else and may not be adopted
+GRAPH_UNAVAILABLE: Final = "GraphUnavailable"  # Microsoft Graph could not be reached or answered 5xx
+THROTTLED: Final = "Throttled"  # Microsoft Graph asked to slow down (429)
+AUTHENTICATION_FAILED: Final = "AuthenticationFailed"  # no token could be obtained for a tenant
+PERMISSION_MISSING: Final = "PermissionMissing"  # the app registration lacks a Graph permission
+GRAPH_REQUEST_FAILED: Final = "GraphRequestFailed"  # Microsoft Graph rejected a request
+READ_INCOMPLETE: Final = "ReadIncomplete"  # a read failed or was partial; destructive changes withheld
+
+# Reasons a Blocked error may carry: gates a human resolves by changing the spec or an annotation.
+BLOCKED_REASONS: Final = frozenset({SCOPE_SHRINK_BLOCKED, AMBIGUOUS_REFERENCE, MAPPING_CONFLICT, NOT_OWNED})
+
+
+@dataclass(frozen=True)
+class Condition:
+    type: str
+    status: Status
+    reason: str
+    message: str = ""
+    observed_generation: int | None = None
+    last_transition_time: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "type": self.type,
+            "status": self.status,
+            "reason": self.reason,
+            "message": self.message,
+        }
+        if self.observed_generation is not None:
+            out["observedGeneration"] = self.observed_generation
+        if self.last_transition_time is not None:
+            out["lastTransitionTime"] = self.last_transition_time
+        return out
+
+
+def set_condition(
+    conditions: Sequence[Mapping[str, Any]], condition: Condition, now_iso: str
+) -> list[dict[str, Any]]:
+    """Return a copy of `conditions` with `condition` set; lastTransitionTime moves only when status flips."""
+    out: list[dict[str, Any]] = []
+    replaced = False
+    for current in conditions:
+        if current.get("type") != condition.type:
+            out.append(dict(current))
+            continue
+        same_status = current.get("status") == condition.status and current.get("lastTransitionTime")
+        transition = current["lastTransitionTime"] if same_status else now_iso
+        out.append(_with_time(condition, transition))
+        replaced = True
+    if not replaced:
+        out.append(_with_time(condition, now_iso))
+    return out
+
+
+def set_conditions(
+    conditions: Sequence[Mapping[str, Any]], updates: Iterable[Condition], now_iso: str
+) -> list[dict[str, Any]]:
+    out = [dict(c) for c in conditions]
+    for condition in updates:
+        out = set_condition(out, condition, now_iso)
+    return out
+
+
+def _with_time(condition: Condition, transition: str) -> dict[str, Any]:
+    return {**condition.to_dict(), "lastTransitionTime": transition}
+
+
+class Health(enum.Enum):
+    """The kstatus summary of one reconcile outcome."""
+
+    READY = "ready"  # converged
+    RECONCILING = "reconciling"  # working on it, or waiting on something that resolves by itself
+    STALLED = "stalled"  # cannot progress without a human (invalid spec, safety gate, missing permission)
+
+
+def kstatus_conditions(health: Health, reason: str, message: str, generation: int) -> tuple[Condition, ...]:
+    """The Ready/Reconciling/Stalled triplet for an outcome; the abnormal-true ones are False when normal."""
+
+    def cond(type_: str, true: bool) -> Condition:
+        return Condition(type_, "True" if true else "False", reason, message, generation)
+
+    return (
+        cond(READY, health is Health.READY),
+        cond(RECONCILING, health is Health.RECONCILING),
+        cond(STALLED, health is Health.STALLED),
+    )

@@ -1,0 +1,116 @@
+"""Domain errors shared by every layer.
+
+Each error carries the CamelCase `reason` its condition reports and whether it `stalls` the resource
+(a human must act) or only keeps it Reconciling (retried). Messages name fields, objects and ids, never
+secret values.
+"""
+
+from collections.abc import Sequence
+from typing import Literal
+
+from ctsync.api import conditions
+
+TenantRole = Literal["source", "target"]
+
+
+class CtsyncError(Exception):
+    reason: str  # set by every subclass
+    stalls: bool = False
+    retry_after: float | None = None  # seconds the service asked us to wait; None: the caller's own backoff
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidSpec(CtsyncError):
+    """The spec cannot be applied as written; nothing is written to Graph until it changes."""
+
+    reason = conditions.INVALID_SPEC
+    stalls = True
+
+    def __init__(self, field_path: str, message: str) -> None:
+        super().__init__(f"{field_path}: {message}")
+        self.field_path = field_path
+
+
+class DependencyNotReady(CtsyncError):
+    """Something this resource needs (another resource, a Graph object) is not ready yet; retried."""
+
+    reason = conditions.DEPENDENCY_NOT_READY
+
+
+class Blocked(CtsyncError):
+    """A safety gate holds the change until a human resolves it (spec change or annotation)."""
+
+    stalls = True
+
+    def __init__(self, reason: str, message: str) -> None:
+        if reason not in conditions.BLOCKED_REASONS:
+            raise ValueError(f"{reason!r} is not a Blocked reason")
+        super().__init__(message)
+        self.reason = reason
+
+
+class GraphUnavailable(CtsyncError):
+    """Graph could not be reached or answered with a server error; retried after `retry_after` seconds."""
+
+    reason = conditions.GRAPH_UNAVAILABLE
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Throttled(GraphUnavailable):
+    reason = conditions.THROTTLED
+    retry_after: float
+
+    def __init__(self, retry_after: float, message: str = "Microsoft Graph throttled the request") -> None:
+        super().__init__(f"{message}; retry after {retry_after:g}s", retry_after)
+
+
+class AuthenticationFailed(CtsyncError):
+    reason = conditions.AUTHENTICATION_FAILED
+    stalls = True
+
+    def __init__(self, tenant_role: TenantRole, message: str) -> None:
+        super().__init__(f"{tenant_role} tenant: {message}")
+        self.tenant_role = tenant_role
+
+
+class PermissionMissing(CtsyncError):
+    reason = conditions.PERMISSION_MISSING
+    stalls = True
+
+    def __init__(self, tenant_role: TenantRole, permissions: Sequence[str], detail: str = "") -> None:
+        """`permissions` is empty when Graph only says "insufficient privileges"; `detail` says that."""
+        wanted = ", ".join(permissions) or "a Graph permission or directory role it lacks"
+        said = f" ({detail})" if detail else ""
+        super().__init__(f"{tenant_role} tenant: the app registration needs {wanted}{said}")
+        self.tenant_role = tenant_role
+        self.permissions = tuple(permissions)
+
+
+# Statuses a later attempt can succeed on: timeouts, conflicts a re-read resolves, throttling, server errors.
+_RETRYABLE_STATUSES = frozenset({408, 409, 412, 429})
+
+
+class GraphRequestFailed(CtsyncError):
+    reason = conditions.GRAPH_REQUEST_FAILED
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"Graph answered {status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.stalls = not (status >= 500 or status in _RETRYABLE_STATUSES)
+
+
+class ReadIncomplete(CtsyncError):
+    """A read failed or returned a partial result: it must never be taken for "empty"."""
+
+    reason = conditions.READ_INCOMPLETE
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"incomplete read of {what}; destructive changes are withheld until it succeeds")
+        self.what = what

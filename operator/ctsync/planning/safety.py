@@ -1,0 +1,36 @@
+"""Safety gates checked before a plan is applied."""
+
+from collections.abc import Sequence
+
+from ctsync.api import conditions, constants
+from ctsync.errors import Blocked, ReadIncomplete
+from ctsync.planning.plan import Plan
+
+
+def check_scope_shrink(
+    synced_users: int, users_leaving: int, max_percent: int, acknowledged: bool, generation: int | None = None
+) -> None:
+    """Refuse a change that takes more than `max_percent` of the synced users out of scope.
+
+    Users leaving scope are soft-deleted in the target on the next cycle; the service's own deletion
+    threshold is per cycle and counts absolute numbers, this gate is per change and relative. Exactly
+    `max_percent` passes.
+    """
+    if acknowledged or users_leaving <= 0 or synced_users <= 0:
+        return
+    leaving = min(users_leaving, synced_users)
+    if leaving * 100 <= max_percent * synced_users:
+        return
+    percent = f"{leaving * 100 / synced_users:.1f}".removesuffix(".0")
+    acknowledge_with = "<generation>" if generation is None else generation
+    raise Blocked(
+        conditions.SCOPE_SHRINK_BLOCKED,
+        f"{leaving:,} of {synced_users:,} synced users ({percent}%) would leave scope; max {max_percent}%; "
+        f"annotate {constants.ANNOTATION_ACKNOWLEDGE_SHRINK}={acknowledge_with} to proceed",
+    )
+
+
+def forbid_destructive_on_incomplete(plan: Plan, incomplete: Sequence[str]) -> None:
+    """A plan computed from a failed or partial read must not remove anything: "not read" is not "empty"."""
+    if incomplete and plan.destructive:
+        raise ReadIncomplete(", ".join(incomplete))
