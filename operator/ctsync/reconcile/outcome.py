@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from ..api import conditions
 from ..api.conditions import Condition, Health
-from ..errors import CtsyncError, GraphUnavailable
+from ..errors import CtsyncError
 from ..planning.plan import Plan
 
 EventType = Literal["Normal", "Warning"]
@@ -50,10 +50,7 @@ def from_error(error: CtsyncError, generation: int, **extra: Any) -> Outcome:
     """The one translation of a domain error into an outcome: stalling errors wait for a human,
     the others are retried (after Retry-After for Graph throttling)."""
     health = Health.STALLED if error.stalls else Health.RECONCILING
-    retry: float | None = None
-    if not error.stalls:
-        throttled = isinstance(error, GraphUnavailable) and error.retry_after
-        retry = error.retry_after if throttled else RETRY_DEFAULT_SECONDS  # type: ignore[union-attr]
+    retry = None if error.stalls else (error.retry_after or RETRY_DEFAULT_SECONDS)
     event = Event("Warning", error.reason, error.message)
     return Outcome(health, error.reason, error.message, generation, events=[event], retry_after=retry, error=error,
                    **extra)
