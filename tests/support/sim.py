@@ -147,3 +147,39 @@ def tenant_pair_body(server: EntraSim, *, name: str = "contoso-to-fabrikam", nam
                  "deletionPolicy": "Orphan", "suspend": False, **spec}
     return {"apiVersion": "ctsync.io/v1alpha1", "kind": "TenantPair",
             "metadata": {"name": name, "namespace": namespace, "generation": generation}, "spec": body_spec}
+
+
+def sync_scope_body(*, name: str = "contoso-to-fabrikam", namespace: str = "tenants", generation: int = 1,
+                    annotations: dict | None = None, **spec: object) -> dict:
+    """A SyncScope CR body scoped to the CTS-Fabrikam group of Contoso."""
+    body_spec = {"tenantPairRef": {"name": "contoso-to-fabrikam"}, "configurationName": "Sync to Fabrikam",
+                 "adoptionPolicy": "AdoptOrCreate",
+                 "scope": {"syncAll": False, "groups": [{"displayName": "CTS-Fabrikam"}]},
+                 "deprovisioning": {"deletionThreshold": 500, "maxScopeShrinkPercent": 20},
+                 "suspend": False, **spec}
+    return {"apiVersion": "ctsync.io/v1alpha1", "kind": "SyncScope",
+            "metadata": {"name": name, "namespace": namespace, "generation": generation,
+                         "annotations": annotations or {}},
+            "spec": body_spec}
+
+
+def attribute_mapping_body(*, name: str = "contoso-to-fabrikam", namespace: str = "tenants", generation: int = 1,
+                           **spec: object) -> dict:
+    body_spec = {"syncScopeRef": {"name": "contoso-to-fabrikam"},
+                 "mappings": [{"target": "jobTitle", "source": "[jobTitle]", "apply": "Always"},
+                              {"target": "companyName", "source": "\"Contoso (Synced)\"", "apply": "Always"}],
+                 "denyAttributes": ["employeeId"], **spec}
+    return {"apiVersion": "ctsync.io/v1alpha1", "kind": "AttributeMapping",
+            "metadata": {"name": name, "namespace": namespace, "generation": generation}, "spec": body_spec}
+
+
+def contoso_people(count: int, *, in_group: int | None = None) -> dict:
+    """Seed additions: `count` Contoso members across departments; the first `in_group` are in CTS-Fabrikam."""
+    domain = TENANTS["contoso"][1]
+    departments = ("Finance", "Sales", "Engineering", "Legal")
+    users = [{"userPrincipalName": f"person{i:04d}@{domain}", "displayName": f"Person {i:04d}",
+              "department": departments[i % 4], "jobTitle": "Analyst", "accountEnabled": True}
+             for i in range(count)]
+    members = [u["userPrincipalName"] for u in users[: count if in_group is None else in_group]]
+    return {"users": {"contoso": users},
+            "groups": {"contoso": [{"displayName": "CTS-Fabrikam", "members": members}]}}

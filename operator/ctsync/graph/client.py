@@ -20,6 +20,7 @@ from urllib.parse import quote, urlencode
 import httpx
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import ClientAuthenticationError
+from kiota_abstractions.api_client_builder import register_default_deserializer
 from kiota_abstractions.api_error import APIError
 from kiota_abstractions.method import Method
 from kiota_abstractions.request_information import RequestInformation
@@ -27,6 +28,7 @@ from kiota_authentication_azure.azure_identity_authentication_provider import (
     AzureIdentityAuthenticationProvider,
 )
 from kiota_http.middleware.options import RetryHandlerOption
+from kiota_serialization_json.json_parse_node_factory import JsonParseNodeFactory
 from msgraph import GraphRequestAdapter
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.graph_request_adapter import options as graph_default_options
@@ -42,6 +44,9 @@ from .routes import route_template
 RequestObserver = Callable[[str, str, str, int, float], None]
 
 ERROR_MAP: dict[str, Any] = {"XXX": ODataError}
+# Error bodies are parsed into ODataError; GraphServiceClient would register this parser, a bare adapter
+# does not, and every error would then lose its code.
+register_default_deserializer(JsonParseNodeFactory)
 MAX_INLINE_RETRY_AFTER = 5.0  # longer waits go back to the handler layer as Throttled
 MAX_ATTEMPTS = 3
 QUERY_SAFE = "$,()/'"  # OData punctuation stays readable in URLs, as Graph's own nextLinks do

@@ -8,12 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from .. import errors as domain
+from ..api.constants import CTS_APPLICATION_TEMPLATE_ID as CTS_TEMPLATE_ID
+from ..api.constants import JOB_TEMPLATE_ID
 from .client import GraphClient
 from .errors import GraphConflict, GraphNotFound
 
 PARTNERS = "/policies/crossTenantAccessPolicy/partners"
-CTS_TEMPLATE_ID = "518e5f48-1fc8-4c48-9387-9fdf28b0dfe7"
-JOB_TEMPLATE_ID = "Azure2Azure"
+USER_FIELDS = "id,userPrincipalName,accountEnabled,userType"
 
 
 def odata_string(value: str) -> str:
@@ -53,6 +54,15 @@ class TargetTenant:
 
     async def delete_identity_sync(self, tenant_id: str) -> None:
         await delete_quietly(self.client, f"{PARTNERS}/{tenant_id}/identitySynchronization")
+
+    async def external_members(self) -> list[dict[str, Any]]:
+        """Every user of the tenant with an external (#EXT#) name, as CTS provisions them."""
+        users = await self.client.list_all("/users", {"$select": USER_FIELDS, "$top": "999"})
+        return [u for u in users if "#EXT#" in u.get("userPrincipalName", "").upper()]
+
+    async def deleted_users(self) -> list[dict[str, Any]]:
+        return await self.client.list_all("/directory/deletedItems/microsoft.graph.user",
+                                          {"$select": "id,userPrincipalName", "$top": "999"})
 
 
 class SourceTenant:
@@ -185,12 +195,14 @@ class SourceTenant:
         return await self.client.get_optional(f"/groups/{group_id}", {"$select": "id,displayName,groupTypes"})
 
     async def user(self, user_id: str) -> dict[str, Any] | None:
-        return await self.client.get_optional(f"/users/{user_id}",
-                                              {"$select": "id,displayName,userPrincipalName,userType"})
+        return await self.client.get_optional(f"/users/{user_id}", {"$select": f"{USER_FIELDS},displayName"})
 
     async def direct_member_users(self, group_id: str) -> list[dict[str, Any]]:
         return await self.client.list_all(f"/groups/{group_id}/members/microsoft.graph.user",
-                                          {"$select": "id,accountEnabled,userType", "$top": "999"})
+                                          {"$select": USER_FIELDS, "$top": "999"})
+
+    async def member_users(self) -> list[dict[str, Any]]:
+        return await self.client.list_all("/users", {"$select": USER_FIELDS, "$top": "999"})
 
 
 async def create_partner(client: GraphClient, tenant_id: str) -> None:

@@ -95,3 +95,10 @@ async def test_wrong_secret_is_authentication_failed_without_the_secret(sim):
 
 async def test_granted_roles_come_from_the_token(contoso):
     assert "Synchronization.ReadWrite.All" in await contoso.granted_roles()
+
+
+async def test_error_codes_and_messages_survive_the_transport(contoso):
+    with pytest.raises(errors.GraphRequestFailed) as caught:
+        await contoso.get("/groups/not-a-guid/members")
+    assert caught.value.status == 400 and caught.value.code == "Request_BadRequest"
+    assert "not-a-guid" in caught.value.message

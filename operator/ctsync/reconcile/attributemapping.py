@@ -1,0 +1,35 @@
+"""AttributeMapping: checked on its own; its mappings reach the job through its SyncScope's schema step."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..api import conditions
+from ..api.attributemapping import AttributeMapping
+from ..api.conditions import Health
+from ..errors import CtsyncError, DependencyNotReady
+from ..planning.mappings import validate_attribute_mapping
+from .outcome import Outcome, from_error
+
+
+def applied_key(mapping: AttributeMapping) -> str:
+    """How a SyncScope's status lists a mapping it has written: name@generation."""
+    return f"{mapping.name}@{mapping.generation}"
+
+
+def reconcile_attribute_mapping(mapping: AttributeMapping, scope_status: Mapping[str, Any] | None) -> Outcome:
+    """Ready once its SyncScope has written this generation of it into the job schema; Stalled when its own
+    spec is invalid (expressions, denied or matching attributes)."""
+    try:
+        validate_attribute_mapping(mapping)
+        ref = f"SyncScope {mapping.namespace}/{mapping.sync_scope_name}"
+        if scope_status is None:
+            raise DependencyNotReady(f"{ref} does not exist")
+        if applied_key(mapping) not in (scope_status.get("appliedMappings") or ()):
+            ready = next((c for c in scope_status.get("conditions") or () if c.get("type") == conditions.READY), {})
+            raise DependencyNotReady(f"{ref} has not applied this generation yet: {ready.get('message', 'pending')}")
+    except CtsyncError as error:
+        return from_error(error, mapping.generation)
+    return Outcome(Health.READY, conditions.RECONCILED, f"applied through {ref}", mapping.generation,
+                   status={"appliedTargets": sorted(m.target for m in mapping.mappings)})

@@ -1,0 +1,111 @@
+"""Who is in a SyncScope's scope, counted the way the provisioning service counts it, and how many of them
+are in the target tenant. Read-only: these numbers feed the shrink gate, status and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..api import conditions
+from ..api.syncscope import PrincipalRef, SyncScope
+from ..errors import Blocked, DependencyNotReady
+from ..graph.cts import SourceTenant, TargetTenant
+
+Json = Mapping[str, Any]
+MEMBER = "Member"  # only internal members are synchronized; guests never are
+
+
+async def resolve_principals(scope: SyncScope, source: SourceTenant) -> list[dict[str, Any]]:
+    """The spec's groups and users as objects: {id, type, displayName}. A display name must match exactly
+    one object; an id must exist."""
+    resolved = []
+    for kind, refs in (("Group", scope.scope.groups), ("User", scope.scope.users)):
+        for i, ref in enumerate(refs):
+            path = f"spec.scope.{kind.lower()}s[{i}]"
+            found = await _resolve(kind, ref, source, path)
+            resolved.append({"id": found["id"].lower(), "type": kind, "displayName": found.get("displayName")})
+    return resolved
+
+
+async def _resolve(kind: str, ref: PrincipalRef, source: SourceTenant, path: str) -> Json:
+    if ref.id is not None:
+        found = await (source.group(ref.id) if kind == "Group" else source.user(ref.id))
+        if found is None:
+            raise DependencyNotReady(f"{path}: no {kind.lower()} with id {ref.id} in the source tenant")
+        return found
+    name = str(ref.display_name)
+    matches = await (source.groups_named(name) if kind == "Group" else source.users_named(name))
+    if not matches:
+        raise DependencyNotReady(f"{path}: no {kind.lower()} named {name!r} in the source tenant")
+    if len(matches) > 1:
+        ids = ", ".join(m["id"] for m in matches)
+        raise Blocked(conditions.AMBIGUOUS_REFERENCE, f"{path}: {len(matches)} {kind.lower()}s are named "
+                      f"{name!r} ({ids}); refer to one by id")
+    return matches[0]
+
+
+class ScopeReader:
+    """Member users of principals, read once per group per reconcile."""
+
+    def __init__(self, source: SourceTenant) -> None:
+        self.source = source
+        self._members: dict[str, list[Json]] = {}
+        self._everyone: list[Json] | None = None
+
+    async def users_of(self, principals: Iterable[Json]) -> dict[str, Json]:
+        """Internal member users in scope of these principals: assigned users plus DIRECT members of
+        assigned groups (the service does not expand nested groups)."""
+        users: dict[str, Json] = {}
+        for principal in principals:
+            # Resolved principals carry {id, type}; Graph's assignments {principalId, principalType}.
+            pid = str(principal.get("principalId") or principal["id"]).lower()
+            kind = principal.get("principalType") or principal.get("type")
+            if kind == "Group":
+                if pid not in self._members:
+                    self._members[pid] = await self.source.direct_member_users(pid)
+                candidates: Sequence[Json] = self._members[pid]
+            else:
+                user = await self.source.user(pid)
+                candidates = [user] if user else []
+            users.update({u["id"].lower(): u for u in candidates if u.get("userType", MEMBER) == MEMBER})
+        return users
+
+    async def everyone(self) -> dict[str, Json]:
+        """Every internal member of the source tenant (syncAll)."""
+        if self._everyone is None:
+            self._everyone = await self.source.member_users()
+        return {u["id"].lower(): u for u in self._everyone}
+
+
+@dataclass(frozen=True)
+class TargetCounts:
+    synced: int = 0  # users in the target provisioned from a user now in scope, enabled or not
+    synced_disabled: int = 0
+    soft_deleted: int = 0  # provisioned users in the target's recycle bin
+    missing: int = 0  # in scope, not (yet) in the target
+    orphans: int = 0  # provisioned from this source, out of scope, yet not soft-deleted
+
+
+def external_upn_prefix(source_upn: str) -> str:
+    """CTS names a provisioned user <source UPN with @ as _>#EXT#@<target initial domain>."""
+    return source_upn.replace("@", "_").lower() + "#ext#@"
+
+
+async def count_in_target(in_scope: Mapping[str, Json], source_domains: Sequence[str],
+                          target: TargetTenant) -> TargetCounts:
+    """Matches target users to source users by the external UPN the service gives them."""
+    wanted = {external_upn_prefix(u.get("userPrincipalName", "")): u for u in in_scope.values()}
+    suffixes = tuple("_" + d.lower() + "#ext#@" for d in source_domains)
+    synced = disabled = orphans = 0
+    for user in await target.external_members():
+        prefix = user.get("userPrincipalName", "").lower().split("#ext#@")[0] + "#ext#@"
+        if prefix in wanted:
+            synced += 1
+            disabled += user.get("accountEnabled") is False
+        elif prefix.endswith(suffixes):
+            orphans += 1
+    soft_deleted = sum(1 for u in await target.deleted_users()
+                       if u.get("userPrincipalName", "").lower().split("#ext#@")[0].endswith(
+                           tuple(s.split("#")[0] for s in suffixes)))
+    return TargetCounts(synced, disabled, soft_deleted, max(len(wanted) - synced, 0), orphans)

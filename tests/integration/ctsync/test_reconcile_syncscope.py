@@ -1,0 +1,144 @@
+"""The SyncScope reconciler against the emulated tenants and provisioning service."""
+
+from __future__ import annotations
+
+import pytest
+from ctsync.api import conditions
+from ctsync.api.attributemapping import AttributeMapping
+from ctsync.api.conditions import Health
+from ctsync.api.syncscope import SyncScope
+from ctsync.api.tenantpair import TenantPair
+from ctsync.reconcile.attributemapping import reconcile_attribute_mapping
+from ctsync.reconcile.syncscope import finalize_sync_scope, reconcile_sync_scope
+from ctsync.reconcile.tenantpair import reconcile_tenant_pair
+from entrasim.seed import load_seed
+from support.sim import (
+    CONTOSO,
+    FABRIKAM,
+    attribute_mapping_body,
+    contoso_people,
+    sync_scope_body,
+    tenant_pair_body,
+    two_tenant_seed,
+)
+
+CYCLE = 40 * 60
+
+
+@pytest.fixture
+def people(sim):
+    def reseed(world):
+        world.reset()
+        load_seed(world, two_tenant_seed(**contoso_people(30, in_group=20)))
+
+    sim.call(reseed)
+
+
+@pytest.fixture
+async def pair(sim, pool, people):
+    pair = TenantPair.from_body(tenant_pair_body(sim, deletionPolicy="Delete"))
+    assert (await reconcile_tenant_pair(pair, pool, {})).health is Health.READY
+    return pair
+
+
+async def converge(scope, pair, pool, mappings=(), status=None, passes=3):
+    status = dict(status or {})
+    outcome = None
+    for _ in range(passes):
+        outcome = await reconcile_sync_scope(scope, pair, True, mappings, pool, status)
+        if outcome.health is not Health.READY:
+            return outcome, status
+        status.update(outcome.status, observedGeneration=outcome.observed_generation)
+        if outcome.plan.empty:
+            break
+    return outcome, status
+
+
+def advance(sim, seconds: float) -> None:
+    sim.call(lambda w: (w.clock.advance(seconds), w.tick()))
+
+
+def fabrikam_users(sim):
+    return sim.call(lambda w: [dict(u) for u in w.tenant(FABRIKAM).directory.users.values()])
+
+
+def requests(control, method: str, suffix: str) -> int:
+    return sum(1 for r in control.get("/requests").json()["requests"]
+               if r["method"] == method and (r["route"] or "").endswith(suffix))
+
+
+async def test_configuration_job_and_scope_are_created_then_users_arrive(sim, pool, pair, control):
+    scope = SyncScope.from_body(sync_scope_body())
+    mapping = AttributeMapping.from_body(attribute_mapping_body())
+    outcome, status = await converge(scope, pair, pool, [mapping])
+    assert outcome.health is Health.READY, outcome.message
+    assert outcome.plan.empty
+    assert status["scopeSize"] == 20 and status["jobCode"] in ("NotRun", "Active")
+    assert requests(control, "POST", "/instantiate") == 1
+    assert requests(control, "PUT", "/schema") == 1
+
+    advance(sim, 2 * CYCLE)
+    outcome, status = await converge(scope, pair, pool, [mapping], status)
+    assert status["syncedUsers"] == 20 and status["missingUsers"] == 0
+    assert next(c for c in outcome.conditions if c.type == conditions.SYNCED).status == "True"
+    synced = [u for u in fabrikam_users(sim) if "#EXT#" in u["userPrincipalName"]]
+    assert len(synced) == 20 and all(u.get("companyName") == "Contoso (Synced)" for u in synced)
+    assert all(u.get("employeeId") is None for u in synced)
+    assert reconcile_attribute_mapping(mapping, status).health is Health.READY
+
+
+async def test_converged_scope_writes_nothing(sim, pool, pair, control):
+    scope = SyncScope.from_body(sync_scope_body())
+    _, status = await converge(scope, pair, pool)
+    control.delete("/requests")
+    outcome = await reconcile_sync_scope(scope, pair, True, [], pool, status)
+    assert outcome.plan.empty
+    assert [r for r in control.get("/requests").json()["requests"] if r["method"] != "GET"] == []
+
+
+async def test_waits_for_its_pair(sim, pool, pair):
+    outcome = await reconcile_sync_scope(SyncScope.from_body(sync_scope_body()), pair, False, [], pool, {})
+    assert outcome.health is Health.RECONCILING and outcome.reason == conditions.DEPENDENCY_NOT_READY
+
+
+async def test_ambiguous_group_name_stalls_naming_both(sim, pool, pair):
+    sim.call(lambda w: w.tenant(CONTOSO).directory.create_group(
+        {"displayName": "CTS-Fabrikam", "mailEnabled": False, "mailNickname": "dup", "securityEnabled": True}))
+    outcome = await reconcile_sync_scope(SyncScope.from_body(sync_scope_body()), pair, True, [], pool, {})
+    assert outcome.health is Health.STALLED and outcome.reason == conditions.AMBIGUOUS_REFERENCE
+    assert "2 groups" in outcome.message
+
+
+async def test_scope_shrink_is_blocked_until_acknowledged(sim, pool, pair):
+    _, status = await converge(SyncScope.from_body(sync_scope_body()), pair, pool)
+    sim.call(lambda w: w.tenant(CONTOSO).directory.create_group(
+        {"displayName": "Small", "mailEnabled": False, "mailNickname": "small", "securityEnabled": True}))
+    narrowed = sync_scope_body(generation=2, scope={"syncAll": False, "groups": [{"displayName": "Small"}]})
+    outcome = await reconcile_sync_scope(SyncScope.from_body(narrowed), pair, True, [], pool, status)
+    assert outcome.health is Health.STALLED and outcome.reason == conditions.SCOPE_SHRINK_BLOCKED
+    assert "20 of 20 synced users" in outcome.message
+    acknowledged = dict(narrowed, metadata={**narrowed["metadata"],
+                                            "annotations": {"ctsync.io/acknowledge-shrink": "2"}})
+    outcome, _ = await converge(SyncScope.from_body(acknowledged), pair, pool, status=status)
+    assert outcome.health is Health.READY
+
+
+async def test_a_failed_read_never_removes_assignments(sim, pool, pair, control):
+    _, status = await converge(SyncScope.from_body(sync_scope_body()), pair, pool)
+    control.post("/faults", json={"path": "/appRoleAssignedTo$", "method": "GET", "status": 500})
+    other = sync_scope_body(generation=2, scope={"syncAll": True})
+    outcome = await reconcile_sync_scope(SyncScope.from_body(other), pair, True, [], pool, status)
+    assert outcome.health is Health.RECONCILING
+    assert requests(control, "DELETE", "/appRoleAssignedTo/{id}") == 0
+
+
+async def test_deletion_with_delete_policy_removes_the_configuration_not_the_users(sim, pool, pair):
+    scope = SyncScope.from_body(sync_scope_body())
+    _, status = await converge(scope, pair, pool)
+    advance(sim, 2 * CYCLE)
+    before = len(fabrikam_users(sim))
+    events = await finalize_sync_scope(scope, pair, pool, status)
+    assert [e.reason for e in events] == ["Deleted"]
+    assert sim.call(lambda w: list(w.tenant(CONTOSO).applications.service_principals)) == []
+    assert len(fabrikam_users(sim)) == before
+
