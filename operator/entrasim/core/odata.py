@@ -7,13 +7,24 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from .errors import BadRequest, UnsupportedQuery
 
 Predicate = Callable[[Mapping[str, Any]], bool]
 
-KNOWN_OPTIONS = {"$top", "$select", "$filter", "$count", "$skiptoken", "$orderby", "$expand", "$search", "$skip"}
+KNOWN_OPTIONS = {
+    "$top",
+    "$select",
+    "$filter",
+    "$count",
+    "$skiptoken",
+    "$orderby",
+    "$expand",
+    "$search",
+    "$skip",
+}
 
 
 @dataclass
@@ -40,7 +51,9 @@ def parse_query(query: Mapping[str, str], *, max_top: int = 999) -> QueryOptions
         except ValueError:
             raise BadRequest(f"Invalid value '{query['$top']}' for query option $top.") from None
         if not 1 <= opts.top <= max_top:
-            raise BadRequest(f"Invalid page size specified: '{opts.top}'. Must be between 1 and {max_top} inclusive.")
+            raise BadRequest(
+                f"Invalid page size specified: '{opts.top}'. Must be between 1 and {max_top} inclusive."
+            )
     if "$select" in query:
         opts.select = [s.strip() for s in query["$select"].split(",") if s.strip()]
     if "$filter" in query:
@@ -254,7 +267,9 @@ class _FilterParser:
             return tok.text[1:-1].replace("''", "'")
         if tok.kind == "num":
             return float(tok.text) if "." in tok.text else int(tok.text)
-        if tok.kind in ("dt", "guid"):
+        if tok.kind == "dt":
+            return DateTimeLiteral(tok.text)
+        if tok.kind == "guid":
             return tok.text
         low = tok.text.lower()
         if low in ("true", "false"):
@@ -276,7 +291,24 @@ def _function(name: str, args: list[Callable[[Mapping[str, Any]], Any]], parser:
     return lambda o: isinstance(a := args[0](o), str) and isinstance(b := args[1](o), str) and test(a, b)
 
 
+class DateTimeLiteral(str):
+    """An unquoted date or date-time in a $filter: it compares as a point in time, not as text, so
+    `activityDateTime gt 2023-07-30T10:00:00Z` holds for "2023-07-30T10:00:00.500Z"."""
+
+    __slots__ = ()
+
+
+def _instant(value: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _compare(op: str, left: Any, right: Any) -> bool:
+    if isinstance(right, DateTimeLiteral) and isinstance(left, str):
+        left, right = _instant(left), _instant(right)
     if isinstance(left, str) and isinstance(right, str) and op == "eq":
         return left.lower() == right.lower()  # directory string comparisons ignore case
     if isinstance(left, str) and isinstance(right, str) and op == "ne":
@@ -321,5 +353,7 @@ def apply_query(items: Iterable[Mapping[str, Any]], opts: QueryOptions) -> list[
     """Filters and orders (not pages) a collection."""
     result = [o for o in items if opts.filter(o)] if opts.filter else list(items)
     for path, desc in reversed(opts.orderby):
-        result.sort(key=lambda o, p=path: (resolve_path(o, p) is None, resolve_path(o, p) or ""), reverse=desc)
+        result.sort(
+            key=lambda o, p=path: (resolve_path(o, p) is None, resolve_path(o, p) or ""), reverse=desc
+        )
     return result

@@ -1,0 +1,1 @@
+"""Audit logs: provisioning logs written by the provisioning engine."""

@@ -1,0 +1,1 @@
+"""Synchronization: secrets, jobs, schema, the expression language and the provisioning engine."""
