@@ -38,12 +38,20 @@ from .world import WORLD, World
 
 GRAPH_PREFIX = "/v1.0"
 _SLASHES = re.compile(r"/{2,}")
-JSON_CONTENT_TYPE = "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8"
+JSON_CONTENT_TYPE = (
+    "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8"
+)
 
 ROUTER = Router(
     r
-    for module in (directory_urls, policies_urls, applications_urls, synchronization_urls, auditlogs_urls,
-                   batch_urls)
+    for module in (
+        directory_urls,
+        policies_urls,
+        applications_urls,
+        synchronization_urls,
+        auditlogs_urls,
+        batch_urls,
+    )
     for r in module.ROUTES
 )
 
@@ -52,7 +60,9 @@ def create_app(world: World) -> web.Application:
     app = web.Application(client_max_size=8 * 1024 * 1024)
     app[WORLD] = world
 
-    async def dispatch(ctx: CallContext, method: str, url: str, headers: Mapping[str, str], body: Any) -> Reply:
+    async def dispatch(
+        ctx: CallContext, method: str, url: str, headers: Mapping[str, str], body: Any
+    ) -> Reply:
         return await _dispatch_inner(ctx, method, url, headers, body, world)
 
     world.dispatch = dispatch  # $batch items re-enter the dispatcher
@@ -86,16 +96,39 @@ async def _faults_middleware(request: web.Request, handler: Any) -> web.StreamRe
 
 def _fault_reply(request: web.Request, fault: Fault) -> web.Response:
     world = request.app[WORLD]
-    error = GraphError(f"Fault injected by the emulator ({fault.status}).", status=fault.status,
-                       code={429: "TooManyRequests", 503: "ServiceUnavailable", 504: "GatewayTimeout",
-                             502: "BadGateway"}.get(fault.status or 500, "InternalServerError"))
+    error = GraphError(
+        f"Fault injected by the emulator ({fault.status}).",
+        status=fault.status,
+        code={
+            429: "TooManyRequests",
+            503: "ServiceUnavailable",
+            504: "GatewayTimeout",
+            502: "BadGateway",
+        }.get(fault.status or 500, "InternalServerError"),
+    )
     headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
     request_id = new_guid()
-    world.requests.add(time=world.clock.iso_now(), method=request.method, path=request.path, route=None,
-                       status=error.status, tenant=None, app_id=None, request_id=request_id)
-    return _json_response(error.status, error.body(request_id=request_id,
-                                                   client_request_id=request.headers.get("client-request-id"),
-                                                   date=world.clock.iso_now()), headers, request_id, request)
+    world.requests.add(
+        time=world.clock.iso_now(),
+        method=request.method,
+        path=request.path,
+        route=None,
+        status=error.status,
+        tenant=None,
+        app_id=None,
+        request_id=request_id,
+    )
+    return _json_response(
+        error.status,
+        error.body(
+            request_id=request_id,
+            client_request_id=request.headers.get("client-request-id"),
+            date=world.clock.iso_now(),
+        ),
+        headers,
+        request_id,
+        request,
+    )
 
 
 # --- Graph ----------------------------------------------------------------------------------------------
@@ -107,16 +140,34 @@ async def _graph(request: web.Request) -> web.Response:
     path = _SLASHES.sub("/", request.match_info["tail"]) or "/"
     base_url = f"{request.scheme}://{request.host}{GRAPH_PREFIX}"
     body = await request.read()
-    req = GraphRequest(method=request.method, path=path, params={}, query=dict(request.query),
-                       headers=request.headers, raw_body=body, world=world, base_url=base_url)
+    req = GraphRequest(
+        method=request.method,
+        path=path,
+        params={},
+        query=dict(request.query),
+        headers=request.headers,
+        raw_body=body,
+        world=world,
+        base_url=base_url,
+    )
     reply, template = await _serve(req, request.headers.get("Authorization"))
     ctx = req.ctx
-    world.requests.add(time=world.clock.iso_now(), method=request.method, path=path, route=template,
-                       status=reply.status, tenant=ctx.tenant.id if ctx else None,
-                       app_id=ctx.app_id if ctx else None, request_id=request_id)
+    world.requests.add(
+        time=world.clock.iso_now(),
+        method=request.method,
+        path=path,
+        route=template,
+        status=reply.status,
+        tenant=ctx.tenant.id if ctx else None,
+        app_id=ctx.app_id if ctx else None,
+        request_id=request_id,
+    )
     if reply.status >= 400 and isinstance(reply.body, GraphError):
-        reply.body = reply.body.body(request_id=request_id, client_request_id=request.headers.get("client-request-id"),
-                                     date=world.clock.iso_now())
+        reply.body = reply.body.body(
+            request_id=request_id,
+            client_request_id=request.headers.get("client-request-id"),
+            date=world.clock.iso_now(),
+        )
     return _json_response(reply.status, reply.body, reply.headers, request_id, request)
 
 
@@ -131,12 +182,20 @@ async def _serve(req: GraphRequest, authorization: str | None) -> tuple[Reply, s
         req.params = params
         if route.permissions and not (req.ctx.roles & set(route.permissions)):
             raise AuthorizationRequestDenied()
-        verdict = req.world.throttle.charge(req.ctx.app_id, req.ctx.tenant.id, len(req.ctx.tenant.directory.users),
-                                            req.method, route.template, dict(req.query))
+        verdict = req.world.throttle.charge(
+            req.ctx.app_id,
+            req.ctx.tenant.id,
+            len(req.ctx.tenant.directory.users),
+            req.method,
+            route.template,
+            dict(req.query),
+        )
         if not verdict.allowed:
             raise TooManyRequests(
                 f"Application {req.ctx.app_id} in tenant {req.ctx.tenant.id} exceeded its request limits "
-                f"({verdict.information}).", headers=verdict.headers)
+                f"({verdict.information}).",
+                headers=verdict.headers,
+            )
         result = route.handler(req)
         reply = await result if asyncio.iscoroutine(result) else result
         assert isinstance(reply, Reply)
@@ -144,7 +203,7 @@ async def _serve(req: GraphRequest, authorization: str | None) -> tuple[Reply, s
         return reply, template
     except GraphError as exc:
         return Reply(exc.status, exc, dict(exc.headers)), template
-    except Exception as exc:  # noqa: BLE001 - a bug in a service must still answer with Graph's envelope
+    except Exception as exc:
         req.world.internal_errors.append(f"{req.method} {req.path}: {exc!r}")
         error = InternalServerError("An internal server error occurred in the emulator.")
         return Reply(500, error), template
@@ -155,32 +214,52 @@ def _authenticate(world: World, authorization: str | None) -> CallContext:
         raise InvalidAuthenticationToken("Access token is empty.")
     claims = world.tokens.verify(authorization[7:].strip())
     if claims is None:
-        raise InvalidAuthenticationToken("Access token validation failure. Invalid audience, signature or lifetime.")
+        raise InvalidAuthenticationToken(
+            "Access token validation failure. Invalid audience, signature or lifetime."
+        )
     tenant = world.tenants.get(claims["tid"])
     if tenant is None:
         raise InvalidAuthenticationToken("Access token validation failure: unknown tenant.")
     return CallContext(tenant=tenant, app_id=claims["appid"], roles=frozenset(claims.get("roles", ())))
 
 
-async def _dispatch_inner(ctx: CallContext, method: str, url: str, headers: Mapping[str, str],
-                          body: Any, world: World) -> Reply:
+async def _dispatch_inner(
+    ctx: CallContext, method: str, url: str, headers: Mapping[str, str], body: Any, world: World
+) -> Reply:
     """Runs one $batch item (a relative URL under /v1.0) with the caller's identity."""
     parts = urlsplit(url)
-    raw = json.dumps(body).encode() if body is not None and not isinstance(body, bytes | str) else (
-        body.encode() if isinstance(body, str) else (body or b""))
-    req = GraphRequest(method=method.upper(), path=_SLASHES.sub("/", parts.path) or "/",
-                       params={}, query=dict(parse_qsl(parts.query, keep_blank_values=True)), headers=headers,
-                       raw_body=raw, world=world, base_url=world.base_url + GRAPH_PREFIX, ctx=ctx)
+    raw = (
+        json.dumps(body).encode()
+        if body is not None and not isinstance(body, bytes | str)
+        else (body.encode() if isinstance(body, str) else (body or b""))
+    )
+    req = GraphRequest(
+        method=method.upper(),
+        path=_SLASHES.sub("/", parts.path) or "/",
+        params={},
+        query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+        headers=headers,
+        raw_body=raw,
+        world=world,
+        base_url=world.base_url + GRAPH_PREFIX,
+        ctx=ctx,
+    )
     reply, _ = await _serve(req, None)
     if isinstance(reply.body, GraphError):
-        reply.body = reply.body.body(request_id=new_guid(), client_request_id=None, date=world.clock.iso_now())
+        reply.body = reply.body.body(
+            request_id=new_guid(), client_request_id=None, date=world.clock.iso_now()
+        )
     return reply
 
 
-def _json_response(status: int, body: Any, headers: Mapping[str, str], request_id: str,
-                   request: web.Request) -> web.Response:
-    out = {"request-id": request_id, "x-ms-ags-diagnostic": '{"ServerInfo":{"DataCenter":"Local","Slice":"E"}}',
-           **headers}
+def _json_response(
+    status: int, body: Any, headers: Mapping[str, str], request_id: str, request: web.Request
+) -> web.Response:
+    out = {
+        "request-id": request_id,
+        "x-ms-ags-diagnostic": '{"ServerInfo":{"DataCenter":"Local","Slice":"E"}}',
+        **headers,
+    }
     client_request_id = request.headers.get("client-request-id")
     if client_request_id:
         out["client-request-id"] = client_request_id
@@ -190,5 +269,3 @@ def _json_response(status: int, body: Any, headers: Mapping[str, str], request_i
         return web.Response(status=status, text=body, content_type="text/plain", headers=out)
     out["Content-Type"] = JSON_CONTENT_TYPE
     return web.Response(status=status, body=json.dumps(body, separators=(",", ":")).encode(), headers=out)
-
-

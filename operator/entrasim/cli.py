@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -13,16 +14,26 @@ from .server import EntraSim
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="entrasim", description="Local emulator of Microsoft Graph and Entra ID.")
+    parser = argparse.ArgumentParser(
+        prog="entrasim", description="Local emulator of Microsoft Graph and Entra ID."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="serve Graph, the token endpoint and the control API over HTTPS")
+    serve = commands.add_parser(
+        "serve", help="serve Graph, the token endpoint and the control API over HTTPS"
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    serve.add_argument("--state-dir", required=True, type=Path, help="where the CA and serving cert are written")
+    serve.add_argument(
+        "--state-dir", required=True, type=Path, help="where the CA and serving cert are written"
+    )
     serve.add_argument("--seed", type=Path, help="a YAML or JSON seed document")
-    serve.add_argument("--time-scale", type=float, default=1.0,
-                       help="simulated seconds per wall second (0 = only the control API moves time)")
+    serve.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="simulated seconds per wall second (0 = only the control API moves time)",
+    )
     serve.add_argument("--no-throttling", action="store_true", help="turn off Graph's request budgets")
 
     seed = commands.add_parser("seed", help="work with seed documents")
@@ -38,8 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
-    doc = generate(users=args.users, groups=args.groups, tenant_id=args.tenant_id, domain=args.domain,
-                   display_name=args.display_name or args.domain)
+    doc = generate(
+        users=args.users,
+        groups=args.groups,
+        tenant_id=args.tenant_id,
+        domain=args.domain,
+        display_name=args.display_name or args.domain,
+    )
     args.output.write_text(json.dumps(doc))
     print(f"wrote {args.users} users to {args.output}")
     return 0
@@ -59,7 +75,9 @@ def _serve(args: argparse.Namespace) -> int:
         try:
             await sim.start_async()
         except OSError as exc:
-            raise SystemExit(f"entrasim: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+            raise SystemExit(
+                f"entrasim: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
+            ) from None
         print(f"entrasim serving {sim.base_url} (CA: {sim.ca_path})", flush=True)
         print(json.dumps({"baseUrl": sim.base_url, "caPath": str(sim.ca_path)}), flush=True)
         try:
@@ -67,8 +85,6 @@ def _serve(args: argparse.Namespace) -> int:
         finally:
             await sim.stop_async()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
-    except KeyboardInterrupt:
-        pass
     return 0

@@ -52,12 +52,16 @@ def load_seed(world: World, data: dict[str, Any]) -> list[Tenant]:
 def _load_tenant(world: World, entry: dict[str, Any]) -> Tenant:
     tenant = world.add_tenant(entry["id"], entry["domain"], entry.get("displayName", entry["domain"]))
     for app in entry.get("apps", []):
-        tenant.identity.register(ClientApp(
-            app_id=app["appId"], display_name=app.get("displayName", app["appId"]), roles=set(app.get("roles", [])),
-            secrets=list(app.get("secrets", [])),
-            certificates=[load_certificate(pem) for pem in app.get("certificates", [])],
-            federated=[FederatedCredential(f["issuer"], f["subject"]) for f in app.get("federated", [])],
-        ))
+        tenant.identity.register(
+            ClientApp(
+                app_id=app["appId"],
+                display_name=app.get("displayName", app["appId"]),
+                roles=set(app.get("roles", [])),
+                secrets=list(app.get("secrets", [])),
+                certificates=[load_certificate(pem) for pem in app.get("certificates", [])],
+                federated=[FederatedCredential(f["issuer"], f["subject"]) for f in app.get("federated", [])],
+            )
+        )
     directory = tenant.directory
     for user in entry.get("users", []):
         props = {k: v for k, v in user.items() if k != "id"}
@@ -73,27 +77,50 @@ def _load_tenant(world: World, entry: dict[str, Any]) -> Tenant:
     return tenant
 
 
-def generate(*, users: int, tenant_id: str, domain: str, display_name: str, groups: int = 1,
-             disabled_ratio: float = 0.02, seed: int = 7) -> dict[str, Any]:
+def generate(
+    *,
+    users: int,
+    tenant_id: str,
+    domain: str,
+    display_name: str,
+    groups: int = 1,
+    disabled_ratio: float = 0.02,
+    seed: int = 7,
+) -> dict[str, Any]:
     """A synthetic tenant: `users` members spread over departments, and `groups` security groups
     (CTS-<n>) whose members are every `groups`-th user, so group scopes are predictable."""
     rng = random.Random(seed)
     people = []
     for i in range(users):
         department = DEPARTMENTS[i % len(DEPARTMENTS)]
-        people.append({
-            "userPrincipalName": f"user{i:06d}@{domain}",
-            "displayName": f"User {i:06d}",
-            "givenName": "User", "surname": f"{i:06d}",
-            "mail": f"user{i:06d}@{domain}",
-            "department": department,
-            "jobTitle": rng.choice(JOB_TITLES),
-            "accountEnabled": rng.random() >= disabled_ratio,
-            "onPremisesExtensionAttributes": {"extensionAttribute1": f"CC-{100 + i % 50}"},
-        })
+        people.append(
+            {
+                "userPrincipalName": f"user{i:06d}@{domain}",
+                "displayName": f"User {i:06d}",
+                "givenName": "User",
+                "surname": f"{i:06d}",
+                "mail": f"user{i:06d}@{domain}",
+                "department": department,
+                "jobTitle": rng.choice(JOB_TITLES),
+                "accountEnabled": rng.random() >= disabled_ratio,
+                "onPremisesExtensionAttributes": {"extensionAttribute1": f"CC-{100 + i % 50}"},
+            }
+        )
     group_docs = [
-        {"displayName": f"CTS-{g + 1}", "members": [people[i]["userPrincipalName"] for i in range(g, users, groups)]}
+        {
+            "displayName": f"CTS-{g + 1}",
+            "members": [people[i]["userPrincipalName"] for i in range(g, users, groups)],
+        }
         for g in range(groups)
     ]
-    return {"tenants": [{"id": tenant_id, "domain": domain, "displayName": display_name,
-                         "users": people, "groups": group_docs}]}
+    return {
+        "tenants": [
+            {
+                "id": tenant_id,
+                "domain": domain,
+                "displayName": display_name,
+                "users": people,
+                "groups": group_docs,
+            }
+        ]
+    }

@@ -35,8 +35,15 @@ def make_tls(state_dir: Path) -> tuple[ssl.SSLContext, Path]:
 class EntraSim:
     """One emulator server. `start()` binds a port (0 = any free one) and serves from a daemon thread."""
 
-    def __init__(self, state_dir: str | Path, *, host: str = "127.0.0.1", port: int = 0,
-                 time_scale: float = 1.0, world: World | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: str | Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        time_scale: float = 1.0,
+        world: World | None = None,
+    ) -> None:
         self.state_dir = Path(state_dir)
         self.host, self.port = host, port
         self.world = world or World(time_scale=time_scale)
@@ -85,7 +92,7 @@ class EntraSim:
             self._loop = asyncio.new_event_loop()
             try:
                 self._loop.run_until_complete(self.start_async())
-            except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
+            except BaseException as exc:
                 failure.append(exc)
                 started.set()
                 return

@@ -7,15 +7,15 @@ from typing import Any
 
 from aiohttp import web
 
-from .core.clock import SimClock
-from .core.faults import FaultTable
-from .core.requestlog import RequestLog
-from .core.throttling import Throttle
-from .core.errors import ResourceNotFound
-from .core.ids import is_guid
-from .directory.models import DirectoryBackend
 from .applications.models import ApplicationsBackend
 from .auditlogs.models import AuditBackend
+from .core.clock import SimClock
+from .core.errors import ResourceNotFound
+from .core.faults import FaultTable
+from .core.ids import is_guid
+from .core.requestlog import RequestLog
+from .core.throttling import Throttle
+from .directory.models import DirectoryBackend
 from .identity.models import IdentityBackend, TokenIssuer
 from .policies.models import PoliciesBackend
 from .synchronization.models import SynchronizationBackend
@@ -43,8 +43,10 @@ class Tenant:
             **self.describe(),
             "apps": [app.describe() for app in self.identity.apps.values()],
             "users": list(self.directory.users.values()),
-            "groups": [{**g, "members": sorted(self.directory.members[g["id"]])}
-                       for g in self.directory.groups.values()],
+            "groups": [
+                {**g, "members": sorted(self.directory.members[g["id"]])}
+                for g in self.directory.groups.values()
+            ],
             "deletedItems": list(self.directory.deleted.values()),
         }
 

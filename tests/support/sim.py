@@ -116,10 +116,17 @@ def ctsync_graph_client(server: EntraSim, tenant_key: str, role: str, *, secret:
 
     endpoints = endpoints_for("Custom", server.base_url, server.base_url)
     tenant_id = TENANTS[tenant_key][0]
-    credential = make_credential(tenant_id, {"clientId": CTSYNC_APP, "clientSecret": secret}, endpoints,
-                                 ca_file=str(server.ca_path))
-    return GraphClient(role=role, tenant_id=tenant_id, credential=credential, endpoints=endpoints,  # type: ignore[arg-type]
-                       ca_file=str(server.ca_path), observer=observer)
+    credential = make_credential(
+        tenant_id, {"clientId": CTSYNC_APP, "clientSecret": secret}, endpoints, ca_file=str(server.ca_path)
+    )
+    return GraphClient(
+        role=role,
+        tenant_id=tenant_id,
+        credential=credential,
+        endpoints=endpoints,  # type: ignore[arg-type]
+        ca_file=str(server.ca_path),
+        observer=observer,
+    )
 
 
 def credentials_secrets(server: EntraSim, *, secret: str = SECRET) -> dict[str, dict[str, str]]:
@@ -131,55 +138,114 @@ def credentials_secrets(server: EntraSim, *, secret: str = SECRET) -> dict[str, 
     }
 
 
-def tenant_pair_body(server: EntraSim, *, name: str = "contoso-to-fabrikam", namespace: str = "tenants",
-                     generation: int = 1, **spec: object) -> dict:
+def tenant_pair_body(
+    server: EntraSim,
+    *,
+    name: str = "contoso-to-fabrikam",
+    namespace: str = "tenants",
+    generation: int = 1,
+    **spec: object,
+) -> dict:
     """A TenantPair CR body (as the API server returns it, defaults applied) for Contoso -> Fabrikam."""
 
     def side(tenant_key: str) -> dict:
-        return {"tenantId": TENANTS[tenant_key][0], "credentialsRef": {"name": f"{tenant_key}-credentials"},
-                "cloud": "Custom",
-                "endpoints": {"authorityHost": server.base_url, "graphEndpoint": server.base_url,
-                              "caSecretRef": {"name": "entrasim-ca", "key": "ca.crt"}}}
+        return {
+            "tenantId": TENANTS[tenant_key][0],
+            "credentialsRef": {"name": f"{tenant_key}-credentials"},
+            "cloud": "Custom",
+            "endpoints": {
+                "authorityHost": server.base_url,
+                "graphEndpoint": server.base_url,
+                "caSecretRef": {"name": "entrasim-ca", "key": "ca.crt"},
+            },
+        }
 
-    body_spec = {"source": side("contoso"), "target": side("fabrikam"),
-                 "trust": {"mfa": True, "compliantDevice": False, "hybridJoinedDevice": False},
-                 "automaticRedemption": True, "userSyncInbound": True, "managementPolicy": "Manage",
-                 "deletionPolicy": "Orphan", "suspend": False, **spec}
-    return {"apiVersion": "ctsync.io/v1alpha1", "kind": "TenantPair",
-            "metadata": {"name": name, "namespace": namespace, "generation": generation}, "spec": body_spec}
+    body_spec = {
+        "source": side("contoso"),
+        "target": side("fabrikam"),
+        "trust": {"mfa": True, "compliantDevice": False, "hybridJoinedDevice": False},
+        "automaticRedemption": True,
+        "userSyncInbound": True,
+        "managementPolicy": "Manage",
+        "deletionPolicy": "Orphan",
+        "suspend": False,
+        **spec,
+    }
+    return {
+        "apiVersion": "ctsync.io/v1alpha1",
+        "kind": "TenantPair",
+        "metadata": {"name": name, "namespace": namespace, "generation": generation},
+        "spec": body_spec,
+    }
 
 
-def sync_scope_body(*, name: str = "contoso-to-fabrikam", namespace: str = "tenants", generation: int = 1,
-                    annotations: dict | None = None, **spec: object) -> dict:
+def sync_scope_body(
+    *,
+    name: str = "contoso-to-fabrikam",
+    namespace: str = "tenants",
+    generation: int = 1,
+    annotations: dict | None = None,
+    **spec: object,
+) -> dict:
     """A SyncScope CR body scoped to the CTS-Fabrikam group of Contoso."""
-    body_spec = {"tenantPairRef": {"name": "contoso-to-fabrikam"}, "configurationName": "Sync to Fabrikam",
-                 "adoptionPolicy": "AdoptOrCreate",
-                 "scope": {"syncAll": False, "groups": [{"displayName": "CTS-Fabrikam"}]},
-                 "deprovisioning": {"deletionThreshold": 500, "maxScopeShrinkPercent": 20},
-                 "suspend": False, **spec}
-    return {"apiVersion": "ctsync.io/v1alpha1", "kind": "SyncScope",
-            "metadata": {"name": name, "namespace": namespace, "generation": generation,
-                         "annotations": annotations or {}},
-            "spec": body_spec}
+    body_spec = {
+        "tenantPairRef": {"name": "contoso-to-fabrikam"},
+        "configurationName": "Sync to Fabrikam",
+        "adoptionPolicy": "AdoptOrCreate",
+        "scope": {"syncAll": False, "groups": [{"displayName": "CTS-Fabrikam"}]},
+        "deprovisioning": {"deletionThreshold": 500, "maxScopeShrinkPercent": 20},
+        "suspend": False,
+        **spec,
+    }
+    return {
+        "apiVersion": "ctsync.io/v1alpha1",
+        "kind": "SyncScope",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "generation": generation,
+            "annotations": annotations or {},
+        },
+        "spec": body_spec,
+    }
 
 
-def attribute_mapping_body(*, name: str = "contoso-to-fabrikam", namespace: str = "tenants", generation: int = 1,
-                           **spec: object) -> dict:
-    body_spec = {"syncScopeRef": {"name": "contoso-to-fabrikam"},
-                 "mappings": [{"target": "jobTitle", "source": "[jobTitle]", "apply": "Always"},
-                              {"target": "companyName", "source": "\"Contoso (Synced)\"", "apply": "Always"}],
-                 "denyAttributes": ["employeeId"], **spec}
-    return {"apiVersion": "ctsync.io/v1alpha1", "kind": "AttributeMapping",
-            "metadata": {"name": name, "namespace": namespace, "generation": generation}, "spec": body_spec}
+def attribute_mapping_body(
+    *, name: str = "contoso-to-fabrikam", namespace: str = "tenants", generation: int = 1, **spec: object
+) -> dict:
+    body_spec = {
+        "syncScopeRef": {"name": "contoso-to-fabrikam"},
+        "mappings": [
+            {"target": "jobTitle", "source": "[jobTitle]", "apply": "Always"},
+            {"target": "companyName", "source": '"Contoso (Synced)"', "apply": "Always"},
+        ],
+        "denyAttributes": ["employeeId"],
+        **spec,
+    }
+    return {
+        "apiVersion": "ctsync.io/v1alpha1",
+        "kind": "AttributeMapping",
+        "metadata": {"name": name, "namespace": namespace, "generation": generation},
+        "spec": body_spec,
+    }
 
 
 def contoso_people(count: int, *, in_group: int | None = None) -> dict:
     """Seed additions: `count` Contoso members across departments; the first `in_group` are in CTS-Fabrikam."""
     domain = TENANTS["contoso"][1]
     departments = ("Finance", "Sales", "Engineering", "Legal")
-    users = [{"userPrincipalName": f"person{i:04d}@{domain}", "displayName": f"Person {i:04d}",
-              "department": departments[i % 4], "jobTitle": "Analyst", "accountEnabled": True}
-             for i in range(count)]
+    users = [
+        {
+            "userPrincipalName": f"person{i:04d}@{domain}",
+            "displayName": f"Person {i:04d}",
+            "department": departments[i % 4],
+            "jobTitle": "Analyst",
+            "accountEnabled": True,
+        }
+        for i in range(count)
+    ]
     members = [u["userPrincipalName"] for u in users[: count if in_group is None else in_group]]
-    return {"users": {"contoso": users},
-            "groups": {"contoso": [{"displayName": "CTS-Fabrikam", "members": members}]}}
+    return {
+        "users": {"contoso": users},
+        "groups": {"contoso": [{"displayName": "CTS-Fabrikam", "members": members}]},
+    }

@@ -72,8 +72,11 @@ class GraphClient:
         self.endpoints = endpoints
         self._credential = credential
         self._observer = observer
-        http = httpx.AsyncClient(verify=_ssl_context(ca_file), timeout=httpx.Timeout(60, connect=15),
-                                 event_hooks={"request": [_stamp_start], "response": [self._observe]})
+        http = httpx.AsyncClient(
+            verify=_ssl_context(ca_file),
+            timeout=httpx.Timeout(60, connect=15),
+            event_hooks={"request": [_stamp_start], "response": [self._observe]},
+        )
         options = dict(graph_default_options)
         options[RetryHandlerOption.get_key()] = RetryHandlerOption(should_retry=False, max_retries=0)
         self._http = GraphClientFactory.create_with_default_middleware(client=http, options=options)
@@ -86,8 +89,9 @@ class GraphClient:
         await self._credential.close()
 
     # --- verbs ---------------------------------------------------------------------------------------
-    async def get(self, path: str, query: Mapping[str, str] | None = None, *,
-                  headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+    async def get(
+        self, path: str, query: Mapping[str, str] | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
         return await self.request("GET", path, query=query, headers=headers) or {}
 
     async def get_optional(self, path: str, query: Mapping[str, str] | None = None) -> dict[str, Any] | None:
@@ -97,8 +101,9 @@ class GraphClient:
         except errors.GraphNotFound:
             return None
 
-    async def pages(self, path: str, query: Mapping[str, str] | None = None, *,
-                    headers: Mapping[str, str] | None = None) -> AsyncIterator[list[dict[str, Any]]]:
+    async def pages(
+        self, path: str, query: Mapping[str, str] | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
         """Every page of a collection, following @odata.nextLink verbatim. A failed page raises
         ReadIncomplete: a partial listing must never pass for the whole."""
         url: str | None = self._url(path, query)
@@ -111,14 +116,16 @@ class GraphClient:
             except domain.CtsyncError as exc:
                 if page_no == 0:
                     raise
-                raise domain.ReadIncomplete(f"{self.role} tenant {route_template(path)} after {page_no} pages: {exc}") \
-                    from exc
+                raise domain.ReadIncomplete(
+                    f"{self.role} tenant {route_template(path)} after {page_no} pages: {exc}"
+                ) from exc
             page_no += 1
             yield doc.get("value", [])
             url = doc.get("@odata.nextLink")
 
-    async def list_all(self, path: str, query: Mapping[str, str] | None = None, *,
-                       headers: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    async def list_all(
+        self, path: str, query: Mapping[str, str] | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         async for page in self.pages(path, query, headers=headers):
             items.extend(page)
@@ -152,8 +159,16 @@ class GraphClient:
         url = path if path.startswith("https://") else f"{self.endpoints.graph_base}{path}"
         return f"{url}?{urlencode(query, quote_via=quote, safe=QUERY_SAFE)}" if query else url
 
-    async def request(self, method: str, path: str, *, query: Mapping[str, str] | None = None,
-                      body: Any = None, headers: Mapping[str, str] | None = None, retry: bool = True) -> Any:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        retry: bool = True,
+    ) -> Any:
         url = self._url(path, query)
         route = route_template(url)
         attempt = 0
@@ -166,8 +181,9 @@ class GraphClient:
                     raise
                 await asyncio.sleep(exc.retry_after)
 
-    async def _send_once(self, method: str, url: str, route: str, body: Any,
-                         headers: Mapping[str, str] | None) -> Any:
+    async def _send_once(
+        self, method: str, url: str, route: str, body: Any, headers: Mapping[str, str] | None
+    ) -> Any:
         info = RequestInformation(Method[method])
         info.url = url
         for name, value in (headers or {}).items():
@@ -179,8 +195,9 @@ class GraphClient:
             raw = await self._adapter.send_primitive_async(info, "bytes", ERROR_MAP)
         except APIError as exc:
             code, message = _odata_code(exc)
-            raise errors.from_response(self.role, exc.response_status_code or 0, code, message,
-                                       exc.response_headers) from None
+            raise errors.from_response(
+                self.role, exc.response_status_code or 0, code, message, exc.response_headers
+            ) from None
         except ClientAuthenticationError as exc:
             raise domain.AuthenticationFailed(self.role, _first_line(exc.message)) from None
         except httpx.TransportError as exc:
@@ -193,7 +210,9 @@ class GraphClient:
         if self._observer:
             request = response.request
             elapsed = time.perf_counter() - request.extensions.get("ctsync_started", time.perf_counter())
-            self._observer(self.role, request.method, route_template(str(request.url)), response.status_code, elapsed)
+            self._observer(
+                self.role, request.method, route_template(str(request.url)), response.status_code, elapsed
+            )
 
 
 async def _stamp_start(request: httpx.Request) -> None:

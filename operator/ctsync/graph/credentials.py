@@ -32,18 +32,29 @@ def make_credential(
     client_id = secret.get("clientId", "").strip()
     if not client_id:
         raise CredentialsMalformed("the credentials Secret has no 'clientId' key")
-    common = {"authority": endpoints.authority_host, "connection_verify": ca_file or True}
+    authority, verify = endpoints.authority_host, ca_file or True
     if secret.get("clientSecret"):
-        return ClientSecretCredential(tenant_id, client_id, secret["clientSecret"], **common)
+        return ClientSecretCredential(
+            tenant_id, client_id, secret["clientSecret"], authority=authority, connection_verify=verify
+        )
     if secret.get("tls.crt") or secret.get("tls.key"):
         if not (secret.get("tls.crt") and secret.get("tls.key")):
             raise CredentialsMalformed("the credentials Secret needs both 'tls.crt' and 'tls.key'")
         pem = (secret["tls.key"].rstrip() + "\n" + secret["tls.crt"].rstrip() + "\n").encode()
-        return CertificateCredential(tenant_id, client_id, certificate_data=pem, **common)
-    token_file = secret.get("federatedTokenFile") or federated_token_file or os.environ.get(FEDERATED_TOKEN_FILE_ENV)
+        return CertificateCredential(
+            tenant_id, client_id, certificate_data=pem, authority=authority, connection_verify=verify
+        )
+    token_file = (
+        secret.get("federatedTokenFile") or federated_token_file or os.environ.get(FEDERATED_TOKEN_FILE_ENV)
+    )
     if token_file:
-        return WorkloadIdentityCredential(tenant_id=tenant_id, client_id=client_id, token_file_path=token_file,
-                                          **common)
+        return WorkloadIdentityCredential(
+            tenant_id=tenant_id,
+            client_id=client_id,
+            token_file_path=token_file,
+            authority=authority,
+            connection_verify=verify,
+        )
     raise CredentialsMalformed(
         "the credentials Secret needs 'clientSecret', or 'tls.crt' and 'tls.key', or a federated token file "
         f"(workload identity: ${FEDERATED_TOKEN_FILE_ENV})"

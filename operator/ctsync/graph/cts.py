@@ -61,8 +61,9 @@ class TargetTenant:
         return [u for u in users if "#EXT#" in u.get("userPrincipalName", "").upper()]
 
     async def deleted_users(self) -> list[dict[str, Any]]:
-        return await self.client.list_all("/directory/deletedItems/microsoft.graph.user",
-                                          {"$select": "id,userPrincipalName", "$top": "999"})
+        return await self.client.list_all(
+            "/directory/deletedItems/microsoft.graph.user", {"$select": "id,userPrincipalName", "$top": "999"}
+        )
 
 
 class SourceTenant:
@@ -85,10 +86,13 @@ class SourceTenant:
 
     # --- the configuration (application + service principal from the CTS template) ------------------
     async def configurations_named(self, display_name: str) -> list[dict[str, Any]]:
-        return await self.client.list_all("/servicePrincipals", {
-            "$filter": f"displayName eq {odata_string(display_name)}",
-            "$select": "id,appId,displayName,applicationTemplateId,tags,appRoles",
-        })
+        return await self.client.list_all(
+            "/servicePrincipals",
+            {
+                "$filter": f"displayName eq {odata_string(display_name)}",
+                "$select": "id,appId,displayName,applicationTemplateId,tags,appRoles",
+            },
+        )
 
     async def service_principal(self, sp_id: str) -> dict[str, Any] | None:
         return await self.client.get_optional(f"/servicePrincipals/{sp_id}")
@@ -97,12 +101,18 @@ class SourceTenant:
         """Creates the configuration. Instantiation is not idempotent, so it is never retried blindly:
         after an ambiguous failure the configuration is looked up by name."""
         try:
-            created = await self.client.post(f"/applicationTemplates/{CTS_TEMPLATE_ID}/instantiate",
-                                             {"displayName": display_name}, retry=False)
+            created = await self.client.post(
+                f"/applicationTemplates/{CTS_TEMPLATE_ID}/instantiate",
+                {"displayName": display_name},
+                retry=False,
+            )
             return (created or {})["servicePrincipal"]
         except (domain.GraphUnavailable, domain.Throttled):
-            found = [sp for sp in await self.configurations_named(display_name)
-                     if sp.get("applicationTemplateId") == CTS_TEMPLATE_ID]
+            found = [
+                sp
+                for sp in await self.configurations_named(display_name)
+                if sp.get("applicationTemplateId") == CTS_TEMPLATE_ID
+            ]
             if len(found) == 1:
                 return found[0]
             raise
@@ -114,8 +124,10 @@ class SourceTenant:
         await delete_quietly(self.client, f"/applications/{app_object_id}")
 
     async def application_by_app_id(self, app_id: str) -> dict[str, Any] | None:
-        found = await self.client.list_all("/applications", {"$filter": f"appId eq {odata_string(app_id)}",
-                                                             "$select": "id,appId,displayName"})
+        found = await self.client.list_all(
+            "/applications",
+            {"$filter": f"appId eq {odata_string(app_id)}", "$select": "id,appId,displayName"},
+        )
         return found[0] if found else None
 
     # --- synchronization --------------------------------------------------------------------------
@@ -127,15 +139,22 @@ class SourceTenant:
         return {item["key"]: item.get("value", "") for item in doc.get("value", [])}
 
     async def put_secrets(self, sp_id: str, secrets: dict[str, str]) -> None:
-        await self.client.put(f"{self._sync(sp_id)}/secrets",
-                              {"value": [{"key": k, "value": v} for k, v in secrets.items()]})
+        await self.client.put(
+            f"{self._sync(sp_id)}/secrets", {"value": [{"key": k, "value": v} for k, v in secrets.items()]}
+        )
 
     async def validate_credentials(self, sp_id: str, target_tenant_id: str) -> None:
-        await self.client.post(f"{self._sync(sp_id)}/jobs/validateCredentials", {
-            "useSavedCredentials": False, "templateId": JOB_TEMPLATE_ID,
-            "credentials": [{"key": "CompanyId", "value": target_tenant_id},
-                            {"key": "AuthenticationType", "value": "SyncPolicy"}],
-        })
+        await self.client.post(
+            f"{self._sync(sp_id)}/jobs/validateCredentials",
+            {
+                "useSavedCredentials": False,
+                "templateId": JOB_TEMPLATE_ID,
+                "credentials": [
+                    {"key": "CompanyId", "value": target_tenant_id},
+                    {"key": "AuthenticationType", "value": "SyncPolicy"},
+                ],
+            },
+        )
 
     async def jobs(self, sp_id: str) -> list[dict[str, Any]]:
         return await self.client.list_all(f"{self._sync(sp_id)}/jobs")
@@ -146,15 +165,21 @@ class SourceTenant:
     async def create_job(self, sp_id: str) -> dict[str, Any]:
         """One Azure2Azure job per configuration: after an ambiguous failure, the existing one is used."""
         try:
-            return await self.client.post(f"{self._sync(sp_id)}/jobs", {"templateId": JOB_TEMPLATE_ID},
-                                          retry=False) or {}
+            return (
+                await self.client.post(
+                    f"{self._sync(sp_id)}/jobs", {"templateId": JOB_TEMPLATE_ID}, retry=False
+                )
+                or {}
+            )
         except (domain.GraphUnavailable, domain.Throttled):
             existing = [j for j in await self.jobs(sp_id) if j.get("templateId") == JOB_TEMPLATE_ID]
             if existing:
                 return existing[0]
             raise
 
-    async def job_action(self, sp_id: str, job_id: str, action: str, body: dict[str, Any] | None = None) -> None:
+    async def job_action(
+        self, sp_id: str, job_id: str, action: str, body: dict[str, Any] | None = None
+    ) -> None:
         """start, pause or restart: each is safe to repeat."""
         await self.client.post(f"{self._sync(sp_id)}/jobs/{job_id}/{action}", body)
 
@@ -170,9 +195,11 @@ class SourceTenant:
 
     async def assign(self, sp_id: str, principal_id: str, app_role_id: str) -> None:
         try:
-            await self.client.post(f"/servicePrincipals/{sp_id}/appRoleAssignedTo",
-                                   {"principalId": principal_id, "resourceId": sp_id, "appRoleId": app_role_id},
-                                   retry=False)
+            await self.client.post(
+                f"/servicePrincipals/{sp_id}/appRoleAssignedTo",
+                {"principalId": principal_id, "resourceId": sp_id, "appRoleId": app_role_id},
+                retry=False,
+            )
         except GraphConflict:
             pass  # already assigned: what we wanted
         except (domain.GraphUnavailable, domain.Throttled):
@@ -184,12 +211,22 @@ class SourceTenant:
 
     # --- directory reads -----------------------------------------------------------------------
     async def groups_named(self, display_name: str) -> list[dict[str, Any]]:
-        return await self.client.list_all("/groups", {"$filter": f"displayName eq {odata_string(display_name)}",
-                                                      "$select": "id,displayName,groupTypes"})
+        return await self.client.list_all(
+            "/groups",
+            {
+                "$filter": f"displayName eq {odata_string(display_name)}",
+                "$select": "id,displayName,groupTypes",
+            },
+        )
 
     async def users_named(self, display_name: str) -> list[dict[str, Any]]:
-        return await self.client.list_all("/users", {"$filter": f"displayName eq {odata_string(display_name)}",
-                                                     "$select": "id,displayName,userPrincipalName"})
+        return await self.client.list_all(
+            "/users",
+            {
+                "$filter": f"displayName eq {odata_string(display_name)}",
+                "$select": "id,displayName,userPrincipalName",
+            },
+        )
 
     async def group(self, group_id: str) -> dict[str, Any] | None:
         return await self.client.get_optional(f"/groups/{group_id}", {"$select": "id,displayName,groupTypes"})
@@ -198,8 +235,9 @@ class SourceTenant:
         return await self.client.get_optional(f"/users/{user_id}", {"$select": f"{USER_FIELDS},displayName"})
 
     async def direct_member_users(self, group_id: str) -> list[dict[str, Any]]:
-        return await self.client.list_all(f"/groups/{group_id}/members/microsoft.graph.user",
-                                          {"$select": USER_FIELDS, "$top": "999"})
+        return await self.client.list_all(
+            f"/groups/{group_id}/members/microsoft.graph.user", {"$select": USER_FIELDS, "$top": "999"}
+        )
 
     async def member_users(self) -> list[dict[str, Any]]:
         return await self.client.list_all("/users", {"$select": USER_FIELDS, "$top": "999"})

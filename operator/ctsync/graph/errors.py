@@ -12,8 +12,9 @@ DEFAULT_RETRY_AFTER = 30.0
 
 # Graph codes that mean "the object already exists" / "no such object", whatever the status.
 CONFLICT_CODES = frozenset({"Request_MultipleObjectsWithSameKeyValue", "ObjectConflict", "Conflict"})
-NOT_FOUND_CODES = frozenset({"Request_ResourceNotFound", "ResourceNotFound", "Directory_ObjectNotFound",
-                             "NotFound", "ItemNotFound"})
+NOT_FOUND_CODES = frozenset(
+    {"Request_ResourceNotFound", "ResourceNotFound", "Directory_ObjectNotFound", "NotFound", "ItemNotFound"}
+)
 ALREADY_ASSIGNED_MESSAGE = "Permission being assigned already exists"
 
 
@@ -33,12 +34,15 @@ def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
         return None
 
 
-def from_response(role: TenantRole, status: int, code: str | None, message: str | None,
-                  headers: Mapping[str, str] | None) -> domain.CtsyncError:
+def from_response(
+    role: TenantRole, status: int, code: str | None, message: str | None, headers: Mapping[str, str] | None
+) -> domain.CtsyncError:
     code = code or ""
     text = f"{role} tenant: {message or 'no message'}"
     if status in THROTTLING_STATUSES:
-        return domain.Throttled(retry_after_seconds(headers) or DEFAULT_RETRY_AFTER, f"{text} ({status} {code})")
+        return domain.Throttled(
+            retry_after_seconds(headers) or DEFAULT_RETRY_AFTER, f"{text} ({status} {code})"
+        )
     if status == 401:
         return domain.AuthenticationFailed(role, text)
     if status == 403 or code == "Authorization_RequestDenied":
@@ -54,4 +58,7 @@ def from_response(role: TenantRole, status: int, code: str | None, message: str 
 
 def is_policy_check_failure(error: domain.CtsyncError) -> bool:
     """validateCredentials' answer when automatic redemption is missing on either side."""
-    return isinstance(error, domain.GraphRequestFailed) and error.code == "AzureDirectoryB2BManagementPolicyCheckFailure"
+    return (
+        isinstance(error, domain.GraphRequestFailed)
+        and error.code == "AzureDirectoryB2BManagementPolicyCheckFailure"
+    )

@@ -6,22 +6,38 @@ from urllib.parse import urlsplit
 
 # Collections whose next path segment is an object key.
 _KEYED = {
-    "users", "groups", "serviceprincipals", "applications", "partners", "jobs", "approleassignedto",
-    "deleteditems", "applicationtemplates", "templates", "members", "directoryobjects",
+    "users",
+    "groups",
+    "serviceprincipals",
+    "applications",
+    "partners",
+    "jobs",
+    "approleassignedto",
+    "deleteditems",
+    "applicationtemplates",
+    "templates",
+    "members",
+    "directoryobjects",
 }
 
 
 def route_template(url_or_path: str) -> str:
     path = urlsplit(url_or_path).path
     if path.startswith("/v1.0"):
-        path = path[len("/v1.0"):]
+        path = path[len("/v1.0") :]
     out: list[str] = []
     keyed_next = False
     for segment in path.split("/"):
         if not segment:
             continue
-        if keyed_next and segment.lower() not in ("delta", "$count", "validatecredentials", "microsoft.graph.user",
-                                                   "microsoft.graph.group", "$ref"):
+        if keyed_next and segment.lower() not in (
+            "delta",
+            "$count",
+            "validatecredentials",
+            "microsoft.graph.user",
+            "microsoft.graph.group",
+            "$ref",
+        ):
             out.append("{id}")
         elif "(" in segment:  # servicePrincipals(appId='...')
             out.append(segment.split("(", 1)[0] + "({key})")

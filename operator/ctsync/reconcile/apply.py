@@ -93,8 +93,9 @@ async def _schema(clients: TenantClients, action: Action, applied: Applied) -> N
 
 
 async def _job_state(clients: TenantClients, action: Action, applied: Applied) -> None:
-    await clients.source.job_action(applied.sp_id, action.key or applied.job_id, action.verb,
-                                    dict(action.body) if action.body else None)
+    await clients.source.job_action(
+        applied.sp_id, action.key or applied.job_id, action.verb, dict(action.body) if action.body else None
+    )
 
 
 STEPS: dict[str, Step] = {
@@ -122,5 +123,11 @@ async def apply_plan(plan: Plan, clients: TenantClients, applied: Applied) -> Ap
 
 
 def _event_reason(action: Action) -> str:
-    return {"create": "Created", "update": "Updated", "delete": "Deleted", "start": "JobStarted",
-            "pause": "JobPaused", "restart": "JobRestarted"}[action.verb]
+    return {
+        "create": "Created",
+        "update": "Updated",
+        "delete": "Deleted",
+        "start": "JobStarted",
+        "pause": "JobPaused",
+        "restart": "JobRestarted",
+    }[action.verb]

@@ -27,9 +27,18 @@ def reconcile_attribute_mapping(mapping: AttributeMapping, scope_status: Mapping
         if scope_status is None:
             raise DependencyNotReady(f"{ref} does not exist")
         if applied_key(mapping) not in (scope_status.get("appliedMappings") or ()):
-            ready = next((c for c in scope_status.get("conditions") or () if c.get("type") == conditions.READY), {})
-            raise DependencyNotReady(f"{ref} has not applied this generation yet: {ready.get('message', 'pending')}")
+            ready: Mapping[str, Any] = next(
+                (c for c in scope_status.get("conditions") or () if c.get("type") == conditions.READY), {}
+            )
+            raise DependencyNotReady(
+                f"{ref} has not applied this generation yet: {ready.get('message', 'pending')}"
+            )
     except CtsyncError as error:
         return from_error(error, mapping.generation)
-    return Outcome(Health.READY, conditions.RECONCILED, f"applied through {ref}", mapping.generation,
-                   status={"appliedTargets": sorted(m.target for m in mapping.mappings)})
+    return Outcome(
+        Health.READY,
+        conditions.RECONCILED,
+        f"applied through {ref}",
+        mapping.generation,
+        status={"appliedTargets": sorted(m.target for m in mapping.mappings)},
+    )

@@ -67,15 +67,23 @@ class ClientPool:
             credential = make_credential(side.tenant_id, secret, cloud, ca_file=ca_file)
         except CredentialsMalformed as exc:
             raise AuthenticationFailed(side.role, f"Secret {side.credentials_secret}: {exc}") from None
-        client = GraphClient(role=side.role, tenant_id=side.tenant_id, credential=credential, endpoints=cloud,
-                             ca_file=ca_file, observer=self._observer)
+        client = GraphClient(
+            role=side.role,
+            tenant_id=side.tenant_id,
+            credential=credential,
+            endpoints=cloud,
+            ca_file=ca_file,
+            observer=self._observer,
+        )
         self._clients[key] = (fingerprint, client)
         return client
 
     async def _secret(self, namespace: str, name: str, side: TenantSide) -> Mapping[str, str]:
         secret = await self._read_secret(namespace, name)
         if secret is None:
-            raise DependencyNotReady(f"{side.role} tenant: credentials Secret {namespace}/{name} does not exist")
+            raise DependencyNotReady(
+                f"{side.role} tenant: credentials Secret {namespace}/{name} does not exist"
+            )
         return secret
 
     async def _ca_file(self, namespace: str, side: TenantSide) -> str | None:
@@ -87,7 +95,9 @@ class ClientPool:
         pem = secret.get(endpoints.ca_secret_key)
         if not pem:
             raise DependencyNotReady(
-                f"{side.role} tenant: Secret {namespace}/{endpoints.ca_secret_name} has no key {endpoints.ca_secret_key}")
+                f"{side.role} tenant: Secret {namespace}/{endpoints.ca_secret_name} "
+                f"has no key {endpoints.ca_secret_key}"
+            )
         path = os.path.join(self._ca_dir, hashlib.sha256(pem.encode()).hexdigest()[:16] + ".pem")
         if not os.path.exists(path):
             with open(path, "w") as handle:

@@ -37,8 +37,10 @@ class Outcome:
     drift_corrected: bool = False  # whether this pass wrote the differences back
 
     def all_conditions(self) -> list[Condition]:
-        return [*conditions.kstatus_conditions(self.health, self.reason, self.message, self.generation),
-                *self.conditions]
+        return [
+            *conditions.kstatus_conditions(self.health, self.reason, self.message, self.generation),
+            *self.conditions,
+        ]
 
     @property
     def observed_generation(self) -> int | None:
@@ -52,5 +54,13 @@ def from_error(error: CtsyncError, generation: int, **extra: Any) -> Outcome:
     health = Health.STALLED if error.stalls else Health.RECONCILING
     retry = None if error.stalls else (error.retry_after or RETRY_DEFAULT_SECONDS)
     event = Event("Warning", error.reason, error.message)
-    return Outcome(health, error.reason, error.message, generation, events=[event], retry_after=retry, error=error,
-                   **extra)
+    return Outcome(
+        health,
+        error.reason,
+        error.message,
+        generation,
+        events=[event],
+        retry_after=retry,
+        error=error,
+        **extra,
+    )

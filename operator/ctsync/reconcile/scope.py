@@ -24,7 +24,9 @@ async def resolve_principals(scope: SyncScope, source: SourceTenant) -> list[dic
         for i, ref in enumerate(refs):
             path = f"spec.scope.{kind.lower()}s[{i}]"
             found = await _resolve(kind, ref, source, path)
-            resolved.append({"id": found["id"].lower(), "type": kind, "displayName": found.get("displayName")})
+            resolved.append(
+                {"id": found["id"].lower(), "type": kind, "displayName": found.get("displayName")}
+            )
     return resolved
 
 
@@ -40,8 +42,10 @@ async def _resolve(kind: str, ref: PrincipalRef, source: SourceTenant, path: str
         raise DependencyNotReady(f"{path}: no {kind.lower()} named {name!r} in the source tenant")
     if len(matches) > 1:
         ids = ", ".join(m["id"] for m in matches)
-        raise Blocked(conditions.AMBIGUOUS_REFERENCE, f"{path}: {len(matches)} {kind.lower()}s are named "
-                      f"{name!r} ({ids}); refer to one by id")
+        raise Blocked(
+            conditions.AMBIGUOUS_REFERENCE,
+            f"{path}: {len(matches)} {kind.lower()}s are named {name!r} ({ids}); refer to one by id",
+        )
     return matches[0]
 
 
@@ -50,8 +54,8 @@ class ScopeReader:
 
     def __init__(self, source: SourceTenant) -> None:
         self.source = source
-        self._members: dict[str, list[Json]] = {}
-        self._everyone: list[Json] | None = None
+        self._members: dict[str, list[dict[str, Any]]] = {}
+        self._everyone: list[dict[str, Any]] | None = None
 
     async def users_of(self, principals: Iterable[Json]) -> dict[str, Json]:
         """Internal member users in scope of these principals: assigned users plus DIRECT members of
@@ -75,7 +79,7 @@ class ScopeReader:
         """Every internal member of the source tenant (syncAll)."""
         if self._everyone is None:
             self._everyone = await self.source.member_users()
-        return {u["id"].lower(): u for u in self._everyone}
+        return {u["id"].lower(): u for u in self._everyone if u.get("userType", MEMBER) == MEMBER}
 
 
 @dataclass(frozen=True)
@@ -92,8 +96,9 @@ def external_upn_prefix(source_upn: str) -> str:
     return source_upn.replace("@", "_").lower() + "#ext#@"
 
 
-async def count_in_target(in_scope: Mapping[str, Json], source_domains: Sequence[str],
-                          target: TargetTenant) -> TargetCounts:
+async def count_in_target(
+    in_scope: Mapping[str, Json], source_domains: Sequence[str], target: TargetTenant
+) -> TargetCounts:
     """Matches target users to source users by the external UPN the service gives them."""
     wanted = {external_upn_prefix(u.get("userPrincipalName", "")): u for u in in_scope.values()}
     suffixes = tuple("_" + d.lower() + "#ext#@" for d in source_domains)
@@ -105,7 +110,12 @@ async def count_in_target(in_scope: Mapping[str, Json], source_domains: Sequence
             disabled += user.get("accountEnabled") is False
         elif prefix.endswith(suffixes):
             orphans += 1
-    soft_deleted = sum(1 for u in await target.deleted_users()
-                       if u.get("userPrincipalName", "").lower().split("#ext#@")[0].endswith(
-                           tuple(s.split("#")[0] for s in suffixes)))
+    soft_deleted = sum(
+        1
+        for u in await target.deleted_users()
+        if u.get("userPrincipalName", "")
+        .lower()
+        .split("#ext#@")[0]
+        .endswith(tuple(s.split("#")[0] for s in suffixes))
+    )
     return TargetCounts(synced, disabled, soft_deleted, max(len(wanted) - synced, 0), orphans)

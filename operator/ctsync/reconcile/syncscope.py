@@ -29,8 +29,11 @@ Json = Mapping[str, Any]
 
 async def observe(scope: SyncScope, clients: TenantClients, status: Json) -> SyncScopeObserved:
     source = clients.source
-    recorded = await source.service_principal(status["servicePrincipalId"]) if status.get(
-        "servicePrincipalId") else None
+    recorded = (
+        await source.service_principal(status["servicePrincipalId"])
+        if status.get("servicePrincipalId")
+        else None
+    )
     candidates = await source.configurations_named(scope.configuration_name)
     configuration = choose_configuration(scope, recorded, candidates)
     principals = await resolve_principals(scope, source)
@@ -40,21 +43,34 @@ async def observe(scope: SyncScope, clients: TenantClients, status: Json) -> Syn
     jobs = await source.jobs(sp_id)
     job = find_job(jobs)
     return SyncScopeObserved(
-        configuration=configuration, candidates=candidates, secrets=await source.secrets(sp_id), jobs=jobs,
+        configuration=configuration,
+        candidates=candidates,
+        secrets=await source.secrets(sp_id),
+        jobs=jobs,
         schema=await source.schema(sp_id, job["id"]) if job else None,
-        assignments=await source.assignments(sp_id), desired_principals=principals,
+        assignments=await source.assignments(sp_id),
+        desired_principals=principals,
         handled_restart=status.get("lastHandledRestart"),
         handled_allow_deletions=status.get("lastHandledAllowDeletions"),
     )
 
 
-async def reconcile_sync_scope(scope: SyncScope, pair: TenantPair | None, pair_ready: bool,
-                               mappings: Sequence[AttributeMapping], pool: ClientPool, status: Json, *,
-                               dry_run: bool = False) -> Outcome:
+async def reconcile_sync_scope(
+    scope: SyncScope,
+    pair: TenantPair | None,
+    pair_ready: bool,
+    mappings: Sequence[AttributeMapping],
+    pool: ClientPool,
+    status: Json,
+    *,
+    dry_run: bool = False,
+) -> Outcome:
     try:
         scope.validate()
         if pair is None or not pair_ready:
-            raise DependencyNotReady(f"TenantPair {scope.namespace}/{scope.tenant_pair_name} is not Ready yet")
+            raise DependencyNotReady(
+                f"TenantPair {scope.namespace}/{scope.tenant_pair_name} is not Ready yet"
+            )
         clients = await pool.for_pair(pair)
         await permissions.require(clients.source.client, "source", permissions.CONFIGURATION)
         merged = merge_mappings(mappings) if mappings else None
@@ -64,8 +80,11 @@ async def reconcile_sync_scope(scope: SyncScope, pair: TenantPair | None, pair_r
         await _check_shrink(scope, observed, reader, plan)
         already_reconciled = status.get("observedGeneration") == scope.generation
         drift = describe_drift(plan) if already_reconciled and not plan.empty else []
-        applied = Applied(owner_tag=scope.owner_tag, service_principal=_dict(observed.configuration),
-                          job=_dict(find_job(observed.jobs)))
+        applied = Applied(
+            owner_tag=scope.owner_tag,
+            service_principal=_dict(observed.configuration),
+            job=_dict(find_job(observed.jobs)),
+        )
         if not dry_run and not plan.empty:
             before_job, from_job = _split_at_job_creation(plan)
             await apply_plan(before_job, clients, applied)
@@ -79,20 +98,37 @@ async def reconcile_sync_scope(scope: SyncScope, pair: TenantPair | None, pair_r
         return from_error(error, scope.generation)
     events = applied.events
     if drift and not dry_run:
-        events = [Event("Warning", "DriftCorrected", f"changed behind ctsync's back, now restored: {line}")
-                  for line in drift] + events
+        events = [
+            Event("Warning", "DriftCorrected", f"changed behind ctsync's back, now restored: {line}")
+            for line in drift
+        ] + events
     pending = not plan.empty and dry_run
-    message = f"{len(plan.actions)} change(s) pending (dry run)" if pending else "the configuration matches the spec"
-    return Outcome(Health.READY, conditions.RECONCILED, message, scope.generation,
-                   conditions=[synced, _drifted(scope.generation, drift if dry_run else [])],
-                   status=report, events=events, plan=plan, drift=drift, drift_corrected=bool(drift) and not dry_run)
+    message = (
+        f"{len(plan.actions)} change(s) pending (dry run)"
+        if pending
+        else "the configuration matches the spec"
+    )
+    return Outcome(
+        Health.READY,
+        conditions.RECONCILED,
+        message,
+        scope.generation,
+        conditions=[synced, _drifted(scope.generation, drift if dry_run else [])],
+        status=report,
+        events=events,
+        plan=plan,
+        drift=drift,
+        drift_corrected=bool(drift) and not dry_run,
+    )
 
 
 def _dict(value: Json | None) -> dict[str, Any] | None:
     return dict(value) if value is not None else None
 
 
-async def _check_shrink(scope: SyncScope, observed: SyncScopeObserved, reader: ScopeReader, plan: Plan) -> None:
+async def _check_shrink(
+    scope: SyncScope, observed: SyncScopeObserved, reader: ScopeReader, plan: Plan
+) -> None:
     """Before removing anyone from scope, count how many synced users would leave it."""
     if not plan.destructive or observed.configuration is None:
         return
@@ -100,36 +136,60 @@ async def _check_shrink(scope: SyncScope, observed: SyncScopeObserved, reader: S
     current = await (reader.everyone() if current_all else reader.users_of(observed.assignments))
     desired = await reader.users_of(observed.desired_principals) if not scope.scope.sync_all else current
     leaving = len(set(current) - set(desired))
-    check_scope_shrink(len(current), leaving, scope.deprovisioning.max_scope_shrink_percent,
-                       scope.shrink_acknowledged, scope.generation)
+    check_scope_shrink(
+        len(current),
+        leaving,
+        scope.deprovisioning.max_scope_shrink_percent,
+        scope.shrink_acknowledged,
+        scope.generation,
+    )
 
 
 def _split_at_job_creation(plan: Plan) -> tuple[Plan, Plan]:
-    at = next((i for i, a in enumerate(plan.actions) if a.step == "source.job" and a.verb == "create"),
-              len(plan.actions))
+    at = next(
+        (i for i, a in enumerate(plan.actions) if a.step == "source.job" and a.verb == "create"),
+        len(plan.actions),
+    )
     return Plan(plan.actions[:at]), Plan(plan.actions[at:])
 
 
-async def _report(scope: SyncScope, clients: TenantClients, applied: Applied, observed: SyncScopeObserved,
-                  reader: ScopeReader, mappings: Sequence[AttributeMapping]) -> tuple[dict[str, Any], Condition]:
+async def _report(
+    scope: SyncScope,
+    clients: TenantClients,
+    applied: Applied,
+    observed: SyncScopeObserved,
+    reader: ScopeReader,
+    mappings: Sequence[AttributeMapping],
+) -> tuple[dict[str, Any], Condition]:
     """Status fields: the ids ctsync owns, the job's state, scope size and synced counts."""
-    status: dict[str, Any] = {"lastHandledRestart": scope.restart_request,
-                              "lastHandledAllowDeletions": scope.allow_deletions_request,
-                              "appliedMappings": sorted(applied_key(m) for m in mappings)}
+    status: dict[str, Any] = {
+        "lastHandledRestart": scope.restart_request,
+        "lastHandledAllowDeletions": scope.allow_deletions_request,
+        "appliedMappings": sorted(applied_key(m) for m in mappings),
+    }
     sp = applied.service_principal
     if sp is None:
-        return status, Condition(conditions.SYNCED, "False", conditions.PROGRESSING, "no configuration yet",
-                                 scope.generation)
+        return status, Condition(
+            conditions.SYNCED, "False", conditions.PROGRESSING, "no configuration yet", scope.generation
+        )
     roles = sp.get("appRoles") or [{}]
     status.update(servicePrincipalId=sp["id"], applicationId=sp.get("appId"), appRoleId=roles[0].get("id"))
     assignments = await clients.source.assignments(sp["id"]) if applied.events else list(observed.assignments)
-    status["assignments"] = [{"principalId": a["principalId"], "principalType": a.get("principalType"),
-                              "assignmentId": a["id"]} for a in assignments]
+    status["assignments"] = [
+        {"principalId": a["principalId"], "principalType": a.get("principalType"), "assignmentId": a["id"]}
+        for a in assignments
+    ]
     in_scope = await (reader.everyone() if scope.scope.sync_all else reader.users_of(assignments))
     domains = sorted({u.get("userPrincipalName", "@").split("@")[-1] for u in in_scope.values()})
     counts = await count_in_target(in_scope, domains, clients.target)
-    status.update(scopeSize=len(in_scope), syncedUsers=counts.synced, syncedDisabledUsers=counts.synced_disabled,
-                  softDeletedUsers=counts.soft_deleted, missingUsers=counts.missing, orphanedUsers=counts.orphans)
+    status.update(
+        scopeSize=len(in_scope),
+        syncedUsers=counts.synced,
+        syncedDisabledUsers=counts.synced_disabled,
+        softDeletedUsers=counts.soft_deleted,
+        missingUsers=counts.missing,
+        orphanedUsers=counts.orphans,
+    )
     job = await clients.source.job(sp["id"], applied.job_id) if applied.job else None
     status.update(_job_status(job))
     return status, _synced_condition(scope, job, len(in_scope), counts.synced)
@@ -145,8 +205,11 @@ def _job_status(job: Json | None) -> dict[str, Any]:
         "jobCode": state.get("code"),
         "lastExecutionTime": _time_began(state.get("lastExecution")),
         "lastSuccessfulExecutionTime": _time_began(state.get("lastSuccessfulExecution")),
-        "quarantine": None if not quarantine else {
-            "reason": quarantine.get("reason"), "since": quarantine.get("currentBegan"),
+        "quarantine": None
+        if not quarantine
+        else {
+            "reason": quarantine.get("reason"),
+            "since": quarantine.get("currentBegan"),
             "nextAttempt": quarantine.get("nextAttempt"),
             "error": ((quarantine.get("error") or {}).get("code")),
         },
@@ -164,17 +227,26 @@ def _synced_condition(scope: SyncScope, job: Json | None, scope_size: int, synce
     code = ((job or {}).get("status") or {}).get("code")
     quarantine = ((job or {}).get("status") or {}).get("quarantine") or {}
     if job is None:
-        return Condition(conditions.SYNCED, "False", conditions.PROGRESSING, "the job does not exist yet", generation)
+        return Condition(
+            conditions.SYNCED, "False", conditions.PROGRESSING, "the job does not exist yet", generation
+        )
     if code == "Quarantine":
-        reason = conditions.DELETIONS_HELD if quarantine.get("reason") == "TooManyDeletes" else conditions.QUARANTINED
+        reason = (
+            conditions.DELETIONS_HELD
+            if quarantine.get("reason") == "TooManyDeletes"
+            else conditions.QUARANTINED
+        )
         error = (quarantine.get("error") or {}).get("message") or quarantine.get("reason")
-        return Condition(conditions.SYNCED, "False", reason, f"job quarantined: {error}; {counts}", generation)
+        return Condition(
+            conditions.SYNCED, "False", reason, f"job quarantined: {error}; {counts}", generation
+        )
     if code == "Paused":
         reason = conditions.SUSPENDED if scope.suspend else conditions.JOB_PAUSED
         return Condition(conditions.SYNCED, "False", reason, f"job paused; {counts}", generation)
     if code == "NotRun":
-        return Condition(conditions.SYNCED, "False", conditions.INITIAL_CYCLE, f"first cycle running; {counts}",
-                         generation)
+        return Condition(
+            conditions.SYNCED, "False", conditions.INITIAL_CYCLE, f"first cycle running; {counts}", generation
+        )
     return Condition(conditions.SYNCED, "True", conditions.JOB_RUNNING, counts, generation)
 
 
@@ -184,8 +256,9 @@ def _drifted(generation: int, drift: list[str]) -> Condition:
     return Condition(conditions.DRIFTED, "False", conditions.NO_DRIFT, "no drift detected", generation)
 
 
-async def finalize_sync_scope(scope: SyncScope, pair: TenantPair | None, pool: ClientPool,
-                              status: Json) -> list[Event]:
+async def finalize_sync_scope(
+    scope: SyncScope, pair: TenantPair | None, pool: ClientPool, status: Json
+) -> list[Event]:
     """On deletion with the pair's deletionPolicy Delete: delete the configuration ctsync owns (its job and
     assignments go with it). Users already synced into the target are never deleted."""
     sp_id = status.get("servicePrincipalId")

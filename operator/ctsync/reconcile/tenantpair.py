@@ -10,14 +10,22 @@ from ..api.conditions import Condition, Health
 from ..api.tenantpair import TenantPair
 from ..errors import CtsyncError
 from ..planning.plan import Plan, describe_drift
-from ..planning.tenantpair import CreatedFlags, TenantPairObserved, plan_tenant_pair, plan_tenant_pair_deletion
+from ..planning.tenantpair import (
+    CreatedFlags,
+    TenantPairObserved,
+    plan_tenant_pair,
+    plan_tenant_pair_deletion,
+)
 from . import permissions
 from .apply import Applied, apply_plan
 from .connections import ClientPool, TenantClients
 from .outcome import Event, Outcome, from_error
 
-CREATED_STATUS = {"target.partner": "targetPartnerCreated", "target.identitySync": "identitySyncCreated",
-                  "source.partner": "sourcePartnerCreated"}
+CREATED_STATUS = {
+    "target.partner": "targetPartnerCreated",
+    "target.identitySync": "identitySyncCreated",
+    "source.partner": "sourcePartnerCreated",
+}
 
 
 async def observe(pair: TenantPair, clients: TenantClients) -> TenantPairObserved:
@@ -32,24 +40,38 @@ async def observe(pair: TenantPair, clients: TenantClients) -> TenantPairObserve
 
 
 async def check_permissions(pair: TenantPair, clients: TenantClients) -> None:
-    target_need = permissions.CROSS_TENANT_WRITE if pair.management_policy == "Manage" else permissions.CROSS_TENANT_READ
+    target_need = (
+        permissions.CROSS_TENANT_WRITE
+        if pair.management_policy == "Manage"
+        else permissions.CROSS_TENANT_READ
+    )
     await permissions.require(clients.target.client, "target", [target_need])
     await permissions.require(clients.source.client, "source", [target_need])
 
 
-async def reconcile_tenant_pair(pair: TenantPair, pool: ClientPool, status: Mapping[str, Any], *,
-                                dry_run: bool = False) -> Outcome:
+async def reconcile_tenant_pair(
+    pair: TenantPair, pool: ClientPool, status: Mapping[str, Any], *, dry_run: bool = False
+) -> Outcome:
     """One pass: validate, connect, check permissions, observe both tenants, plan, apply (unless Observe,
     suspended or a dry run)."""
     try:
         pair.validate()
         if pair.suspend:
-            return Outcome(Health.READY, conditions.SUSPENDED, "spec.suspend is true: nothing is read or written",
-                           pair.generation)
+            return Outcome(
+                Health.READY,
+                conditions.SUSPENDED,
+                "spec.suspend is true: nothing is read or written",
+                pair.generation,
+            )
         clients = await pool.for_pair(pair)
         await check_permissions(pair, clients)
-        credentials_valid = Condition(conditions.CREDENTIALS_VALID, "True", conditions.AUTHENTICATED,
-                                      "tokens obtained for both tenants", pair.generation)
+        credentials_valid = Condition(
+            conditions.CREDENTIALS_VALID,
+            "True",
+            conditions.AUTHENTICATED,
+            "tokens obtained for both tenants",
+            pair.generation,
+        )
         plan = plan_tenant_pair(pair, await observe(pair, clients))
         already_reconciled = status.get("observedGeneration") == pair.generation
         drift = describe_drift(plan) if already_reconciled else []
@@ -61,25 +83,49 @@ async def reconcile_tenant_pair(pair: TenantPair, pool: ClientPool, status: Mapp
     created = {CREATED_STATUS[step]: True for step in applied.created_steps if step in CREATED_STATUS}
     events = applied.events
     if drift:
-        events = [Event("Warning", "DriftCorrected", f"changed behind ctsync's back, now restored: {line}")
-                  for line in drift] + events
-    return Outcome(Health.READY, conditions.RECONCILED, "both tenants match the spec", pair.generation,
-                   conditions=[credentials_valid, *_configured(pair.generation, plan=Plan()),
-                               _drifted(pair.generation, [])],
-                   status=created, events=events, plan=plan, drift=drift, drift_corrected=bool(drift))
+        events = [
+            Event("Warning", "DriftCorrected", f"changed behind ctsync's back, now restored: {line}")
+            for line in drift
+        ] + events
+    return Outcome(
+        Health.READY,
+        conditions.RECONCILED,
+        "both tenants match the spec",
+        pair.generation,
+        conditions=[
+            credentials_valid,
+            *_configured(pair.generation, plan=Plan()),
+            _drifted(pair.generation, []),
+        ],
+        status=created,
+        events=events,
+        plan=plan,
+        drift=drift,
+        drift_corrected=bool(drift),
+    )
 
 
-def _observed(pair: TenantPair, plan: Plan, drift: list[str], credentials_valid: Condition,
-              dry_run: bool) -> Outcome:
+def _observed(
+    pair: TenantPair, plan: Plan, drift: list[str], credentials_valid: Condition, dry_run: bool
+) -> Outcome:
     if plan.empty:
         reason, message = conditions.RECONCILED, "both tenants match the spec"
     else:
         reason = conditions.OBSERVED
-        message = f"{len(plan.actions)} change(s) pending; managementPolicy {pair.management_policy}: not written"
+        message = (
+            f"{len(plan.actions)} change(s) pending; managementPolicy {pair.management_policy}: not written"
+        )
     events = [Event("Warning", conditions.DRIFT_DETECTED, line) for line in drift] if not dry_run else []
-    return Outcome(Health.READY, reason, message, pair.generation,
-                   conditions=[credentials_valid, *_configured(pair.generation, plan), _drifted(pair.generation, drift)],
-                   events=events, plan=plan, drift=drift)
+    return Outcome(
+        Health.READY,
+        reason,
+        message,
+        pair.generation,
+        conditions=[credentials_valid, *_configured(pair.generation, plan), _drifted(pair.generation, drift)],
+        events=events,
+        plan=plan,
+        drift=drift,
+    )
 
 
 def _configured(generation: int, plan: Plan) -> list[Condition]:
@@ -88,11 +134,21 @@ def _configured(generation: int, plan: Plan) -> list[Condition]:
     for tenant, kind in (("target", conditions.TARGET_CONFIGURED), ("source", conditions.SOURCE_CONFIGURED)):
         actions = pending.get(tenant, ())  # type: ignore[call-overload]
         if actions:
-            out.append(Condition(kind, "False", conditions.DRIFT_DETECTED,
-                                 "; ".join(a.summary for a in actions), generation))
+            out.append(
+                Condition(
+                    kind,
+                    "False",
+                    conditions.DRIFT_DETECTED,
+                    "; ".join(a.summary for a in actions),
+                    generation,
+                )
+            )
         else:
-            out.append(Condition(kind, "True", conditions.CONFIGURED, f"the {tenant} tenant matches the spec",
-                                 generation))
+            out.append(
+                Condition(
+                    kind, "True", conditions.CONFIGURED, f"the {tenant} tenant matches the spec", generation
+                )
+            )
     return out
 
 

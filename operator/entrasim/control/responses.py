@@ -15,8 +15,10 @@ from ..world import WORLD, World
 
 def _error(exc: GraphError | ValueError, world: World) -> web.Response:
     error = exc if isinstance(exc, GraphError) else BadRequest(str(exc))
-    return web.json_response(error.body(request_id="control", client_request_id=None, date=world.clock.iso_now()),
-                             status=error.status)
+    return web.json_response(
+        error.body(request_id="control", client_request_id=None, date=world.clock.iso_now()),
+        status=error.status,
+    )
 
 
 async def _json(request: web.Request) -> dict[str, Any]:
@@ -96,9 +98,15 @@ async def dump_state(request: web.Request) -> web.Response:
         dumped = {tid: world.tenant(tid).dump() for tid in tenants}
     except GraphError as exc:
         return _error(exc, world)
-    return web.json_response({"now": world.clock.iso_now(), "tenants": dumped,
-                              "internalErrors": world.internal_errors, "tokenErrors": world.token_errors,
-                              "throttled": world.throttle.throttled})
+    return web.json_response(
+        {
+            "now": world.clock.iso_now(),
+            "tenants": dumped,
+            "internalErrors": world.internal_errors,
+            "tokenErrors": world.token_errors,
+            "throttled": world.throttle.throttled,
+        }
+    )
 
 
 async def configure(request: web.Request) -> web.Response:
@@ -116,5 +124,10 @@ async def configure(request: web.Request) -> web.Response:
         world.tokens.lifetime_seconds = int(body["tokenLifetimeSeconds"])
     if "timeScale" in body:
         world.clock.set_time_scale(float(body["timeScale"]))
-    return web.json_response({"throttling": world.throttle.enabled, "timeScale": world.clock.time_scale,
-                              "tokenLifetimeSeconds": world.tokens.lifetime_seconds})
+    return web.json_response(
+        {
+            "throttling": world.throttle.enabled,
+            "timeScale": world.clock.time_scale,
+            "tokenLifetimeSeconds": world.tokens.lifetime_seconds,
+        }
+    )

@@ -38,7 +38,10 @@ class SimClock:
 
 def iso(timestamp: float) -> str:
     """Graph's timestamp format: ISO 8601 in UTC with a Z suffix."""
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(timestamp * 1000) % 1000:03d}Z"
+    return (
+        datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{int(timestamp * 1000) % 1000:03d}Z"
+    )
 
 
 NEVER = "0001-01-01T00:00:00Z"

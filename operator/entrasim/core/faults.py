@@ -43,9 +43,17 @@ class Fault:
         probability = float(spec.get("probability", 1.0))
         if not 0 < probability <= 1:
             raise BadRequest("Fault probability must be in (0, 1].")
-        return cls(path=path, method=(spec.get("method") or "").upper() or None, status=status,
-                   retry_after=spec.get("retryAfter"), delay=float(spec.get("delay", 0.0)),
-                   drop=bool(spec.get("drop", False)), times=spec.get("times"), probability=probability, spec=spec)
+        return cls(
+            path=path,
+            method=(spec.get("method") or "").upper() or None,
+            status=status,
+            retry_after=spec.get("retryAfter"),
+            delay=float(spec.get("delay", 0.0)),
+            drop=bool(spec.get("drop", False)),
+            times=spec.get("times"),
+            probability=probability,
+            spec=spec,
+        )
 
     def describe(self) -> dict[str, Any]:
         return {**self.spec, "hits": self.hits}

@@ -68,8 +68,10 @@ class GraphRequest:
             try:
                 self._json = json.loads(self.raw_body)
             except (ValueError, UnicodeDecodeError):
-                raise BadRequest("Unable to read JSON request payload. Please ensure Content-Type header is set "
-                                 "and payload is of valid JSON format.") from None
+                raise BadRequest(
+                    "Unable to read JSON request payload. Please ensure Content-Type header is set "
+                    "and payload is of valid JSON format."
+                ) from None
         return self._json
 
     def json_object(self, *, allowed: set[str] | None = None) -> dict[str, Any]:
@@ -80,8 +82,10 @@ class GraphRequest:
         if allowed is not None:
             for key in body:
                 if key not in allowed and not key.startswith("@odata."):
-                    raise BadRequest(f"Property '{key}' does not exist on type of the request payload.",
-                                     code="Request_BadRequest")
+                    raise BadRequest(
+                        f"Property '{key}' does not exist on type of the request payload.",
+                        code="Request_BadRequest",
+                    )
         return body
 
     def options(self, *, max_top: int = 999) -> QueryOptions:
@@ -149,5 +153,7 @@ def collection(
     if offset + page_size < len(items):
         query = {k: v for k, v in req.query.items() if k != "$skiptoken"}
         query["$skiptoken"] = encode_skiptoken({"offset": offset + page_size})
-        body["@odata.nextLink"] = f"{req.base_url}{req.path}?{urlencode(query, quote_via=quote, safe=_URL_SAFE)}"
+        body["@odata.nextLink"] = (
+            f"{req.base_url}{req.path}?{urlencode(query, quote_via=quote, safe=_URL_SAFE)}"
+        )
     return Reply(200, body)

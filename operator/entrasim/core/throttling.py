@@ -67,8 +67,9 @@ class Throttle:
         self._writes: dict[tuple[str, str], _Window] = {}
         self.throttled = 0
 
-    def charge(self, app_id: str, tenant_id: str, user_count: int, method: str, template: str,
-               query: dict[str, str]) -> Verdict:
+    def charge(
+        self, app_id: str, tenant_id: str, user_count: int, method: str, template: str, query: dict[str, str]
+    ) -> Verdict:
         cost = request_cost(method, template, query)
         headers = {"x-ms-resource-unit": str(cost)}
         if not self.enabled:
@@ -78,11 +79,15 @@ class Throttle:
         limit = ru_limit(user_count)
         ru = self._window(self._ru, key, now, RU_WINDOW_SECONDS)
         if ru.used + cost > limit:
-            return self._deny(ru, now, RU_WINDOW_SECONDS, "ResourceUnitLimitExceeded", "ReadWrite", key, headers)
+            return self._deny(
+                ru, now, RU_WINDOW_SECONDS, "ResourceUnitLimitExceeded", "ReadWrite", key, headers
+            )
         if method != "GET":
             writes = self._window(self._writes, key, now, WRITE_WINDOW_SECONDS)
             if writes.used + 1 > WRITE_LIMIT:
-                return self._deny(writes, now, WRITE_WINDOW_SECONDS, "WriteLimitExceeded", "Write", key, headers)
+                return self._deny(
+                    writes, now, WRITE_WINDOW_SECONDS, "WriteLimitExceeded", "Write", key, headers
+                )
             writes.used += 1
         ru.used += cost
         if ru.used / limit >= WARN_RATIO:
@@ -90,17 +95,31 @@ class Throttle:
         return Verdict(True, headers)
 
     @staticmethod
-    def _window(store: dict[tuple[str, str], _Window], key: tuple[str, str], now: float, length: float) -> _Window:
+    def _window(
+        store: dict[tuple[str, str], _Window], key: tuple[str, str], now: float, length: float
+    ) -> _Window:
         window = store.get(key)
         if window is None or now - window.start >= length:
             window = store[key] = _Window(now)
         return window
 
-    def _deny(self, window: _Window, now: float, length: float, information: str, kind: str,
-              key: tuple[str, str], headers: dict[str, str]) -> Verdict:
+    def _deny(
+        self,
+        window: _Window,
+        now: float,
+        length: float,
+        information: str,
+        kind: str,
+        key: tuple[str, str],
+        headers: dict[str, str],
+    ) -> Verdict:
         self.throttled += 1
         retry_after = max(1, math.ceil(window.start + length - now))
         scope = f"Tenant_Application/{kind}/{key[0]}/{key[1]}"
-        headers = {**headers, "Retry-After": str(retry_after), "x-ms-throttle-scope": scope,
-                   "x-ms-throttle-information": information}
+        headers = {
+            **headers,
+            "Retry-After": str(retry_after),
+            "x-ms-throttle-scope": scope,
+            "x-ms-throttle-information": information,
+        }
         return Verdict(False, headers, retry_after, information, scope)

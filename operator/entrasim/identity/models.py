@@ -51,7 +51,7 @@ class ClientApp:
         x5t, x5t_s256 = _normalise_b64(header.get("x5t")), _normalise_b64(header.get("x5t#S256"))
         for cert in self.certificates:
             der = cert.public_bytes(serialization.Encoding.DER)
-            if x5t == _b64url(hashlib.sha1(der).digest()):  # noqa: S324 - x5t is SHA-1 by spec
+            if x5t == _b64url(hashlib.sha1(der).digest()):
                 return cert
             if x5t_s256 == _b64url(hashlib.sha256(der).digest()):
                 return cert
@@ -99,8 +99,10 @@ class IdentityBackend:
         if not client_id:
             raise err.MissingParameter("The request body must contain the following parameter: 'client_id'.")
         if form.get("scope") != GRAPH_SCOPE:
-            raise err.InvalidScope(f"The provided value '{form.get('scope')}' for the input parameter 'scope' is "
-                                   f"not valid. Only {GRAPH_SCOPE} is served here.")
+            raise err.InvalidScope(
+                f"The provided value '{form.get('scope')}' for the input parameter 'scope' is "
+                f"not valid. Only {GRAPH_SCOPE} is served here."
+            )
         app = self.apps.get(client_id.lower())
         if app is None:
             raise err.ApplicationNotFound(
@@ -135,21 +137,30 @@ class IdentityBackend:
                 f"Thumbprint of key used by client: '{header.get('x5t') or header.get('x5t#S256')}']"
             )
         if header.get("alg") not in ("RS256", "PS256"):
-            raise err.InvalidAssertionSignature(f"Client assertion algorithm '{header.get('alg')}' is not supported.")
+            raise err.InvalidAssertionSignature(
+                f"Client assertion algorithm '{header.get('alg')}' is not supported."
+            )
         try:
             claims = jwt.decode(
-                assertion, cert.public_key(), algorithms=["RS256", "PS256"],  # type: ignore[arg-type]
-                options={"verify_aud": False}, leeway=CLOCK_SKEW_SECONDS,
+                assertion,
+                cert.public_key(),
+                algorithms=["RS256", "PS256"],  # type: ignore[arg-type]
+                options={"verify_aud": False},
+                leeway=CLOCK_SKEW_SECONDS,
             )
         except jwt.ExpiredSignatureError:
             raise err.AssertionExpired("Client assertion is not within its valid time range.") from None
         except jwt.InvalidTokenError as exc:
-            raise err.InvalidAssertionSignature(f"Client assertion contains an invalid signature. ({exc})") from None
+            raise err.InvalidAssertionSignature(
+                f"Client assertion contains an invalid signature. ({exc})"
+            ) from None
         if claims.get("iss") != app.app_id or claims.get("sub") != app.app_id:
             raise err.InvalidAssertionSignature("Client assertion 'iss' and 'sub' must be the client id.")
         aud = claims.get("aud")
         if not isinstance(aud, str) or not aud.rstrip("/").endswith(token_url_path.rstrip("/")):
-            raise err.InvalidAssertionAudience(f"The audience claim '{aud}' does not match the token endpoint.")
+            raise err.InvalidAssertionAudience(
+                f"The audience claim '{aud}' does not match the token endpoint."
+            )
 
     def _verify_federated_assertion(self, app: ClientApp, assertion: str) -> None:
         # The external issuer's keys are not reachable from here: the signature is not checked,
@@ -163,8 +174,11 @@ class IdentityBackend:
         audiences = claims.get("aud")
         audiences = [audiences] if isinstance(audiences, str) else list(audiences or [])
         for cred in app.federated:
-            if cred.issuer == claims.get("iss") and cred.subject == claims.get("sub") \
-                    and set(cred.audiences) & set(audiences):
+            if (
+                cred.issuer == claims.get("iss")
+                and cred.subject == claims.get("sub")
+                and set(cred.audiences) & set(audiences)
+            ):
                 return
         raise err.NoMatchingFederatedIdentity(
             f"No matching federated identity record found for presented assertion issuer '{claims.get('iss')}' "
@@ -192,27 +206,57 @@ class TokenIssuer:
         def b64int(n: int) -> str:
             return _b64url(n.to_bytes((n.bit_length() + 7) // 8, "big"))
 
-        return {"keys": [{"kty": "RSA", "use": "sig", "kid": self.key_id, "n": b64int(numbers.n),
-                          "e": b64int(numbers.e)}]}
+        return {
+            "keys": [
+                {
+                    "kty": "RSA",
+                    "use": "sig",
+                    "kid": self.key_id,
+                    "n": b64int(numbers.n),
+                    "e": b64int(numbers.e),
+                }
+            ]
+        }
 
     def issue(self, tenant: Tenant, app: ClientApp, issuer: str) -> dict[str, Any]:
         now = int(time.time())
         claims = {
-            "aud": GRAPH_AUDIENCE, "iss": issuer, "iat": now, "nbf": now, "exp": now + self.lifetime_seconds,
-            "tid": tenant.id, "appid": app.app_id, "app_displayname": app.display_name,
-            "idtyp": "app", "oid": app.app_id, "sub": app.app_id, "roles": sorted(app.roles), "ver": "1.0",
+            "aud": GRAPH_AUDIENCE,
+            "iss": issuer,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.lifetime_seconds,
+            "tid": tenant.id,
+            "appid": app.app_id,
+            "app_displayname": app.display_name,
+            "idtyp": "app",
+            "oid": app.app_id,
+            "sub": app.app_id,
+            "roles": sorted(app.roles),
+            "ver": "1.0",
         }
-        token = jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.key_id, "x5t": self.key_id})
-        return {"token_type": "Bearer", "expires_in": self.lifetime_seconds,
-                "ext_expires_in": self.lifetime_seconds, "access_token": token}
+        token = jwt.encode(
+            claims, self._key, algorithm="RS256", headers={"kid": self.key_id, "x5t": self.key_id}
+        )
+        return {
+            "token_type": "Bearer",
+            "expires_in": self.lifetime_seconds,
+            "ext_expires_in": self.lifetime_seconds,
+            "access_token": token,
+        }
 
     def verify(self, token: str) -> dict[str, Any] | None:
         """Claims of a valid, unexpired token of ours, else None."""
         claims = self._verified.get(token)
         if claims is None:
             try:
-                claims = jwt.decode(token, self._key.public_key(), algorithms=["RS256"], audience=GRAPH_AUDIENCE,
-                                    options={"verify_exp": False})
+                claims = jwt.decode(
+                    token,
+                    self._key.public_key(),
+                    algorithms=["RS256"],
+                    audience=GRAPH_AUDIENCE,
+                    options={"verify_exp": False},
+                )
             except jwt.InvalidTokenError:
                 return None
             if len(self._verified) > 10_000:
@@ -223,6 +267,3 @@ class TokenIssuer:
 
 def load_certificate(pem: str | bytes) -> x509.Certificate:
     return x509.load_pem_x509_certificate(pem.encode() if isinstance(pem, str) else pem)
-
-
-

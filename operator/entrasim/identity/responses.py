@@ -37,18 +37,24 @@ async def openid_configuration(request: web.Request) -> web.Response:
     except err.AadstsError as exc:
         return _error_reply(request, exc)
     base, segment = _base(request), request.match_info["tenant"]
-    return web.json_response({
-        "issuer": f"{base}/{tenant.id}/v2.0",
-        "authorization_endpoint": f"{base}/{segment}/oauth2/v2.0/authorize",
-        "token_endpoint": f"{base}/{segment}/oauth2/v2.0/token",
-        "device_authorization_endpoint": f"{base}/{segment}/oauth2/v2.0/devicecode",
-        "jwks_uri": f"{base}/{segment}/discovery/v2.0/keys",
-        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
-        "scopes_supported": ["openid", "profile", "email", "offline_access"],
-        "tenant_region_scope": "EU",
-        "cloud_instance_name": "microsoftonline.com",
-    })
+    return web.json_response(
+        {
+            "issuer": f"{base}/{tenant.id}/v2.0",
+            "authorization_endpoint": f"{base}/{segment}/oauth2/v2.0/authorize",
+            "token_endpoint": f"{base}/{segment}/oauth2/v2.0/token",
+            "device_authorization_endpoint": f"{base}/{segment}/oauth2/v2.0/devicecode",
+            "jwks_uri": f"{base}/{segment}/discovery/v2.0/keys",
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_post",
+                "private_key_jwt",
+                "client_secret_basic",
+            ],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "tenant_region_scope": "EU",
+            "cloud_instance_name": "microsoftonline.com",
+        }
+    )
 
 
 async def keys(request: web.Request) -> web.Response:
@@ -56,11 +62,19 @@ async def keys(request: web.Request) -> web.Response:
 
 
 async def instance_discovery(request: web.Request) -> web.Response:
-    return web.json_response({
-        "tenant_discovery_endpoint": f"{_base(request)}/common/v2.0/.well-known/openid-configuration",
-        "api-version": "1.1",
-        "metadata": [{"preferred_network": request.host, "preferred_cache": request.host, "aliases": [request.host]}],
-    })
+    return web.json_response(
+        {
+            "tenant_discovery_endpoint": f"{_base(request)}/common/v2.0/.well-known/openid-configuration",
+            "api-version": "1.1",
+            "metadata": [
+                {
+                    "preferred_network": request.host,
+                    "preferred_cache": request.host,
+                    "aliases": [request.host],
+                }
+            ],
+        }
+    )
 
 
 async def token(request: web.Request) -> web.Response:

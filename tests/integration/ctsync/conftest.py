@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ctsync.reconcile.connections import ClientPool
 from support.sim import credentials_secrets
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ctsync import errors
 from ctsync.graph.errors import GraphConflict, GraphNotFound
 from support.sim import CONTOSO, FABRIKAM, ctsync_graph_client
@@ -23,8 +24,13 @@ def seed_users(sim, count: int) -> None:
     def add(world):
         directory = world.tenant(CONTOSO).directory
         for i in range(count):
-            directory.create_user({"userPrincipalName": f"u{i}@contoso.onmicrosoft.com", "displayName": f"U {i}",
-                                   "accountEnabled": True})
+            directory.create_user(
+                {
+                    "userPrincipalName": f"u{i}@contoso.onmicrosoft.com",
+                    "displayName": f"U {i}",
+                    "accountEnabled": True,
+                }
+            )
 
     sim.call(add)
 
@@ -65,8 +71,9 @@ async def test_long_retry_after_is_raised_not_slept(contoso, control):
 
 
 async def test_non_idempotent_post_is_not_retried(contoso, control):
-    control.post("/faults", json={"path": "/partners$", "method": "POST", "status": 503, "retryAfter": 1,
-                                  "times": 1})
+    control.post(
+        "/faults", json={"path": "/partners$", "method": "POST", "status": 503, "retryAfter": 1, "times": 1}
+    )
     with pytest.raises(errors.GraphUnavailable):
         await contoso.post(PARTNERS, {"tenantId": FABRIKAM}, retry=False)
     assert len(contoso.seen) == 1

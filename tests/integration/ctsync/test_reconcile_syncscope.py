@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ctsync.api import conditions
 from ctsync.api.attributemapping import AttributeMapping
 from ctsync.api.conditions import Health
@@ -63,8 +64,11 @@ def fabrikam_users(sim):
 
 
 def requests(control, method: str, suffix: str) -> int:
-    return sum(1 for r in control.get("/requests").json()["requests"]
-               if r["method"] == method and (r["route"] or "").endswith(suffix))
+    return sum(
+        1
+        for r in control.get("/requests").json()["requests"]
+        if r["method"] == method and (r["route"] or "").endswith(suffix)
+    )
 
 
 async def test_configuration_job_and_scope_are_created_then_users_arrive(sim, pool, pair, control):
@@ -102,8 +106,16 @@ async def test_waits_for_its_pair(sim, pool, pair):
 
 
 async def test_ambiguous_group_name_stalls_naming_both(sim, pool, pair):
-    sim.call(lambda w: w.tenant(CONTOSO).directory.create_group(
-        {"displayName": "CTS-Fabrikam", "mailEnabled": False, "mailNickname": "dup", "securityEnabled": True}))
+    sim.call(
+        lambda w: w.tenant(CONTOSO).directory.create_group(
+            {
+                "displayName": "CTS-Fabrikam",
+                "mailEnabled": False,
+                "mailNickname": "dup",
+                "securityEnabled": True,
+            }
+        )
+    )
     outcome = await reconcile_sync_scope(SyncScope.from_body(sync_scope_body()), pair, True, [], pool, {})
     assert outcome.health is Health.STALLED and outcome.reason == conditions.AMBIGUOUS_REFERENCE
     assert "2 groups" in outcome.message
@@ -111,14 +123,18 @@ async def test_ambiguous_group_name_stalls_naming_both(sim, pool, pair):
 
 async def test_scope_shrink_is_blocked_until_acknowledged(sim, pool, pair):
     _, status = await converge(SyncScope.from_body(sync_scope_body()), pair, pool)
-    sim.call(lambda w: w.tenant(CONTOSO).directory.create_group(
-        {"displayName": "Small", "mailEnabled": False, "mailNickname": "small", "securityEnabled": True}))
+    sim.call(
+        lambda w: w.tenant(CONTOSO).directory.create_group(
+            {"displayName": "Small", "mailEnabled": False, "mailNickname": "small", "securityEnabled": True}
+        )
+    )
     narrowed = sync_scope_body(generation=2, scope={"syncAll": False, "groups": [{"displayName": "Small"}]})
     outcome = await reconcile_sync_scope(SyncScope.from_body(narrowed), pair, True, [], pool, status)
     assert outcome.health is Health.STALLED and outcome.reason == conditions.SCOPE_SHRINK_BLOCKED
     assert "20 of 20 synced users" in outcome.message
-    acknowledged = dict(narrowed, metadata={**narrowed["metadata"],
-                                            "annotations": {"ctsync.io/acknowledge-shrink": "2"}})
+    acknowledged = dict(
+        narrowed, metadata={**narrowed["metadata"], "annotations": {"ctsync.io/acknowledge-shrink": "2"}}
+    )
     outcome, _ = await converge(SyncScope.from_body(acknowledged), pair, pool, status=status)
     assert outcome.health is Health.READY
 
@@ -141,4 +157,3 @@ async def test_deletion_with_delete_policy_removes_the_configuration_not_the_use
     assert [e.reason for e in events] == ["Deleted"]
     assert sim.call(lambda w: list(w.tenant(CONTOSO).applications.service_principals)) == []
     assert len(fabrikam_users(sim)) == before
-

@@ -6,6 +6,7 @@ import time
 
 import httpx
 import pytest
+
 from entrasim.identity.models import ClientApp
 from support.sim import CONTOSO, SECRET, ca_context, fetch_token
 
@@ -53,8 +54,9 @@ def test_missing_permission_is_403_authorization_request_denied(sim):
 def test_double_slash_after_version_is_tolerated(sim):
     # msgraph-sdk's default client sends /v1.0//users (its base URL ends in a slash); Graph accepts it.
     with httpx.Client(verify=ca_context(sim)) as client:
-        reply = client.get(f"{sim.base_url}/v1.0//users",
-                           headers={"Authorization": f"Bearer {fetch_token(sim, 'contoso')}"})
+        reply = client.get(
+            f"{sim.base_url}/v1.0//users", headers={"Authorization": f"Bearer {fetch_token(sim, 'contoso')}"}
+        )
     assert reply.status_code == 200, reply.text
 
 
