@@ -30,9 +30,7 @@ def reconcile_attribute_mapping(mapping: AttributeMapping, scope_status: Mapping
             ready: Mapping[str, Any] = next(
                 (c for c in scope_status.get("conditions") or () if c.get("type") == conditions.READY), {}
             )
-            raise DependencyNotReady(
-                f"{ref} has not applied this generation yet: {ready.get('message', 'pending')}"
-            )
+            raise DependencyNotReady(f"{ref} has not applied this generation yet: {ready.get('message', 'pending')}")
     except CtsyncError as error:
         return from_error(error, mapping.generation)
     return Outcome(

@@ -81,9 +81,7 @@ class ClientPool:
     async def _secret(self, namespace: str, name: str, side: TenantSide) -> Mapping[str, str]:
         secret = await self._read_secret(namespace, name)
         if secret is None:
-            raise DependencyNotReady(
-                f"{side.role} tenant: credentials Secret {namespace}/{name} does not exist"
-            )
+            raise DependencyNotReady(f"{side.role} tenant: credentials Secret {namespace}/{name} does not exist")
         return secret
 
     async def _ca_file(self, namespace: str, side: TenantSide) -> str | None:

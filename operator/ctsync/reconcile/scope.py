@@ -24,9 +24,7 @@ async def resolve_principals(scope: SyncScope, source: SourceTenant) -> list[dic
         for i, ref in enumerate(refs):
             path = f"spec.scope.{kind.lower()}s[{i}]"
             found = await _resolve(kind, ref, source, path)
-            resolved.append(
-                {"id": found["id"].lower(), "type": kind, "displayName": found.get("displayName")}
-            )
+            resolved.append({"id": found["id"].lower(), "type": kind, "displayName": found.get("displayName")})
     return resolved
 
 
@@ -113,9 +111,6 @@ async def count_in_target(
     soft_deleted = sum(
         1
         for u in await target.deleted_users()
-        if u.get("userPrincipalName", "")
-        .lower()
-        .split("#ext#@")[0]
-        .endswith(tuple(s.split("#")[0] for s in suffixes))
+        if u.get("userPrincipalName", "").lower().split("#ext#@")[0].endswith(tuple(s.split("#")[0] for s in suffixes))
     )
     return TargetCounts(synced, disabled, soft_deleted, max(len(wanted) - synced, 0), orphans)

@@ -30,9 +30,7 @@ Json = Mapping[str, Any]
 async def observe(scope: SyncScope, clients: TenantClients, status: Json) -> SyncScopeObserved:
     source = clients.source
     recorded = (
-        await source.service_principal(status["servicePrincipalId"])
-        if status.get("servicePrincipalId")
-        else None
+        await source.service_principal(status["servicePrincipalId"]) if status.get("servicePrincipalId") else None
     )
     candidates = await source.configurations_named(scope.configuration_name)
     configuration = choose_configuration(scope, recorded, candidates)
@@ -64,13 +62,14 @@ async def reconcile_sync_scope(
     status: Json,
     *,
     dry_run: bool = False,
+    audit: bool = True,
 ) -> Outcome:
+    """One pass. `audit` also counts the scope and the synced users in the target (a full read of both:
+    the drift timer does it less often than it checks the configuration)."""
     try:
         scope.validate()
         if pair is None or not pair_ready:
-            raise DependencyNotReady(
-                f"TenantPair {scope.namespace}/{scope.tenant_pair_name} is not Ready yet"
-            )
+            raise DependencyNotReady(f"TenantPair {scope.namespace}/{scope.tenant_pair_name} is not Ready yet")
         clients = await pool.for_pair(pair)
         await permissions.require(clients.source.client, "source", permissions.CONFIGURATION)
         merged = merge_mappings(mappings) if mappings else None
@@ -93,21 +92,16 @@ async def reconcile_sync_scope(
                 # redemption is missing on either side (which the TenantPair should have set).
                 await clients.source.validate_credentials(applied.sp_id, pair.target.tenant_id)
             await apply_plan(from_job, clients, applied)
-        report, synced = await _report(scope, clients, applied, observed, reader, mappings)
+        report, synced = await _report(scope, clients, applied, observed, reader, mappings, status, audit)
     except CtsyncError as error:
         return from_error(error, scope.generation)
     events = applied.events
     if drift and not dry_run:
         events = [
-            Event("Warning", "DriftCorrected", f"changed behind ctsync's back, now restored: {line}")
-            for line in drift
+            Event("Warning", "DriftCorrected", f"changed behind ctsync's back, now restored: {line}") for line in drift
         ] + events
     pending = not plan.empty and dry_run
-    message = (
-        f"{len(plan.actions)} change(s) pending (dry run)"
-        if pending
-        else "the configuration matches the spec"
-    )
+    message = f"{len(plan.actions)} change(s) pending (dry run)" if pending else "the configuration matches the spec"
     return Outcome(
         Health.READY,
         conditions.RECONCILED,
@@ -126,9 +120,7 @@ def _dict(value: Json | None) -> dict[str, Any] | None:
     return dict(value) if value is not None else None
 
 
-async def _check_shrink(
-    scope: SyncScope, observed: SyncScopeObserved, reader: ScopeReader, plan: Plan
-) -> None:
+async def _check_shrink(scope: SyncScope, observed: SyncScopeObserved, reader: ScopeReader, plan: Plan) -> None:
     """Before removing anyone from scope, count how many synced users would leave it."""
     if not plan.destructive or observed.configuration is None:
         return
@@ -160,8 +152,11 @@ async def _report(
     observed: SyncScopeObserved,
     reader: ScopeReader,
     mappings: Sequence[AttributeMapping],
+    previous: Json,
+    audit: bool,
 ) -> tuple[dict[str, Any], Condition]:
-    """Status fields: the ids ctsync owns, the job's state, scope size and synced counts."""
+    """Status fields: the ids ctsync owns, the job's state and, when auditing, scope size and synced counts
+    (a full read of the scope and of the target's users; without it the last counts stand)."""
     status: dict[str, Any] = {
         "lastHandledRestart": scope.restart_request,
         "lastHandledAllowDeletions": scope.allow_deletions_request,
@@ -179,20 +174,23 @@ async def _report(
         {"principalId": a["principalId"], "principalType": a.get("principalType"), "assignmentId": a["id"]}
         for a in assignments
     ]
-    in_scope = await (reader.everyone() if scope.scope.sync_all else reader.users_of(assignments))
-    domains = sorted({u.get("userPrincipalName", "@").split("@")[-1] for u in in_scope.values()})
-    counts = await count_in_target(in_scope, domains, clients.target)
-    status.update(
-        scopeSize=len(in_scope),
-        syncedUsers=counts.synced,
-        syncedDisabledUsers=counts.synced_disabled,
-        softDeletedUsers=counts.soft_deleted,
-        missingUsers=counts.missing,
-        orphanedUsers=counts.orphans,
-    )
+    scope_size, synced = int(previous.get("scopeSize") or 0), int(previous.get("syncedUsers") or 0)
+    if audit:
+        in_scope = await (reader.everyone() if scope.scope.sync_all else reader.users_of(assignments))
+        domains = sorted({u.get("userPrincipalName", "@").split("@")[-1] for u in in_scope.values()})
+        counts = await count_in_target(in_scope, domains, clients.target)
+        scope_size, synced = len(in_scope), counts.synced
+        status.update(
+            scopeSize=scope_size,
+            syncedUsers=synced,
+            syncedDisabledUsers=counts.synced_disabled,
+            softDeletedUsers=counts.soft_deleted,
+            missingUsers=counts.missing,
+            orphanedUsers=counts.orphans,
+        )
     job = await clients.source.job(sp["id"], applied.job_id) if applied.job else None
     status.update(_job_status(job))
-    return status, _synced_condition(scope, job, len(in_scope), counts.synced)
+    return status, _synced_condition(scope, job, scope_size, synced)
 
 
 def _job_status(job: Json | None) -> dict[str, Any]:
@@ -227,19 +225,11 @@ def _synced_condition(scope: SyncScope, job: Json | None, scope_size: int, synce
     code = ((job or {}).get("status") or {}).get("code")
     quarantine = ((job or {}).get("status") or {}).get("quarantine") or {}
     if job is None:
-        return Condition(
-            conditions.SYNCED, "False", conditions.PROGRESSING, "the job does not exist yet", generation
-        )
+        return Condition(conditions.SYNCED, "False", conditions.PROGRESSING, "the job does not exist yet", generation)
     if code == "Quarantine":
-        reason = (
-            conditions.DELETIONS_HELD
-            if quarantine.get("reason") == "TooManyDeletes"
-            else conditions.QUARANTINED
-        )
+        reason = conditions.DELETIONS_HELD if quarantine.get("reason") == "TooManyDeletes" else conditions.QUARANTINED
         error = (quarantine.get("error") or {}).get("message") or quarantine.get("reason")
-        return Condition(
-            conditions.SYNCED, "False", reason, f"job quarantined: {error}; {counts}", generation
-        )
+        return Condition(conditions.SYNCED, "False", reason, f"job quarantined: {error}; {counts}", generation)
     if code == "Paused":
         reason = conditions.SUSPENDED if scope.suspend else conditions.JOB_PAUSED
         return Condition(conditions.SYNCED, "False", reason, f"job paused; {counts}", generation)
@@ -256,9 +246,7 @@ def _drifted(generation: int, drift: list[str]) -> Condition:
     return Condition(conditions.DRIFTED, "False", conditions.NO_DRIFT, "no drift detected", generation)
 
 
-async def finalize_sync_scope(
-    scope: SyncScope, pair: TenantPair | None, pool: ClientPool, status: Json
-) -> list[Event]:
+async def finalize_sync_scope(scope: SyncScope, pair: TenantPair | None, pool: ClientPool, status: Json) -> list[Event]:
     """On deletion with the pair's deletionPolicy Delete: delete the configuration ctsync owns (its job and
     assignments go with it). Users already synced into the target are never deleted."""
     sp_id = status.get("servicePrincipalId")

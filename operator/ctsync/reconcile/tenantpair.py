@@ -41,9 +41,7 @@ async def observe(pair: TenantPair, clients: TenantClients) -> TenantPairObserve
 
 async def check_permissions(pair: TenantPair, clients: TenantClients) -> None:
     target_need = (
-        permissions.CROSS_TENANT_WRITE
-        if pair.management_policy == "Manage"
-        else permissions.CROSS_TENANT_READ
+        permissions.CROSS_TENANT_WRITE if pair.management_policy == "Manage" else permissions.CROSS_TENANT_READ
     )
     await permissions.require(clients.target.client, "target", [target_need])
     await permissions.require(clients.source.client, "source", [target_need])
@@ -84,8 +82,7 @@ async def reconcile_tenant_pair(
     events = applied.events
     if drift:
         events = [
-            Event("Warning", "DriftCorrected", f"changed behind ctsync's back, now restored: {line}")
-            for line in drift
+            Event("Warning", "DriftCorrected", f"changed behind ctsync's back, now restored: {line}") for line in drift
         ] + events
     return Outcome(
         Health.READY,
@@ -105,16 +102,12 @@ async def reconcile_tenant_pair(
     )
 
 
-def _observed(
-    pair: TenantPair, plan: Plan, drift: list[str], credentials_valid: Condition, dry_run: bool
-) -> Outcome:
+def _observed(pair: TenantPair, plan: Plan, drift: list[str], credentials_valid: Condition, dry_run: bool) -> Outcome:
     if plan.empty:
         reason, message = conditions.RECONCILED, "both tenants match the spec"
     else:
         reason = conditions.OBSERVED
-        message = (
-            f"{len(plan.actions)} change(s) pending; managementPolicy {pair.management_policy}: not written"
-        )
+        message = f"{len(plan.actions)} change(s) pending; managementPolicy {pair.management_policy}: not written"
     events = [Event("Warning", conditions.DRIFT_DETECTED, line) for line in drift] if not dry_run else []
     return Outcome(
         Health.READY,
@@ -145,9 +138,7 @@ def _configured(generation: int, plan: Plan) -> list[Condition]:
             )
         else:
             out.append(
-                Condition(
-                    kind, "True", conditions.CONFIGURED, f"the {tenant} tenant matches the spec", generation
-                )
+                Condition(kind, "True", conditions.CONFIGURED, f"the {tenant} tenant matches the spec", generation)
             )
     return out
 

@@ -71,9 +71,7 @@ async def test_long_retry_after_is_raised_not_slept(contoso, control):
 
 
 async def test_non_idempotent_post_is_not_retried(contoso, control):
-    control.post(
-        "/faults", json={"path": "/partners$", "method": "POST", "status": 503, "retryAfter": 1, "times": 1}
-    )
+    control.post("/faults", json={"path": "/partners$", "method": "POST", "status": 503, "retryAfter": 1, "times": 1})
     with pytest.raises(errors.GraphUnavailable):
         await contoso.post(PARTNERS, {"tenantId": FABRIKAM}, retry=False)
     assert len(contoso.seen) == 1

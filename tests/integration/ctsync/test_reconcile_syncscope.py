@@ -157,3 +157,13 @@ async def test_deletion_with_delete_policy_removes_the_configuration_not_the_use
     assert [e.reason for e in events] == ["Deleted"]
     assert sim.call(lambda w: list(w.tenant(CONTOSO).applications.service_principals)) == []
     assert len(fabrikam_users(sim)) == before
+
+
+async def test_a_converged_pass_without_audit_stays_within_its_request_budget(sim, pool, pair, control):
+    scope = SyncScope.from_body(sync_scope_body())
+    _, status = await converge(scope, pair, pool)
+    control.delete("/requests")
+    outcome = await reconcile_sync_scope(scope, pair, True, [], pool, status, audit=False)
+    assert outcome.plan.empty and outcome.status.get("scopeSize") is None
+    graph_calls = [r for r in control.get("/requests").json()["requests"] if r["path"].startswith("/")]
+    assert len(graph_calls) <= 12, [r["route"] for r in graph_calls]

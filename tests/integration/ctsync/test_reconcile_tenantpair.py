@@ -51,9 +51,7 @@ async def test_drift_behind_the_operator_is_detected_and_corrected(sim, pool):
     pair = TenantPair.from_body(tenant_pair_body(sim))
     await reconcile_tenant_pair(pair, pool, {})
     sim.call(
-        lambda w: (
-            w.tenant(FABRIKAM).policies.identity_sync(CONTOSO)["userSyncInbound"].update(isSyncAllowed=False)
-        )
+        lambda w: w.tenant(FABRIKAM).policies.identity_sync(CONTOSO)["userSyncInbound"].update(isSyncAllowed=False)
     )
     outcome = await reconcile_tenant_pair(pair, pool, {"observedGeneration": 1})
     assert outcome.drift_corrected and "isSyncAllowed" in outcome.drift[0]
@@ -67,18 +65,12 @@ async def test_observe_reports_drift_and_writes_nothing(sim, pool, control):
     assert outcome.reason == conditions.OBSERVED
     assert condition(outcome, conditions.DRIFTED).status == "True"
     assert condition(outcome, conditions.TARGET_CONFIGURED).status == "False"
-    assert all(
-        r["method"] == "GET" for r in control.get("/requests").json()["requests"] if r["path"].startswith("/")
-    )
+    assert all(r["method"] == "GET" for r in control.get("/requests").json()["requests"] if r["path"].startswith("/"))
     assert tenant_state(sim, FABRIKAM, CONTOSO) == (None, None)
 
 
 async def test_missing_permission_stalls_naming_it_before_any_write(sim, pool, control):
-    sim.call(
-        lambda w: (
-            w.tenant(FABRIKAM).identity.apps[CTSYNC_APP].roles.discard("Policy.ReadWrite.CrossTenantAccess")
-        )
-    )
+    sim.call(lambda w: w.tenant(FABRIKAM).identity.apps[CTSYNC_APP].roles.discard("Policy.ReadWrite.CrossTenantAccess"))
     pair = TenantPair.from_body(tenant_pair_body(sim))
     outcome = await reconcile_tenant_pair(pair, pool, {})
     assert outcome.health is Health.STALLED and outcome.reason == conditions.PERMISSION_MISSING
