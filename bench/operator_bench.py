@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -268,10 +267,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     args = parser.parse_args()
     audit_users, pairs, pair_users = (5_000, 3, 1_000) if args.quick else (100_000, 20, 10_000)
-    print(
-        f"ctsync operator benchmarks ({'quick' if args.quick else 'full'} sizes), "
-        f"python {sys.version.split()[0]}, max RSS so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB"
-    )
+    print(f"ctsync operator benchmarks ({'quick' if args.quick else 'full'} sizes), python {sys.version.split()[0]}")
     emulator = Emulator()
     try:
         asyncio.run(drift_pass_requests(emulator))
