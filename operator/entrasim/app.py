@@ -18,6 +18,7 @@ from aiohttp import web
 from .applications import urls as applications_urls
 from .auditlogs import urls as auditlogs_urls
 from .batch import urls as batch_urls
+from .conditionalaccess import urls as conditionalaccess_urls
 from .control import urls as control_urls
 from .core.errors import (
     AuthorizationRequestDenied,
@@ -50,6 +51,7 @@ ROUTER = Router(
         applications_urls,
         synchronization_urls,
         auditlogs_urls,
+        conditionalaccess_urls,
         batch_urls,
     )
     for r in module.ROUTES
@@ -57,12 +59,11 @@ ROUTER = Router(
 
 
 def create_app(world: World) -> web.Application:
-    app = web.Application(client_max_size=8 * 1024 * 1024)
+    # Seed documents of 100k+ users arrive through the control API in one request.
+    app = web.Application(client_max_size=512 * 1024 * 1024)
     app[WORLD] = world
 
-    async def dispatch(
-        ctx: CallContext, method: str, url: str, headers: Mapping[str, str], body: Any
-    ) -> Reply:
+    async def dispatch(ctx: CallContext, method: str, url: str, headers: Mapping[str, str], body: Any) -> Reply:
         return await _dispatch_inner(ctx, method, url, headers, body, world)
 
     world.dispatch = dispatch  # $batch items re-enter the dispatcher
@@ -214,9 +215,7 @@ def _authenticate(world: World, authorization: str | None) -> CallContext:
         raise InvalidAuthenticationToken("Access token is empty.")
     claims = world.tokens.verify(authorization[7:].strip())
     if claims is None:
-        raise InvalidAuthenticationToken(
-            "Access token validation failure. Invalid audience, signature or lifetime."
-        )
+        raise InvalidAuthenticationToken("Access token validation failure. Invalid audience, signature or lifetime.")
     tenant = world.tenants.get(claims["tid"])
     if tenant is None:
         raise InvalidAuthenticationToken("Access token validation failure: unknown tenant.")
@@ -246,9 +245,7 @@ async def _dispatch_inner(
     )
     reply, _ = await _serve(req, None)
     if isinstance(reply.body, GraphError):
-        reply.body = reply.body.body(
-            request_id=new_guid(), client_request_id=None, date=world.clock.iso_now()
-        )
+        reply.body = reply.body.body(request_id=new_guid(), client_request_id=None, date=world.clock.iso_now())
     return reply
 
 
