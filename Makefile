@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint unit integration e2e envtest venv clean
+.PHONY: test lint unit integration e2e envtest helm venv clean
 
 venv: $(STAMP)
 
@@ -19,8 +19,11 @@ $(STAMP): pyproject.toml constraints.txt
 envtest:
 	@hack/envtest.sh >/dev/null
 
-test: venv envtest
-	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" hack/pytest.sh tests
+helm:
+	@hack/helm.sh >/dev/null
+
+test: venv envtest helm
+	HELM="$$(hack/helm.sh)" KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" hack/pytest.sh tests
 
 lint: venv
 	$(VENV)/bin/ruff check operator tests bench hack
@@ -34,8 +37,8 @@ unit: venv
 integration: venv
 	hack/pytest.sh tests/integration
 
-e2e: venv envtest
-	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" hack/pytest.sh tests/e2e
+e2e: venv envtest helm
+	HELM="$$(hack/helm.sh)" KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" hack/pytest.sh tests/e2e
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,494 @@
+"""The Helm chart: helm lint, the values schema, and every rendered object applied to a real API server."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+from kubernetes.dynamic import DynamicClient
+
+from ctsync.config import Settings, add_operator_arguments, resolve
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "charts" / "ctsync"
+TESTDATA = Path(__file__).parent / "testdata"
+ALL_ENABLED = TESTDATA / "helm" / "all-enabled.yaml"
+FIELD_MANAGER = "ctsync-e2e"
+ESTABLISH_TIMEOUT = 30.0
+# The chart's crds/ mirrors crds/ and adds kopf's peering CRDs in a subdirectory.
+KOPF_CRDS = Path("kopf") / "kopf.dev_peerings.yaml"
+
+
+@pytest.fixture(scope="session")
+def helm(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """helm(*args) runs the helm hack/helm.sh prints (built the first time), with private config dirs."""
+    built = subprocess.run([str(ROOT / "hack" / "helm.sh")], capture_output=True, text=True)
+    if built.returncode != 0:
+        reason = (built.stderr.strip().splitlines() or ["hack/helm.sh failed"])[-1]
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true and no helm: {reason}", pytrace=False)
+        pytest.skip(f"helm chart tests need helm: {reason}")
+    binary = built.stdout.strip().splitlines()[-1]
+    home = tmp_path_factory.mktemp("helm-home")
+    # helm must not read or write the developer's repositories, plugins or cache.
+    env = {
+        **os.environ,
+        "HELM_CACHE_HOME": str(home / "cache"),
+        "HELM_CONFIG_HOME": str(home / "config"),
+        "HELM_DATA_HOME": str(home / "data"),
+    }
+
+    def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([binary, *map(str, args)], capture_output=True, text=True, env=env, timeout=120)
+
+    return run
+
+
+def render(helm: Callable[..., subprocess.CompletedProcess[str]], *args: str | Path) -> list[dict[str, Any]]:
+    """The objects `helm template` renders."""
+    result = helm("template", *args)
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Files
+
+
+def test_chart_crds_are_the_repository_crds() -> None:
+    repo = {p.name: p.read_bytes() for p in sorted((ROOT / "crds").glob("*.yaml"))}
+    chart = {p.name: p.read_bytes() for p in sorted((CHART / "crds").glob("*.yaml"))}
+    assert repo, "no CRDs in crds/"
+    differing = sorted(name for name in repo.keys() | chart.keys() if repo.get(name) != chart.get(name))
+    # The fix for a difference: cp crds/*.yaml charts/ctsync/crds/
+    assert not differing, f"charts/ctsync/crds/ is not a copy of crds/: {differing} differ"
+    extra = sorted(p.relative_to(CHART / "crds") for p in (CHART / "crds").rglob("*") if p.is_file())
+    assert extra == sorted([Path(name) for name in repo] + [KOPF_CRDS])
+
+
+def test_values_schema_rejects_unknown_keys_at_every_level() -> None:
+    # A typo in a values file must fail, not be ignored: every object of the schema is closed.
+    open_objects = []
+
+    def walk(schema: dict[str, Any], path: str) -> None:
+        if schema.get("type") == "object" and schema.get("additionalProperties", True) is True:
+            open_objects.append(path)
+        for name, child in schema.get("properties", {}).items():
+            walk(child, f"{path}.{name}")
+        for key in ("items", "additionalProperties"):
+            if isinstance(schema.get(key), dict):
+                walk(schema[key], f"{path}[]")
+
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    walk(schema, "values")
+    # global is helm's channel from a parent chart; affinity's terms are Kubernetes types.
+    allowed = {"values.global"} | {f"values.affinity.{k}" for k in ("nodeAffinity", "podAffinity", "podAntiAffinity")}
+    assert set(open_objects) == allowed
+
+
+# ---------------------------------------------------------------------------------------------------
+# helm lint and the values schema
+
+
+@pytest.mark.parametrize("values", [[], ["-f", ALL_ENABLED]], ids=["defaults", "all-enabled"])
+def test_lint(helm: Callable[..., subprocess.CompletedProcess[str]], values: list[str | Path]) -> None:
+    result = helm("lint", "--strict", CHART, *values)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@dataclass(frozen=True)
+class BadValues:
+    id: str
+    args: list[str]
+    named: str  # what the error must contain to name the key
+    # helm lint reports a template's `fail` as INFO: only checks in the schema fail the lint.
+    lint_fails: bool = True
+
+
+BAD_VALUES = [
+    BadValues("wrong-type", ["--set", "metrics.port=abc"], "'/metrics/port': got string, want integer"),
+    BadValues("unknown-key", ["--set", "metrics.prot=8080"], "'/metrics': additional properties 'prot'"),
+    BadValues(
+        "unknown-nested-key",
+        ["--set", "serviceAccount.annotaions.a=b"],
+        "'/serviceAccount': additional properties 'annotaions'",
+    ),
+    BadValues("bad-enum", ["--set", "logFormat=xml"], "'/logFormat': value must be one of"),
+    BadValues("negative-port", ["--set", "healthPort=-1"], "'/healthPort': minimum"),
+    BadValues("port-too-high", ["--set", "metrics.port=70000"], "'/metrics/port': maximum"),
+    BadValues("drift-interval-zero", ["--set", "driftInterval=0"], "'/driftInterval': minimum"),
+    BadValues("namespace-glob", ["--set", "watch.namespaces={team-*}"], "'/watch/namespaces/0'"),
+    BadValues(
+        "namespaces-and-all-namespaces",
+        ["--set", "watch.allNamespaces=true", "--set", "watch.namespaces={team-a}"],
+        "'/watch/namespaces': maxItems",
+    ),
+    BadValues("standby-without-peering", ["--set", "peering.standby.enabled=true"], "'/peering/enabled'"),
+    BadValues(
+        "standby-priority-not-lower",
+        [
+            *("--set", "peering.enabled=true", "--set", "peering.standby.enabled=true"),
+            *("--set", "peering.priority=10", "--set", "peering.standby.priority=10"),
+        ],
+        "peering.standby.priority (10) must be lower than peering.priority (10)",
+        lint_fails=False,
+    ),
+    BadValues(
+        "same-ports",
+        ["--set", "healthPort=8080"],
+        "metrics.port and healthPort are both 8080",
+        lint_fails=False,
+    ),
+    BadValues("bad-pull-policy", ["--set", "image.pullPolicy=Sometimes"], "'/image/pullPolicy'"),
+    BadValues("bad-duration", ["--set", "metrics.serviceMonitor.interval=30"], "'/metrics/serviceMonitor/interval'"),
+    BadValues("bad-client-id", ["--set", "workloadIdentity.clientId=my-app"], "'/workloadIdentity/clientId'"),
+]
+
+
+@pytest.mark.parametrize("case", BAD_VALUES, ids=lambda case: case.id)
+def test_bad_values_fail_naming_the_key(helm: Callable[..., subprocess.CompletedProcess[str]], case: BadValues) -> None:
+    rendered = helm("template", "ctsync", CHART, *case.args)
+    assert rendered.returncode != 0
+    assert case.named in rendered.stderr
+    if case.lint_fails:
+        linted = helm("lint", "--strict", CHART, *case.args)
+        assert linted.returncode != 0
+        # helm lint prints its findings on stdout and only the verdict on stderr.
+        assert case.named in linted.stdout
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([], [Settings(namespaces=("ops",))]),
+        (
+            ["-f", ALL_ENABLED],
+            [
+                Settings(("team-a", "team-b"), 8080, 8081, 120, "text", peering="ctsync-peering", priority=priority)
+                for priority in (200, 100)  # the active operator, then the standby
+            ],
+        ),
+        (
+            ["--set", "watch.allNamespaces=true,metrics.port=9090,healthPort=9091,driftInterval=60"],
+            [Settings(metrics_port=9090, health_port=9091, drift_interval=60)],
+        ),
+    ],
+    ids=["defaults", "all-enabled", "all-namespaces"],
+)
+def test_operator_parses_the_rendered_args(
+    helm: Callable[..., subprocess.CompletedProcess[str]], values: list[str | Path], expected: list[Settings]
+) -> None:
+    # The contract between the chart and `ctsync operator`: the Deployment's args mean what the values say.
+    deployments = [o for o in render(helm, "ctsync", CHART, "--namespace", "ops", *values) if o["kind"] == "Deployment"]
+    parsed = []
+    for deployment in deployments:
+        command, *flags = args(deployment)
+        assert command == "operator"
+        parser = argparse.ArgumentParser()
+        add_operator_arguments(parser)
+        parsed.append(resolve(parser.parse_args(flags), {}, parser))
+    assert parsed == expected
+
+
+# ---------------------------------------------------------------------------------------------------
+# Rendered objects on a real API server
+
+
+def _establish(api_client: client.ApiClient, crds: list[dict[str, Any]]) -> None:
+    ext = client.ApiextensionsV1Api(api_client)
+    for crd in crds:
+        ext.patch_custom_resource_definition(
+            crd["metadata"]["name"],
+            crd,
+            field_manager=FIELD_MANAGER,
+            force=True,
+            _content_type="application/apply-patch+yaml",
+        )
+
+    def established(name: str) -> bool:
+        status = ext.read_custom_resource_definition(name).status
+        conditions = (status.conditions if status else None) or []
+        return any(c.type == "Established" and c.status == "True" for c in conditions)
+
+    deadline = time.monotonic() + ESTABLISH_TIMEOUT
+    pending = [crd["metadata"]["name"] for crd in crds]
+    while pending := [name for name in pending if not established(name)]:
+        assert time.monotonic() < deadline, f"CRDs not Established in {ESTABLISH_TIMEOUT:.0f} s: {pending}"
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def monitoring_crds(api_client: client.ApiClient) -> None:
+    """prometheus-operator's ServiceMonitor and PrometheusRule CRDs (minimal test copies), established."""
+    crds = yaml.safe_load_all((TESTDATA / "monitoring.coreos.com-crds.yaml").read_text())
+    _establish(api_client, list(crds))
+
+
+@pytest.fixture
+def watched(api_client: client.ApiClient) -> Iterator[list[str]]:
+    """Two more fresh namespaces for the operator to serve."""
+    core = client.CoreV1Api(api_client)
+    names = [f"ctsync-e2e-team-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    for name in names:
+        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    yield names
+    for name in names:
+        core.delete_namespace(name)
+
+
+@pytest.fixture
+def apply(
+    api_client: client.ApiClient, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[list[dict[str, Any]]], None]]:
+    """apply(objects) applies CRDs (waiting until Established), then the rest, server-side and strictly.
+
+    Cluster-scoped objects other than CRDs are deleted afterwards; namespaced ones go with their namespace.
+    """
+    created: list[tuple[Any, str]] = []
+    dynamic: list[DynamicClient] = []
+
+    def run(objects: list[dict[str, Any]]) -> None:
+        _establish(api_client, [o for o in objects if o["kind"] == "CustomResourceDefinition"])
+        # A fresh discovery cache, so that the CRDs applied just now are known.
+        cache = tmp_path_factory.mktemp("discovery") / "cache.json"
+        dynamic[:] = [DynamicClient(api_client, cache_file=str(cache))]
+        for obj in objects:
+            if obj["kind"] == "CustomResourceDefinition":
+                continue
+            resource = dynamic[0].resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
+            name = obj["metadata"]["name"]
+            try:
+                # Strict: a field the API does not know (a typo in a template) is an error, not dropped.
+                resource.server_side_apply(
+                    body=obj,
+                    field_manager=FIELD_MANAGER,
+                    force_conflicts=True,
+                    query_params=[("fieldValidation", "Strict")],
+                )
+            except ApiException as e:
+                message = json.loads(e.body).get("message", e.body) if e.body else e.reason
+                pytest.fail(f"the API server rejected {obj['kind']} {name}: {message}", pytrace=False)
+            if not resource.namespaced:
+                created.append((resource, name))
+
+    yield run
+    for resource, name in created:
+        dynamic[0].delete(resource, name=name)
+
+
+def can(api: client.ApiClient, user: str, verb: str, resource: str, namespace: str | None = None) -> bool:
+    """Whether RBAC lets `user` do `verb` on "plural", "group/plural" or "group/plural/subresource"."""
+    parts = resource.split("/")
+    group, plural, *subresource = parts if len(parts) > 1 else ["", *parts]
+    review = client.AuthorizationV1Api(api).create_subject_access_review(
+        client.V1SubjectAccessReview(
+            spec=client.V1SubjectAccessReviewSpec(
+                user=user,
+                resource_attributes=client.V1ResourceAttributes(
+                    group=group,
+                    resource=plural,
+                    subresource=next(iter(subresource), None),
+                    verb=verb,
+                    namespace=namespace,
+                ),
+            )
+        )
+    )
+    return bool(review.status and review.status.allowed)
+
+
+def kinds(objects: list[dict[str, Any]]) -> set[str]:
+    return {o["kind"] for o in objects}
+
+
+def args(deployment: dict[str, Any]) -> list[str]:
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    return list(container["args"])
+
+
+BASE_KINDS = {"CustomResourceDefinition", "ServiceAccount", "Service", "Deployment"}
+# The chart's PrometheusRule and dashboard ConfigMap exist only once their files are in the chart.
+FILE_KINDS = {
+    "PrometheusRule": (CHART / "files" / "alerts.yaml").exists(),
+    "ConfigMap": any((CHART / "dashboards").glob("*.json")),
+}
+
+
+def test_defaults_apply(
+    helm: Callable[..., subprocess.CompletedProcess[str]],
+    api_client: client.ApiClient,
+    apply: Callable[[list[dict[str, Any]]], None],
+    namespace: str,
+) -> None:
+    objects = render(helm, "ctsync", CHART, "--namespace", namespace, "--include-crds")
+    assert kinds(objects) == BASE_KINDS | {"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"}
+    apply(objects)
+
+    (deployment,) = [o for o in objects if o["kind"] == "Deployment"]
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    assert args(deployment) == [
+        "operator",
+        f"--namespace={namespace}",
+        "--metrics-port=8080",
+        "--health-port=8081",
+        "--drift-interval=300",
+        "--log-format=json",
+        "--standalone",
+    ]
+    user = f"system:serviceaccount:{namespace}:ctsync"
+    assert can(api_client, user, "watch", "secrets", namespace)
+    assert can(api_client, user, "patch", "ctsync.io/tenantpairs/status", namespace)
+    assert can(api_client, user, "create", "events", namespace)
+    assert can(api_client, user, "watch", "apiextensions.k8s.io/customresourcedefinitions")
+    assert not can(api_client, user, "get", "secrets", "default")
+    assert not can(api_client, user, "patch", "kopf.dev/kopfpeerings", namespace)
+
+
+def test_all_enabled_applies(
+    helm: Callable[..., subprocess.CompletedProcess[str]],
+    api_client: client.ApiClient,
+    apply: Callable[[list[dict[str, Any]]], None],
+    monitoring_crds: None,
+    namespace: str,
+    watched: list[str],
+) -> None:
+    objects = render(
+        helm, "ctsync", CHART, "--namespace", namespace, "--include-crds", "-f", ALL_ENABLED,
+        "--set-json", f"watch.namespaces={json.dumps(watched)}",
+    )  # fmt: skip
+    expected = BASE_KINDS | {"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"}
+    expected |= {"KopfPeering", "ServiceMonitor"} | {kind for kind, present in FILE_KINDS.items() if present}
+    assert kinds(objects) == expected
+    apply(objects)
+
+    custom = client.CustomObjectsApi(api_client)
+    for ns in watched:
+        custom.get_namespaced_custom_object("kopf.dev", "v1", ns, "kopfpeerings", "ctsync-peering")
+    deployments = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}
+    assert set(deployments) == {"ctsync", "ctsync-standby"}
+    priorities = {name: [a for a in args(d) if a.startswith("--priority")] for name, d in deployments.items()}
+    assert priorities == {"ctsync": ["--priority=200"], "ctsync-standby": ["--priority=100"]}
+    pod = deployments["ctsync"]["spec"]["template"]
+    assert pod["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+    (account,) = [o for o in objects if o["kind"] == "ServiceAccount"]
+    assert account["metadata"]["annotations"]["azure.workload.identity/client-id"] == (
+        "5a6b7c8d-0000-4000-8000-000000000001"
+    )
+
+    user = f"system:serviceaccount:{namespace}:ctsync-operator"
+    for ns in watched:
+        assert can(api_client, user, "list", "secrets", ns)
+        assert can(api_client, user, "patch", "kopf.dev/kopfpeerings", ns)
+    # Served namespaces are exactly the listed ones: not even the release namespace's Secrets.
+    assert not can(api_client, user, "get", "secrets", namespace)
+
+
+def test_all_namespaces_applies(
+    helm: Callable[..., subprocess.CompletedProcess[str]],
+    api_client: client.ApiClient,
+    apply: Callable[[list[dict[str, Any]]], None],
+    monitoring_crds: None,
+    namespace: str,
+) -> None:
+    peering = f"ctsync-{namespace}"  # cluster-scoped: unique per test
+    objects = render(
+        helm, "ctsync", CHART, "--namespace", namespace, "--include-crds", "-f", ALL_ENABLED,
+        "--set", "watch.allNamespaces=true", "--set-json", "watch.namespaces=[]",
+        "--set", f"peering.name={peering}",
+    )  # fmt: skip
+    assert "Role" not in kinds(objects)
+    assert {"ClusterRole", "ClusterRoleBinding", "ClusterKopfPeering"} <= kinds(objects)
+    apply(objects)
+
+    custom = client.CustomObjectsApi(api_client)
+    custom.get_cluster_custom_object("kopf.dev", "v1", "clusterkopfpeerings", peering)
+    (deployment,) = [o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "ctsync"]
+    assert "--all-namespaces" in args(deployment)
+    user = f"system:serviceaccount:{namespace}:ctsync-operator"
+    assert can(api_client, user, "watch", "secrets", "any-namespace")
+    assert can(api_client, user, "patch", "ctsync.io/syncscopes", "any-namespace")
+    assert can(api_client, user, "patch", "kopf.dev/clusterkopfpeerings")
+    assert not can(api_client, user, "create", "secrets", "any-namespace")
+
+
+def test_alerts_and_dashboards_are_embedded(
+    helm: Callable[..., subprocess.CompletedProcess[str]],
+    apply: Callable[[list[dict[str, Any]]], None],
+    monitoring_crds: None,
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    # A copy of the chart with sample files, whatever the chart's own alerts and dashboards hold.
+    chart = tmp_path / "ctsync"
+    shutil.copytree(CHART, chart)
+    (chart / "files").mkdir(exist_ok=True)
+    (chart / "dashboards").mkdir(exist_ok=True)
+    shutil.copy(TESTDATA / "helm" / "sample-alerts.yaml", chart / "files" / "alerts.yaml")
+    for old in (chart / "dashboards").glob("*.json"):
+        old.unlink()
+    shutil.copy(TESTDATA / "helm" / "sample-dashboard.json", chart / "dashboards" / "ctsync.json")
+
+    objects = render(
+        helm, "ctsync", chart, "--namespace", namespace, "-f", ALL_ENABLED,
+        "--show-only", "templates/prometheusrule.yaml", "--show-only", "templates/grafana-dashboard.yaml",
+    )  # fmt: skip
+    by_kind = {o["kind"]: o for o in objects}
+    sample = yaml.safe_load((TESTDATA / "helm" / "sample-alerts.yaml").read_text())
+    assert by_kind["PrometheusRule"]["spec"] == {"groups": sample["groups"]}
+    assert by_kind["PrometheusRule"]["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    dashboards = by_kind["ConfigMap"]
+    assert dashboards["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert dashboards["data"] == {"ctsync.json": (TESTDATA / "helm" / "sample-dashboard.json").read_text()}
+    apply(objects)
+
+    # Switched off, neither is rendered even with the files present.
+    off = render(helm, "ctsync", chart, "--set", "alerts.enabled=false,grafanaDashboard.enabled=false")
+    assert not {"PrometheusRule", "ConfigMap"} & kinds(off)
+
+
+def test_helm_install_and_uninstall_keep_the_crds(
+    helm: Callable[..., subprocess.CompletedProcess[str]],
+    api_client: client.ApiClient,
+    kube_config: Path,
+    monitoring_crds: None,
+    namespace: str,
+) -> None:
+    # What a user runs: helm installs crds/ first (skipping existing ones), then the templates.
+    installed = helm(
+        "install", "ctsync", CHART, "--namespace", namespace, "--kubeconfig", kube_config, "-f", ALL_ENABLED,
+        "--set-json", f"watch.namespaces={json.dumps([namespace])}",
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    notes = installed.stdout
+    assert f"system:serviceaccount:{namespace}:ctsync-operator" in notes
+    assert f"kubectl -n {namespace} create secret generic" in notes
+    assert "--from-literal=clientSecret=" in notes and "--from-file=tls.key=" in notes
+    assert f"kubectl -n {namespace} get tenantpairs,syncscopes,attributemappings" in notes
+    custom = client.CustomObjectsApi(api_client)
+    custom.get_namespaced_custom_object("kopf.dev", "v1", namespace, "kopfpeerings", "ctsync-peering")
+
+    uninstalled = helm("uninstall", "ctsync", "--namespace", namespace, "--kubeconfig", kube_config)
+    assert uninstalled.returncode == 0, uninstalled.stderr
+    with pytest.raises(ApiException) as gone:
+        custom.get_namespaced_custom_object("kopf.dev", "v1", namespace, "kopfpeerings", "ctsync-peering")
+    assert gone.value.status == 404
+    # helm never deletes what crds/ installed: the TenantPairs and their tenants' settings stay.
+    ext = client.ApiextensionsV1Api(api_client)
+    for name in ("tenantpairs.ctsync.io", "kopfpeerings.kopf.dev", "clusterkopfpeerings.kopf.dev"):
+        ext.read_custom_resource_definition(name)
