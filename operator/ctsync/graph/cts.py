@@ -5,6 +5,7 @@ ambiguous failure instead of trusting the POST, so a retried create never makes 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from .. import errors as domain
@@ -15,6 +16,7 @@ from .errors import GraphConflict, GraphNotFound
 
 PARTNERS = "/policies/crossTenantAccessPolicy/partners"
 USER_FIELDS = "id,userPrincipalName,accountEnabled,userType"
+PROVISIONING_PAGE_SIZE = "500"  # the page size Microsoft's own CTS examples use
 
 
 def odata_string(value: str) -> str:
@@ -241,6 +243,21 @@ class SourceTenant:
 
     async def member_users(self) -> list[dict[str, Any]]:
         return await self.client.list_all("/users", {"$select": USER_FIELDS, "$top": "999"})
+
+    # --- provisioning logs ---------------------------------------------------------------------
+    def provisioning_events(self, job_id: str, since: str | None) -> AsyncIterator[list[dict[str, Any]]]:
+        """Pages of the job's provisioning log, oldest first, from `since` (ISO 8601, inclusive) on."""
+        clauses = [f"jobId eq {odata_string(job_id)}"]
+        if since is not None:
+            clauses.append(f"activityDateTime ge {since}")  # a DateTimeOffset literal is not quoted
+        return self.client.pages(
+            "/auditLogs/provisioning",
+            {
+                "$filter": " and ".join(clauses),
+                "$orderby": "activityDateTime asc",
+                "$top": PROVISIONING_PAGE_SIZE,
+            },
+        )
 
 
 async def create_partner(client: GraphClient, tenant_id: str) -> None:
