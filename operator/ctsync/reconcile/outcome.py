@@ -35,6 +35,8 @@ class Outcome:
     error: CtsyncError | None = None
     drift: list[str] = field(default_factory=list)  # what differed from an already reconciled spec
     drift_corrected: bool = False  # whether this pass wrote the differences back
+    # Ids of the users in scope when this pass audited it (for change-to-target latency); not status.
+    scope_members: frozenset[str] | None = None
 
     def all_conditions(self) -> list[Condition]:
         return [

@@ -84,9 +84,7 @@ class Watermark:
         return {"time": self.time, "ids": sorted(self.ids)}
 
 
-def advance(
-    watermark: Watermark, read: Iterable[ProvisioningEntry]
-) -> tuple[list[ProvisioningEntry], Watermark]:
+def advance(watermark: Watermark, read: Iterable[ProvisioningEntry]) -> tuple[list[ProvisioningEntry], Watermark]:
     """The entries of `read` (a read from the watermark's second on, oldest first) not returned before, and
     the watermark after them."""
     floor = parse_time(watermark.time) if watermark.time else None
@@ -121,8 +119,6 @@ async def read_new_events(
             if len(entries) >= MAX_NEW_ENTRIES_PER_POLL:
                 break  # the watermark covers exactly what is returned; the next poll goes on from there
     except CtsyncError as error:
-        log.warning(
-            "provisioning log of job %s not read, retried at the next poll: %s", job_id, error.message
-        )
+        log.warning("provisioning log of job %s not read, retried at the next poll: %s", job_id, error.message)
         return [], watermark
     return entries, mark

@@ -92,7 +92,7 @@ async def reconcile_sync_scope(
                 # redemption is missing on either side (which the TenantPair should have set).
                 await clients.source.validate_credentials(applied.sp_id, pair.target.tenant_id)
             await apply_plan(from_job, clients, applied)
-        report, synced = await _report(scope, clients, applied, observed, reader, mappings, status, audit)
+        report, synced, members = await _report(scope, clients, applied, observed, reader, mappings, status, audit)
     except CtsyncError as error:
         return from_error(error, scope.generation)
     events = applied.events
@@ -113,6 +113,7 @@ async def reconcile_sync_scope(
         plan=plan,
         drift=drift,
         drift_corrected=bool(drift) and not dry_run,
+        scope_members=members,
     )
 
 
@@ -154,7 +155,7 @@ async def _report(
     mappings: Sequence[AttributeMapping],
     previous: Json,
     audit: bool,
-) -> tuple[dict[str, Any], Condition]:
+) -> tuple[dict[str, Any], Condition, frozenset[str] | None]:
     """Status fields: the ids ctsync owns, the job's state and, when auditing, scope size and synced counts
     (a full read of the scope and of the target's users; without it the last counts stand)."""
     status: dict[str, Any] = {
@@ -164,8 +165,10 @@ async def _report(
     }
     sp = applied.service_principal
     if sp is None:
-        return status, Condition(
-            conditions.SYNCED, "False", conditions.PROGRESSING, "no configuration yet", scope.generation
+        return (
+            status,
+            Condition(conditions.SYNCED, "False", conditions.PROGRESSING, "no configuration yet", scope.generation),
+            None,
         )
     roles = sp.get("appRoles") or [{}]
     status.update(servicePrincipalId=sp["id"], applicationId=sp.get("appId"), appRoleId=roles[0].get("id"))
@@ -175,11 +178,12 @@ async def _report(
         for a in assignments
     ]
     scope_size, synced = int(previous.get("scopeSize") or 0), int(previous.get("syncedUsers") or 0)
+    members = None
     if audit:
         in_scope = await (reader.everyone() if scope.scope.sync_all else reader.users_of(assignments))
         domains = sorted({u.get("userPrincipalName", "@").split("@")[-1] for u in in_scope.values()})
         counts = await count_in_target(in_scope, domains, clients.target)
-        scope_size, synced = len(in_scope), counts.synced
+        scope_size, synced, members = len(in_scope), counts.synced, frozenset(in_scope)
         status.update(
             scopeSize=scope_size,
             syncedUsers=synced,
@@ -190,7 +194,7 @@ async def _report(
         )
     job = await clients.source.job(sp["id"], applied.job_id) if applied.job else None
     status.update(_job_status(job))
-    return status, _synced_condition(scope, job, scope_size, synced)
+    return status, _synced_condition(scope, job, scope_size, synced), members
 
 
 def _job_status(job: Json | None) -> dict[str, Any]:
@@ -203,6 +207,7 @@ def _job_status(job: Json | None) -> dict[str, Any]:
         "jobCode": state.get("code"),
         "lastExecutionTime": _time_began(state.get("lastExecution")),
         "lastSuccessfulExecutionTime": _time_began(state.get("lastSuccessfulExecution")),
+        "successiveFailures": state.get("countSuccessiveCompleteFailures"),
         "quarantine": None
         if not quarantine
         else {
