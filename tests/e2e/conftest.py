@@ -36,6 +36,9 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config import new_client_from_config
 
+# entrasim and the operator as subprocesses: fixtures for the operator's end-to-end tests.
+from e2e.operator_fixtures import ctsync_operator, entrasim, tenants  # noqa: F401
+
 CRD_DIR = Path(__file__).resolve().parents[2] / "crds"
 START_TIMEOUT = 60.0
 ESTABLISH_TIMEOUT = 30.0

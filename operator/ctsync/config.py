@@ -1,0 +1,192 @@
+"""Settings of `ctsync operator`: each option comes from its flag, else from CTSYNC_<FLAG>, else a default.
+
+Parsed once, at start-up, into a frozen `Settings`; nothing reads the environment after that.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Final, Literal, TypeVar, cast
+
+ENV_PREFIX: Final = "CTSYNC_"
+LOG_FORMATS: Final = ("json", "text")
+
+LogFormat = Literal["json", "text"]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Settings:
+    namespaces: tuple[str, ...] = ()  # kopf namespace patterns; empty means every namespace
+    metrics_port: int = 8080
+    health_port: int = 8081
+    drift_interval: float = 300.0  # seconds between drift checks of each resource
+    log_format: LogFormat = "json"
+    peering: str | None = None  # a KopfPeering name; None runs standalone
+    priority: int = 0  # this replica's peering priority (only with a peering)
+
+    @property
+    def all_namespaces(self) -> bool:
+        return not self.namespaces
+
+    @property
+    def standalone(self) -> bool:
+        return self.peering is None
+
+    @property
+    def liveness_endpoint(self) -> str:
+        return f"http://0.0.0.0:{self.health_port}/healthz"
+
+
+def env_name(flag: str) -> str:
+    """--drift-interval -> CTSYNC_DRIFT_INTERVAL."""
+    return ENV_PREFIX + flag.removeprefix("--").replace("-", "_").upper()
+
+
+def port(text: str) -> int:
+    value = int(text)
+    if not 0 < value < 65536:
+        raise ValueError(f"{value} is not a TCP port (1..65535)")
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError(f"{text} is not a positive number of seconds")
+    return value
+
+
+def log_format(text: str) -> LogFormat:
+    if text not in LOG_FORMATS:
+        raise ValueError(f"{text!r} is not one of {', '.join(LOG_FORMATS)}")
+    return cast(LogFormat, text)
+
+
+def boolean(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"{text!r} is not a boolean (true or false)")
+
+
+def add_operator_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of `ctsync operator`. Defaults are None so that an unset flag can fall back to the env."""
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument(
+        "--namespace",
+        "-n",
+        action="append",
+        metavar="NS",
+        help="watch this namespace (repeatable; kopf globs such as 'team-*,!*-dev' allowed). "
+        "Env: CTSYNC_NAMESPACE, space-separated",
+    )
+    scope.add_argument(
+        "--all-namespaces",
+        "-A",
+        action="store_true",
+        default=None,
+        help="watch every namespace (the default). Env: CTSYNC_ALL_NAMESPACES",
+    )
+    parser.add_argument("--metrics-port", metavar="PORT", help="Prometheus /metrics port (default 8080)")
+    parser.add_argument("--health-port", metavar="PORT", help="liveness /healthz port (default 8081)")
+    parser.add_argument(
+        "--drift-interval",
+        metavar="SECONDS",
+        help="how often each resource is compared with its tenants (default 300)",
+    )
+    parser.add_argument("--log-format", metavar="FORMAT", help="json (default) or text")
+    peering = parser.add_mutually_exclusive_group()
+    peering.add_argument(
+        "--standalone",
+        action="store_true",
+        default=None,
+        help="run without peering (the default): run one replica",
+    )
+    peering.add_argument(
+        "--peering", metavar="NAME", help="pause while a higher-priority replica in this KopfPeering is alive"
+    )
+    parser.add_argument("--priority", metavar="N", help="this replica's priority in --peering (distinct per replica)")
+
+
+def resolve(args: argparse.Namespace, env: Mapping[str, str], parser: argparse.ArgumentParser) -> Settings:
+    """Settings from the flags, else the environment, else the defaults; bad values exit via parser.error."""
+
+    def pick(flag: str, convert: Callable[[str], T], default: T) -> T:
+        given = getattr(args, flag.removeprefix("--").replace("-", "_"))
+        source, text = (flag, given) if given is not None else (env_name(flag), env.get(env_name(flag)))
+        if text is None:
+            return default
+        try:
+            return convert(text)
+        except ValueError as exc:
+            parser.error(f"{source}: {exc}")
+
+    def env_flag(flag: str) -> bool | None:
+        text = env.get(env_name(flag))
+        try:
+            return None if text is None else boolean(text)
+        except ValueError as exc:
+            parser.error(f"{env_name(flag)}: {exc}")
+
+    peering = _peering(args, env, env_flag, parser)
+    priority = pick("--priority", int, 0)
+    if peering is None and priority:
+        parser.error("--priority (CTSYNC_PRIORITY) only applies with --peering (CTSYNC_PEERING)")
+    metrics_port = pick("--metrics-port", port, Settings.metrics_port)
+    health_port = pick("--health-port", port, Settings.health_port)
+    if metrics_port == health_port:
+        parser.error(f"--metrics-port and --health-port are both {health_port}; they need one port each")
+    return Settings(
+        namespaces=_namespaces(args, env, env_flag, parser),
+        metrics_port=metrics_port,
+        health_port=health_port,
+        drift_interval=pick("--drift-interval", positive_seconds, Settings.drift_interval),
+        log_format=pick("--log-format", log_format, Settings.log_format),
+        peering=peering,
+        priority=priority,
+    )
+
+
+# A flag on either side of a choice overrides both of its variables; two variables that contradict each
+# other are an error rather than a silent precedence rule.
+
+
+def _namespaces(
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    env_flag: Callable[[str], bool | None],
+    parser: argparse.ArgumentParser,
+) -> tuple[str, ...]:
+    if args.namespace:
+        return tuple(args.namespace)
+    if args.all_namespaces:
+        return ()
+    listed = tuple(env.get(env_name("--namespace"), "").split())
+    if env_flag("--all-namespaces") and listed:
+        parser.error("CTSYNC_NAMESPACE and CTSYNC_ALL_NAMESPACES=true contradict each other: set one")
+    return listed
+
+
+def _peering(
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    env_flag: Callable[[str], bool | None],
+    parser: argparse.ArgumentParser,
+) -> str | None:
+    if args.peering:
+        return str(args.peering)
+    if args.standalone:
+        return None
+    peering = env.get(env_name("--peering")) or None
+    standalone = env_flag("--standalone")
+    if standalone is not None and standalone == (peering is not None):
+        parser.error(
+            "CTSYNC_STANDALONE and CTSYNC_PEERING contradict each other: "
+            "set CTSYNC_PEERING for peering, nothing (or CTSYNC_STANDALONE=true) for standalone"
+        )
+    return peering

@@ -1,0 +1,88 @@
+"""AttributeMapping: validated on every change. A valid change moves its SyncScope's mappings revision, which
+makes the SyncScope re-plan the job schema; the mapping turns Ready once the SyncScope has applied it."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, Final
+
+import kopf
+
+from ..api.attributemapping import AttributeMapping
+from ..api.constants import PLURAL_SYNC_SCOPES
+from ..errors import InvalidSpec
+from ..reconcile.attributemapping import reconcile_attribute_mapping
+from ..reconcile.outcome import Outcome
+from . import bridge, indexes, runtime
+
+# After publishing a new revision, look again this soon: the SyncScope's update handler applies it within
+# seconds. Otherwise the mapping waits for its SyncScope at the reconciler's usual retry interval.
+REVISION_SETTLE_SECONDS: Final = 5.0
+
+
+async def reconcile(
+    body: kopf.Body,
+    patch: kopf.Patch,
+    sync_scopes: indexes.SyncScopes,
+    mappings_by_scope: indexes.MappingsByScope,
+    old: Mapping[str, Any] | None = None,
+    **_: Any,
+) -> None:
+    async def one_pass(_: Mapping[str, Any]) -> Outcome:
+        mapping = AttributeMapping.from_body(body)
+        scope = indexes.one(sync_scopes, (mapping.namespace, mapping.sync_scope_name))
+        outcome = reconcile_attribute_mapping(mapping, scope.status if scope else None)
+        if isinstance(outcome.error, InvalidSpec):
+            return outcome
+        # On a changed syncScopeRef the SyncScope it left must drop these mappings too.
+        published = [
+            await publish_revision(sync_scopes, mappings_by_scope, mapping.namespace, str(name))
+            for name in {mapping.sync_scope_name, _scope_ref(old)} - {None}
+        ]
+        if any(published) and outcome.retry_after is not None:
+            return dataclasses.replace(outcome, retry_after=min(outcome.retry_after, REVISION_SETTLE_SECONDS))
+        return outcome
+
+    await bridge.settle(body, patch, one_pass)
+
+
+async def deleted(
+    body: kopf.Body, sync_scopes: indexes.SyncScopes, mappings_by_scope: indexes.MappingsByScope, **_: Any
+) -> None:
+    scope = _scope_ref(body)
+    if scope is not None:
+        await publish_revision(sync_scopes, mappings_by_scope, indexes.key_of(body)[0], scope)
+
+
+async def publish_revision(
+    sync_scopes: indexes.SyncScopes, mappings_by_scope: indexes.MappingsByScope, namespace: str, scope: str
+) -> bool:
+    """Annotates the SyncScope with the digest of its mappings when that changed (kopf then runs its update
+    handler); a SyncScope that does not exist yet reads the mappings when it is created. True if annotated."""
+    entry = indexes.one(sync_scopes, (namespace, scope))
+    revision = indexes.mappings_revision(mappings_by_scope, namespace, scope)
+    if entry is None or entry.mappings_revision == revision:
+        return False
+    return await runtime.current().annotate(
+        PLURAL_SYNC_SCOPES, namespace, scope, {indexes.ANNOTATION_MAPPINGS_REVISION: revision}
+    )
+
+
+def _scope_ref(essence: Mapping[str, Any] | None) -> str | None:
+    name = (((essence or {}).get("spec") or {}).get("syncScopeRef") or {}).get("name")
+    return str(name) if name else None
+
+
+def register(registry: kopf.OperatorRegistry) -> None:
+    for cause in (kopf.on.create, kopf.on.update, kopf.on.resume):
+        # kopf passes indexes as keyword arguments its handler protocols do not list.
+        cause(*indexes.ATTRIBUTE_MAPPINGS, registry=registry, id="attributemapping.reconcile")(reconcile)  # type: ignore[arg-type]
+    # Without a finalizer (nothing to clean up in Graph) a deletion is seen only as the watch's DELETED
+    # event; the index has already dropped the mapping by then.
+    kopf.on.event(
+        *indexes.ATTRIBUTE_MAPPINGS,
+        registry=registry,
+        id="attributemapping.deleted",
+        when=lambda type, **_: type == "DELETED",
+    )(deleted)  # type: ignore[arg-type]

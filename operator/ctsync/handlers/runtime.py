@@ -1,0 +1,113 @@
+"""What the handlers share while the operator runs: its settings, the pool of Graph clients and a Kubernetes
+client. The startup handler installs one Runtime; the cleanup handler closes and removes it."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import weakref
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import kubernetes
+from kubernetes.client.exceptions import ApiException
+
+from ..api.constants import GROUP, VERSION
+from ..config import Settings
+from ..errors import DependencyNotReady
+from ..reconcile.connections import ClientPool
+
+
+def kube_client() -> Any:
+    """The service account inside a pod, else KUBECONFIG (or ~/.kube/config): the same way kopf logs in."""
+    configuration = kubernetes.client.Configuration()
+    try:
+        kubernetes.config.load_incluster_config(client_configuration=configuration)
+    except kubernetes.config.ConfigException:
+        kubernetes.config.load_kube_config(client_configuration=configuration)
+    return kubernetes.client.ApiClient(configuration)
+
+
+class Runtime:
+    def __init__(self, config: Settings, kube: Any) -> None:
+        self.config = config
+        self._kube = kube
+        self._core = kubernetes.client.CoreV1Api(kube)
+        self._custom = kubernetes.client.CustomObjectsApi(kube)
+        self.pool = ClientPool(self.read_secret)
+        # Change handlers and the drift timer of one object run concurrently in kopf; one pass at a time
+        # keeps non-idempotent creates (configuration, assignments) from racing each other.
+        self._locks: weakref.WeakValueDictionary[tuple[str, str, str], asyncio.Lock] = weakref.WeakValueDictionary()
+
+    async def close(self) -> None:
+        await self.pool.close()
+        await asyncio.to_thread(self._kube.close)
+
+    @asynccontextmanager
+    async def serialized(self, body: Mapping[str, Any]) -> AsyncIterator[None]:
+        """Holds the object's lock for one reconcile or finalize pass."""
+        meta = body.get("metadata") or {}
+        key = (str(body.get("kind")), str(meta.get("namespace")), str(meta.get("name")))
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        async with lock:
+            yield
+
+    async def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
+        """A Secret's data, decoded; None when it does not exist. Values never reach a log or an error."""
+        try:
+            secret = await asyncio.to_thread(self._core.read_namespaced_secret, name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            # `from None`: the client's exception carries the whole HTTP exchange.
+            raise DependencyNotReady(
+                f"Secret {namespace}/{name} could not be read: {exc.status} {exc.reason}"
+            ) from None
+        try:
+            return {key: base64.b64decode(value).decode() for key, value in (secret.data or {}).items()}
+        except (binascii.Error, UnicodeDecodeError):
+            raise DependencyNotReady(f"Secret {namespace}/{name} holds a value that is not UTF-8 text") from None
+
+    async def annotate(self, plural: str, namespace: str, name: str, annotations: Mapping[str, str]) -> bool:
+        """Merge-patches annotations onto one of our resources; False when it no longer exists."""
+        try:
+            await asyncio.to_thread(
+                self._custom.patch_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                namespace,
+                plural,
+                name,
+                {"metadata": {"annotations": dict(annotations)}},
+                _content_type="application/merge-patch+json",
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+
+_current: Runtime | None = None
+
+
+def install(runtime: Runtime) -> None:
+    global _current
+    _current = runtime
+
+
+def current() -> Runtime:
+    if _current is None:
+        raise RuntimeError("the ctsync runtime is not installed: the startup handler has not run")
+    return _current
+
+
+async def uninstall() -> None:
+    global _current
+    if _current is not None:
+        await _current.close()
+        _current = None

@@ -1,0 +1,70 @@
+"""Operator start-up and shutdown: kopf's settings, and the Runtime the handlers share."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from typing import Any, Final
+
+import kopf
+import kubernetes
+
+from ..api.constants import FINALIZER, GROUP
+from ..config import Settings
+from . import runtime
+
+# kopf's own bookkeeping (handler progress, the last handled spec) lives in annotations under this prefix.
+# Not GROUP itself: kopf marks its storage prefix and then ignores *every* annotation under it when it
+# compares specs, which would hide ctsync.io/* annotations (restart-job, mappings-revision) from handlers.
+STORAGE_PREFIX: Final = f"kopf.{GROUP}"
+
+
+def configure(settings: kopf.OperatorSettings, config: Settings) -> None:
+    # Our finalizer name on every TenantPair and SyncScope (timers and delete handlers need one).
+    settings.persistence.finalizer = FINALIZER
+    # Progress and the diff base in annotations, never in status: the CRDs' structural status schemas
+    # would prune kopf's fields there, and handlers would then retry forever.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=STORAGE_PREFIX)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=STORAGE_PREFIX)
+    # We post our own Events (bridge.emit); kopf's log lines stay logs. `loggers` is already False in
+    # kopf 1.45, and the level keeps "handler succeeded" lines out should anyone switch it on.
+    settings.posting.loggers = False
+    settings.posting.level = logging.WARNING
+    # Events name their source: "ctsync" and the pod (its hostname) rather than "kopf"/"dev".
+    settings.posting.reporting_component = "ctsync"
+    settings.posting.reporting_instance = socket.gethostname()
+    settings.posting.event_name_prefix = "ctsync-event-"
+    # Framework errors (not handler errors, which Outcome.retry_after schedules): retry soon, then settle
+    # at five minutes rather than kopf's ten.
+    settings.queueing.error_delays = (1, 2, 5, 10, 30, 60, 120, 300)
+    # Kubernetes API calls are small; a minute is generous and frees a stuck connection long before
+    # aiohttp's five-minute default. Watch streams have their own inactivity timeout (70 s).
+    settings.networking.request_timeout = 60
+    settings.networking.connect_timeout = 10
+    # One replica by default (the chart's Deployment uses Recreate); a peering name makes replicas defer
+    # to the highest priority alive.
+    settings.peering.standalone = config.standalone
+    if config.peering is not None:
+        settings.peering.name = config.peering
+        settings.peering.mandatory = True
+        settings.peering.priority = config.priority
+
+
+def register(registry: kopf.OperatorRegistry, config: Settings) -> None:
+    # A registry of our own starts without kopf's implicit logins: log in the way the kubernetes client does
+    # (the pod's service account, else KUBECONFIG), as the Secret reads do.
+    kopf.on.login(registry=registry)(kopf.login_via_client)
+
+    @kopf.on.startup(registry=registry, id="ctsync.startup")
+    async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
+        configure(settings, config)
+        try:
+            kube = runtime.kube_client()
+        except kubernetes.config.ConfigException as exc:
+            # Nothing works without cluster credentials: exit rather than let kopf retry every minute.
+            raise kopf.PermanentError(f"no Kubernetes configuration (in-cluster or KUBECONFIG): {exc}") from None
+        runtime.install(runtime.Runtime(config, kube))
+
+    @kopf.on.cleanup(registry=registry, id="ctsync.cleanup")
+    async def stop(**_: Any) -> None:
+        await runtime.uninstall()

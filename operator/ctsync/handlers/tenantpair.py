@@ -1,0 +1,54 @@
+"""TenantPair: reconciled on every change, on operator start and on the drift timer; finalized on deletion."""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Final
+
+import kopf
+
+from ..api.tenantpair import TenantPair
+from ..config import Settings
+from ..reconcile.tenantpair import finalize_tenant_pair, reconcile_tenant_pair
+from . import bridge, indexes, runtime
+
+# How often a pair whose deletion waits for its SyncScopes looks again.
+DELETION_WAIT_SECONDS: Final = 10.0
+
+
+async def reconcile(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
+    rt = runtime.current()
+    async with rt.serialized(body):
+        await bridge.settle(
+            body, patch, lambda status: reconcile_tenant_pair(TenantPair.from_body(body), rt.pool, status)
+        )
+
+
+async def finalize(body: kopf.Body, patch: kopf.Patch, sync_scopes_by_pair: indexes.SyncScopesByPair, **_: Any) -> None:
+    namespace, name = indexes.key_of(body)
+    scopes = indexes.scopes_of(sync_scopes_by_pair, namespace, name)
+    if scopes and (body.get("spec") or {}).get("deletionPolicy") == "Delete":
+        # Their finalizers delete their configurations with this pair's credentials and policy.
+        bridge.wait(
+            body, patch, f"waiting for SyncScope(s) {', '.join(scopes)} to be deleted first", DELETION_WAIT_SECONDS
+        )
+    rt = runtime.current()
+    async with rt.serialized(body):
+        await bridge.finalize(
+            body, patch, lambda: finalize_tenant_pair(TenantPair.from_body(body), rt.pool, body.get("status") or {})
+        )
+
+
+def register(registry: kopf.OperatorRegistry, config: Settings) -> None:
+    for cause in (kopf.on.create, kopf.on.update, kopf.on.resume):
+        cause(*indexes.TENANT_PAIRS, registry=registry, id="tenantpair.reconcile")(reconcile)
+    # Graph changes emit no Kubernetes events: the timer is how drift is found. The random first delay
+    # spreads the passes of many pairs after a restart.
+    kopf.timer(
+        *indexes.TENANT_PAIRS,
+        registry=registry,
+        id="tenantpair.drift",
+        interval=config.drift_interval,
+        initial_delay=lambda **_: random.uniform(0, config.drift_interval),
+    )(reconcile)
+    kopf.on.delete(*indexes.TENANT_PAIRS, registry=registry, id="tenantpair.finalize")(finalize)  # type: ignore[arg-type]

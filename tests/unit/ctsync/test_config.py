@@ -1,0 +1,105 @@
+"""`ctsync operator` settings: flags, CTSYNC_* variables, defaults, and the errors for bad values."""
+
+from __future__ import annotations
+
+import pytest
+
+from ctsync import __version__, cli, config
+from ctsync.config import Settings
+
+
+def settings(*flags: str, **env: str) -> Settings:
+    args = cli.build_parser().parse_args(["operator", *flags])
+    return config.resolve(args, env, args.command_parser)
+
+
+def refused(capsys: pytest.CaptureFixture[str], *flags: str, **env: str) -> str:
+    with pytest.raises(SystemExit) as exited:
+        settings(*flags, **env)
+    assert exited.value.code == 2
+    return capsys.readouterr().err
+
+
+def test_defaults() -> None:
+    got = settings()
+    assert got == Settings()
+    assert got.all_namespaces and got.standalone
+    assert (got.metrics_port, got.health_port, got.drift_interval, got.log_format) == (8080, 8081, 300.0, "json")
+    assert got.liveness_endpoint == "http://0.0.0.0:8081/healthz"
+
+
+def test_every_flag_also_comes_from_its_variable() -> None:
+    got = settings(
+        CTSYNC_NAMESPACE="tenants team-*",
+        CTSYNC_METRICS_PORT="9090",
+        CTSYNC_HEALTH_PORT="9091",
+        CTSYNC_DRIFT_INTERVAL="600",
+        CTSYNC_LOG_FORMAT="text",
+        CTSYNC_PEERING="ctsync",
+        CTSYNC_PRIORITY="7",
+    )
+    assert got == Settings(("tenants", "team-*"), 9090, 9091, 600.0, "text", "ctsync", 7)
+    assert not got.standalone
+
+
+def test_a_flag_wins_over_its_variable() -> None:
+    got = settings(
+        "--namespace",
+        "a",
+        "-n",
+        "b",
+        "--drift-interval",
+        "5",
+        "--log-format",
+        "json",
+        "--standalone",
+        CTSYNC_NAMESPACE="c",
+        CTSYNC_DRIFT_INTERVAL="600",
+        CTSYNC_LOG_FORMAT="text",
+        CTSYNC_PEERING="ctsync",
+    )
+    assert (got.namespaces, got.drift_interval, got.log_format, got.peering) == (("a", "b"), 5.0, "json", None)
+
+
+def test_all_namespaces_flag_overrides_a_namespace_variable() -> None:
+    assert settings("--all-namespaces", CTSYNC_NAMESPACE="tenants").all_namespaces
+    assert settings(CTSYNC_ALL_NAMESPACES="true").all_namespaces
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "message"),
+    [
+        (("--drift-interval", "0"), {}, "--drift-interval: 0 is not a positive number of seconds"),
+        ((), {"CTSYNC_DRIFT_INTERVAL": "soon"}, "CTSYNC_DRIFT_INTERVAL: could not convert"),
+        (("--health-port", "70000"), {}, "--health-port: 70000 is not a TCP port"),
+        ((), {"CTSYNC_LOG_FORMAT": "yaml"}, "CTSYNC_LOG_FORMAT: 'yaml' is not one of json, text"),
+        (("--metrics-port", "8081"), {}, "--metrics-port and --health-port are both 8081"),
+        (("--priority", "3"), {}, "--priority (CTSYNC_PRIORITY) only applies with --peering"),
+        ((), {"CTSYNC_ALL_NAMESPACES": "maybe"}, "CTSYNC_ALL_NAMESPACES: 'maybe' is not a boolean"),
+        ((), {"CTSYNC_NAMESPACE": "a", "CTSYNC_ALL_NAMESPACES": "true"}, "contradict each other"),
+        ((), {"CTSYNC_STANDALONE": "false"}, "CTSYNC_STANDALONE and CTSYNC_PEERING contradict"),
+        ((), {"CTSYNC_STANDALONE": "true", "CTSYNC_PEERING": "p"}, "CTSYNC_STANDALONE and CTSYNC_PEERING contradict"),
+    ],
+)
+def test_bad_values_exit_naming_the_flag_or_variable(
+    capsys: pytest.CaptureFixture[str], flags: tuple[str, ...], env: dict[str, str], message: str
+) -> None:
+    assert message in refused(capsys, *flags, **env)
+
+
+def test_mutually_exclusive_flags_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "not allowed with" in refused(capsys, "--namespace", "a", "--all-namespaces")
+    assert "not allowed with" in refused(capsys, "--standalone", "--peering", "p")
+
+
+def test_peering_takes_a_name_and_a_priority() -> None:
+    got = settings("--peering", "ctsync", "--priority", "100")
+    assert (got.peering, got.priority, got.standalone) == ("ctsync", 100, False)
+
+
+def test_version_and_help_need_no_cluster(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv, shows in ((["--version"], f"ctsync {__version__}"), (["operator", "--help"], "--drift-interval")):
+        with pytest.raises(SystemExit) as exited:
+            cli.main(argv)
+        assert exited.value.code == 0
+        assert shows in capsys.readouterr().out
