@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint unit integration e2e envtest helm venv clean
+.PHONY: demo test lint unit integration e2e envtest helm venv clean
 
 venv: $(STAMP)
 
@@ -21,6 +21,9 @@ envtest:
 
 helm:
 	@hack/helm.sh >/dev/null
+
+demo: venv
+	$(VENV)/bin/ctsync demo
 
 test: venv envtest helm
 	HELM="$$(hack/helm.sh)" KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" hack/pytest.sh tests
