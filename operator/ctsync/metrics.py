@@ -37,16 +37,20 @@ from .reconcile.provisioning import ProvisioningEntry, parse_time
 ObjectKey = tuple[str, str, str]  # kind, namespace, name
 M = TypeVar("M", bound=MetricWrapperBase)
 
-CONDITION_STATUSES = ("True", "False", "Unknown")
+# ctsync sets every condition True or False: a third, always-zero "Unknown" series would only cost scrapes.
+CONDITION_STATUSES = ("True", "False")
 JOB_CODES = ("NotConfigured", "NotRun", "Active", "Paused", "Quarantine")
 # Reconciling outcomes that wait for something expected rather than fail.
 WAIT_REASONS = frozenset({conditions.DEPENDENCY_NOT_READY, conditions.THROTTLED, conditions.DELETING})
 
 RECONCILE_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 GRAPH_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
-EVENT_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+# The two provisioning histograms are per SyncScope, so each bucket costs one series per scope: few buckets.
+EVENT_BUCKETS = (0.25, 0.5, 1, 2.5, 5, 10)
 # Cycles start 40 minutes apart (2400 s, two cycles 4800 s) and initial cycles of large scopes take hours.
-LATENCY_BUCKETS = (60, 300, 600, 1200, 2400, 3600, 4800, 7200, 14400, 86400)
+LATENCY_BUCKETS = (300, 1200, 2400, 4800, 14400)
+# The actions that change the target, whose latency is timed; the others (stageddelete, other) leave it as is.
+CHANGE_ACTIONS = frozenset({"create", "update", "disable", "delete"})
 
 MAX_ENTERED_USERS = 10_000  # per SyncScope: users seen entering scope whose create is still awaited
 MAX_CYCLES = 32  # per SyncScope: recent provisioning cycles whose start is remembered
@@ -76,7 +80,7 @@ class LatencyReference:
         at = entry.time.timestamp()
         start = self.cycle_starts[entry.cycle_id] = min(self.cycle_starts.get(entry.cycle_id, at), at)
         _trim(self.cycle_starts, MAX_CYCLES)
-        if entry.status != "success":
+        if entry.status != "success" or entry.action not in CHANGE_ACTIONS:
             return None
         entered = self.entered.pop(entry.source_user_id, None) if entry.action == "create" else None
         # Seen only after the service had acted: the sighting says nothing about when the user arrived.
@@ -132,7 +136,7 @@ class Metrics:
         )
         self._resource_condition = gauge(
             "ctsync_resource_condition",
-            "Status conditions of each resource, one-hot: 1 for the current status of each condition type.",
+            "Status conditions of each resource, one-hot over True and False for each condition type.",
             ["kind", "namespace", "name", "type", "status"],
         )
         self._drift_detected = gauge(
@@ -178,12 +182,12 @@ class Metrics:
         self._provisioning_duration = histogram(
             "ctsync_provisioning_event_duration_seconds",
             "How long the provisioning service took for one entry (its durationInMilliseconds).",
-            [*scope, "action"],
+            scope,
             buckets=EVENT_BUCKETS,
         )
         self._change_latency = histogram(
             "ctsync_change_to_target_latency_seconds",
-            "From a change becoming visible in the source to its provisioning event in the target.",
+            "From a change becoming visible in the source to the provisioning event that made it in the target.",
             [*scope, "action"],
             buckets=LATENCY_BUCKETS,
         )
@@ -272,9 +276,7 @@ class Metrics:
         reference = self._latency[namespace, name]
         for entry in entries:
             self._child(key, self._provisioning_events, namespace, name, entry.action, entry.status).inc()
-            self._child(key, self._provisioning_duration, namespace, name, entry.action).observe(
-                entry.duration_seconds
-            )
+            self._child(key, self._provisioning_duration, namespace, name).observe(entry.duration_seconds)
             latency = reference.latency(entry)
             if latency is not None:
                 self._child(key, self._change_latency, namespace, name, entry.action).observe(latency)

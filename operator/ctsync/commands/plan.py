@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -275,15 +274,7 @@ async def _reconcile_all(
 
 
 async def _guarded(resource: TenantPair | SyncScope, secrets: Secrets, work: Awaitable[Result]) -> Result:
-    from azure.core.exceptions import ServiceRequestError
-
-    try:
-        result = await work
-    except ServiceRequestError as exc:  # azure-identity could not reach the token endpoint
-        # aiohttp names its SSL context object in the message: noise for the reader.
-        message = "cannot reach the tenant's token endpoint: " + re.sub(r" ssl:<[^>]*>", "", exc.message)
-        reason = conditions.GRAPH_UNAVAILABLE
-        return Result(resource, "failed", message, reason=reason, hint=HINTS[reason])
+    result = await work
     if result.state == "failed" and not result.hint:
         result.hint = secrets.hint() or HINTS.get(result.reason, "")
     return result
@@ -358,7 +349,7 @@ async def _scope(
         if outcome.error is not None:
             return _failed(scope, outcome)
         plan = outcome.plan or Plan()
-        leaving = await _users_leaving(scope, pair, pool, outcome)
+        leaving = outcome.users_leaving
         state: State = "unchanged" if plan.empty else "changes"
         message = _progress(outcome.status) if plan.empty else outcome.message
         return Result(scope, state, message, plan, outcome.reason, users_leaving=leaving, status=outcome.status)
@@ -377,22 +368,6 @@ def _progress(status: Mapping[str, Any]) -> str:
         f"{status.get('scopeSize', 0)} users in scope are in the target (the provisioning service syncs "
         "every 40 minutes)"
     )
-
-
-async def _users_leaving(scope: SyncScope, pair: TenantPair, pool: ClientPool, outcome: Outcome) -> int:
-    """Users in scope now whom the plan takes out of it, counted as the shrink gate counts them: assigned
-    users and direct members of assigned groups (syncAll: everyone), before and after."""
-    from ctsync.reconcile.scope import ScopeReader, resolve_principals
-
-    plan = outcome.plan or Plan()
-    if not plan.destructive or scope.scope.sync_all:
-        return 0
-    source = (await pool.for_pair(pair)).source
-    reader = ScopeReader(source)
-    was_sync_all = any(a.step == "source.secrets" and a.destructive for a in plan.actions)
-    now = await (reader.everyone() if was_sync_all else reader.users_of(outcome.status.get("assignments") or []))
-    after = await reader.users_of(await resolve_principals(scope, source))
-    return len(now.keys() - after.keys())
 
 
 def _print_results(results: list[Result], dry_run: bool) -> None:

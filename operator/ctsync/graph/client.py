@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -19,7 +20,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 from azure.core.credentials_async import AsyncTokenCredential
-from azure.core.exceptions import ClientAuthenticationError
+from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
 from kiota_abstractions.api_client_builder import register_default_deserializer
 from kiota_abstractions.api_error import APIError
 from kiota_abstractions.method import Method
@@ -150,6 +151,8 @@ class GraphClient:
             token = await self._credential.get_token(self.endpoints.scope)
         except ClientAuthenticationError as exc:
             raise domain.AuthenticationFailed(self.role, _first_line(exc.message)) from None
+        except ServiceRequestError as exc:
+            raise _token_endpoint_unreachable(self.role, exc) from None
         payload = token.token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         return set(claims.get("roles", []))
@@ -181,9 +184,7 @@ class GraphClient:
                     raise
                 await asyncio.sleep(exc.retry_after)
 
-    async def _send_once(
-        self, method: str, url: str, route: str, body: Any, headers: Mapping[str, str] | None
-    ) -> Any:
+    async def _send_once(self, method: str, url: str, route: str, body: Any, headers: Mapping[str, str] | None) -> Any:
         info = RequestInformation(Method[method])
         info.url = url
         for name, value in (headers or {}).items():
@@ -200,6 +201,8 @@ class GraphClient:
             ) from None
         except ClientAuthenticationError as exc:
             raise domain.AuthenticationFailed(self.role, _first_line(exc.message)) from None
+        except ServiceRequestError as exc:
+            raise _token_endpoint_unreachable(self.role, exc) from None
         except httpx.TransportError as exc:
             if self._observer:
                 self._observer(self.role, method, route, 0, 0.0)
@@ -210,9 +213,7 @@ class GraphClient:
         if self._observer:
             request = response.request
             elapsed = time.perf_counter() - request.extensions.get("ctsync_started", time.perf_counter())
-            self._observer(
-                self.role, request.method, route_template(str(request.url)), response.status_code, elapsed
-            )
+            self._observer(self.role, request.method, route_template(str(request.url)), response.status_code, elapsed)
 
 
 async def _stamp_start(request: httpx.Request) -> None:
@@ -223,6 +224,12 @@ def _odata_code(exc: APIError) -> tuple[str | None, str | None]:
     if isinstance(exc, ODataError) and exc.error is not None:
         return exc.error.code, exc.error.message
     return None, exc.message
+
+
+def _token_endpoint_unreachable(role: TenantRole, exc: ServiceRequestError) -> domain.GraphUnavailable:
+    # aiohttp names its SSL context object in the message: noise for the reader.
+    detail = re.sub(r" ssl:<[^>]*>", "", _first_line(exc.message))
+    return domain.GraphUnavailable(f"{role} tenant: cannot reach the token endpoint: {detail}")
 
 
 def _first_line(text: str | None) -> str:

@@ -1,5 +1,6 @@
-"""The one place a reconcile Outcome becomes kopf effects: the status patch, Kubernetes Events and a delayed
-retry; and where domain errors raised outside the reconcilers (parsing a body, finalizing) become outcomes.
+"""The one place a reconcile Outcome becomes kopf effects: the status patch, Kubernetes Events, a delayed
+retry and the reconcile's metrics; and where domain errors raised outside the reconcilers (parsing a body,
+finalizing) become outcomes.
 
 kopf applies `patch` after the handler returns *and* after it raises (change handlers and timers alike), so
 the status an outcome describes is written even when the pass ends in `kopf.TemporaryError`.
@@ -8,6 +9,7 @@ the status an outcome describes is written even when the pass ends in `kopf.Temp
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -17,13 +19,16 @@ import kopf
 from ..api import conditions
 from ..api.conditions import Health, set_conditions
 from ..errors import CtsyncError
+from ..metrics import Metrics
 from ..reconcile.outcome import RETRY_DEFAULT_SECONDS, Event, Outcome, from_error
+from .indexes import key_of
 
 # A pass plans steps that need an object created in the same pass for the next one (the job's schema waits
 # for the job): passes repeat while one wrote something, up to this many.
 MAX_PASSES = 4
 
 Pass = Callable[[Mapping[str, Any]], Awaitable[Outcome]]
+Finish = Callable[[Outcome], Awaitable[Outcome]]
 
 
 def now_iso() -> str:
@@ -59,9 +64,18 @@ def emit(body: kopf.Body, events: Iterable[Event]) -> None:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
 
 
-async def settle(body: kopf.Body, patch: kopf.Patch, reconcile: Pass) -> None:
-    """Runs reconcile passes on the object's status until one writes nothing, then applies the outcome."""
-    apply(await converge(body, reconcile), body, patch)
+async def settle(
+    body: kopf.Body, patch: kopf.Patch, reconcile: Pass, metrics: Metrics, finish: Finish | None = None
+) -> None:
+    """Runs reconcile passes on the object's status until one writes nothing, records the reconcile in the
+    metrics, lets `finish` amend the outcome (what a kind does after its passes), then applies it."""
+    started = time.monotonic()
+    outcome = await converge(body, reconcile)
+    namespace, name = key_of(body)
+    metrics.record_outcome(str(body.get("kind")), namespace, name, outcome, time.monotonic() - started)
+    if outcome.scope_members is not None:
+        metrics.record_scope_members(namespace, name, outcome.scope_members)
+    apply(await finish(outcome) if finish is not None else outcome, body, patch)
 
 
 async def converge(body: kopf.Body, reconcile: Pass) -> Outcome:
@@ -104,9 +118,11 @@ def wait(body: kopf.Body, patch: kopf.Patch, message: str, delay: float) -> None
     )
 
 
-async def finalize(body: kopf.Body, patch: kopf.Patch, finalizer: Callable[[], Awaitable[list[Event]]]) -> None:
+async def finalize(
+    body: kopf.Body, patch: kopf.Patch, finalizer: Callable[[], Awaitable[list[Event]]], metrics: Metrics
+) -> None:
     """Runs a finalizer; on failure the status says why and kopf retries, since returning would let
-    Kubernetes delete the resource with its tenant objects left behind."""
+    Kubernetes delete the resource with its tenant objects left behind. On success the resource's metrics go."""
     try:
         events = await finalizer()
     except CtsyncError as error:
@@ -116,3 +132,9 @@ async def finalize(body: kopf.Body, patch: kopf.Patch, finalizer: Callable[[], A
             f"{outcome.reason}: {outcome.message}", delay=outcome.retry_after or RETRY_DEFAULT_SECONDS
         ) from None
     emit(body, events)
+    forget(body, metrics)
+
+
+def forget(body: kopf.Body, metrics: Metrics) -> None:
+    """Removes the series of a deleted resource."""
+    metrics.forget(str(body.get("kind")), *key_of(body))

@@ -23,9 +23,11 @@ V = TypeVar("V")
 TENANT_PAIRS: Final = (constants.GROUP, constants.VERSION, constants.PLURAL_TENANT_PAIRS)
 SYNC_SCOPES: Final = (constants.GROUP, constants.VERSION, constants.PLURAL_SYNC_SCOPES)
 ATTRIBUTE_MAPPINGS: Final = (constants.GROUP, constants.VERSION, constants.PLURAL_ATTRIBUTE_MAPPINGS)
-# Set on a SyncScope to the digest of its AttributeMappings' specs: a change of any of them changes the
-# SyncScope's metadata, which is what makes kopf run its update handler and re-plan the job schema.
+# Annotations that other kinds set on a SyncScope to make it reconcile now: a change of its metadata is what
+# makes kopf run its update handler. The digest of its AttributeMappings' specs (it re-plans the job schema),
+# and the Ready mark of its TenantPair (a SyncScope waits for its pair without retrying).
 ANNOTATION_MAPPINGS_REVISION: Final = f"{constants.GROUP}/mappings-revision"
+ANNOTATION_PAIR_READY: Final = f"{constants.GROUP}/tenantpair-ready"
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,11 @@ class PairEntry:
 @dataclass(frozen=True)
 class ScopeEntry:
     status: Mapping[str, Any]
-    mappings_revision: str | None  # its ANNOTATION_MAPPINGS_REVISION
+    annotations: Mapping[str, str]  # its ctsync.io/ annotations
+
+    @property
+    def mappings_revision(self) -> str | None:
+        return self.annotations.get(ANNOTATION_MAPPINGS_REVISION)
 
 
 @dataclass(frozen=True)
@@ -58,19 +64,20 @@ def index_tenant_pair(body: kopf.Body, **_: Any) -> dict[Key, PairEntry]:
         pair: TenantPair | None = TenantPair.from_body(body)
     except CtsyncError:
         pair = None
-    return {key_of(body): PairEntry(pair, _ready_at_generation(body))}
+    return {key_of(body): PairEntry(pair, ready_mark(body) is not None)}
 
 
 def index_sync_scope(body: kopf.Body, **_: Any) -> dict[Key, ScopeEntry]:
     annotations = body.get("metadata", {}).get("annotations") or {}
+    ours = {key: str(value) for key, value in annotations.items() if key.startswith(f"{constants.GROUP}/")}
     status = copy.deepcopy(dict(body.get("status") or {}))
-    return {key_of(body): ScopeEntry(status, annotations.get(ANNOTATION_MAPPINGS_REVISION))}
+    return {key_of(body): ScopeEntry(status, ours)}
 
 
 def index_sync_scope_by_pair(body: kopf.Body, **_: Any) -> dict[Key, str] | None:
     namespace, name = key_of(body)
-    pair_name = (body.get("spec", {}).get("tenantPairRef") or {}).get("name")
-    return {(namespace, str(pair_name)): name} if pair_name else None
+    pair_name = pair_name_of(body)
+    return {(namespace, pair_name): name} if pair_name else None
 
 
 def index_attribute_mapping(body: kopf.Body, **_: Any) -> dict[Key, MappingEntry] | None:
@@ -85,6 +92,12 @@ def index_attribute_mapping(body: kopf.Body, **_: Any) -> dict[Key, MappingEntry
 def key_of(body: Mapping[str, Any]) -> Key:
     meta = body.get("metadata") or {}
     return str(meta.get("namespace")), str(meta.get("name"))
+
+
+def pair_name_of(sync_scope: Mapping[str, Any]) -> str | None:
+    """The TenantPair a SyncScope's body names (SyncScope.from_body says what is wrong when it names none)."""
+    name = ((sync_scope.get("spec") or {}).get("tenantPairRef") or {}).get("name")
+    return str(name) if name else None
 
 
 def register(registry: kopf.OperatorRegistry) -> None:
@@ -117,18 +130,22 @@ def scopes_of(index: SyncScopesByPair, namespace: str, pair: str) -> list[str]:
     return sorted(index.get((namespace, pair), ()))
 
 
-def _ready_at_generation(body: kopf.Body) -> bool:
+def ready_mark(body: Mapping[str, Any]) -> str | None:
+    """While a resource is Ready at its generation: that generation and when Ready last turned True, which
+    tells one Ready period from the next. None while it is not Ready at its generation."""
     generation = body.get("metadata", {}).get("generation")
     status = body.get("status") or {}
     ready: Mapping[str, Any] = next(
         (c for c in status.get("conditions") or () if c.get("type") == conditions.READY), {}
     )
-    return (
+    at_generation = (
         status.get("observedGeneration") == generation
         and ready.get("status") == "True"
         and ready.get("observedGeneration", generation) == generation
     )
+    return f"{generation}/{ready.get('lastTransitionTime')}" if at_generation else None
 
 
-def pair_of(index: TenantPairs, namespace: str, name: str) -> PairEntry:
-    return one(index, (namespace, name)) or PairEntry(None, False)
+def pair_of(index: TenantPairs, namespace: str, name: str | None) -> PairEntry:
+    found = one(index, (namespace, name)) if name is not None else None
+    return found or PairEntry(None, False)

@@ -1,15 +1,17 @@
-"""What the handlers share while the operator runs: its settings, the pool of Graph clients and a Kubernetes
-client. The startup handler installs one Runtime; the cleanup handler closes and removes it."""
+"""What the handlers share while the operator runs: its settings, metrics, the pool of Graph clients and a
+Kubernetes client. The startup handler installs one Runtime; the cleanup handler closes and removes it."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import binascii
+import time
 import weakref
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
+from wsgiref.simple_server import WSGIServer
 
 import kubernetes
 from kubernetes.client.exceptions import ApiException
@@ -17,7 +19,10 @@ from kubernetes.client.exceptions import ApiException
 from ..api.constants import GROUP, VERSION
 from ..config import Settings
 from ..errors import DependencyNotReady
+from ..metrics import Metrics
 from ..reconcile.connections import ClientPool
+
+Key = tuple[str, str]  # (namespace, name)
 
 
 def kube_client() -> Any:
@@ -30,18 +35,50 @@ def kube_client() -> Any:
     return kubernetes.client.ApiClient(configuration)
 
 
+class Audits:
+    """When each SyncScope last audited its scope (a full read of the scope and of the target's users), and
+    at which generation. In memory: a restarted operator audits each SyncScope at its first pass."""
+
+    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._interval = interval
+        self._clock = clock
+        self._last: dict[Key, tuple[int, float]] = {}
+
+    def due(self, key: Key, generation: int) -> bool:
+        """Whether the next pass audits: none yet, a new spec, or the last one is an interval old."""
+        last = self._last.get(key)
+        return last is None or last[0] != generation or self._clock() - last[1] >= self._interval
+
+    def done(self, key: Key, generation: int) -> None:
+        self._last[key] = (generation, self._clock())
+
+    def forget(self, key: Key) -> None:
+        self._last.pop(key, None)
+
+
 class Runtime:
     def __init__(self, config: Settings, kube: Any) -> None:
         self.config = config
         self._kube = kube
         self._core = kubernetes.client.CoreV1Api(kube)
         self._custom = kubernetes.client.CustomObjectsApi(kube)
-        self.pool = ClientPool(self.read_secret)
+        self.metrics = Metrics()
+        self.pool = ClientPool(self.read_secret, observer=self.metrics.observe_graph)
+        self.audits = Audits(config.audit_interval)
+        self._metrics_server: WSGIServer | None = None
         # Change handlers and the drift timer of one object run concurrently in kopf; one pass at a time
         # keeps non-idempotent creates (configuration, assignments) from racing each other.
         self._locks: weakref.WeakValueDictionary[tuple[str, str, str], asyncio.Lock] = weakref.WeakValueDictionary()
 
+    def serve_metrics(self) -> None:
+        """Serves GET /metrics on the configured port; raises OSError when the port is taken."""
+        self._metrics_server = self.metrics.serve(self.config.metrics_port)
+
     async def close(self) -> None:
+        if self._metrics_server is not None:
+            # shutdown() waits for the serving thread to notice, up to its half-second poll.
+            await asyncio.to_thread(self._metrics_server.shutdown)
+            self._metrics_server.server_close()
         await self.pool.close()
         await asyncio.to_thread(self._kube.close)
 

@@ -63,7 +63,12 @@ def register(registry: kopf.OperatorRegistry, config: Settings) -> None:
         except kubernetes.config.ConfigException as exc:
             # Nothing works without cluster credentials: exit rather than let kopf retry every minute.
             raise kopf.PermanentError(f"no Kubernetes configuration (in-cluster or KUBECONFIG): {exc}") from None
-        runtime.install(runtime.Runtime(config, kube))
+        rt = runtime.Runtime(config, kube)
+        runtime.install(rt)  # before serving, so that cleanup closes what was opened
+        try:
+            rt.serve_metrics()
+        except OSError as exc:
+            raise kopf.PermanentError(f"cannot serve metrics on port {config.metrics_port}: {exc}") from None
 
     @kopf.on.cleanup(registry=registry, id="ctsync.cleanup")
     async def stop(**_: Any) -> None:

@@ -1,4 +1,5 @@
-"""TenantPair: reconciled on every change, on operator start and on the drift timer; finalized on deletion."""
+"""TenantPair: reconciled on every change, on operator start and on the drift timer; finalized on deletion.
+Its SyncScopes wait for it to be Ready: each time it becomes Ready it nudges them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import kopf
 from ..api.tenantpair import TenantPair
 from ..config import Settings
 from ..reconcile.tenantpair import finalize_tenant_pair, reconcile_tenant_pair
-from . import bridge, indexes, runtime
+from . import bridge, indexes, runtime, syncscope
 
 # How often a pair whose deletion waits for its SyncScopes looks again.
 DELETION_WAIT_SECONDS: Final = 10.0
@@ -20,8 +21,24 @@ async def reconcile(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
     rt = runtime.current()
     async with rt.serialized(body):
         await bridge.settle(
-            body, patch, lambda status: reconcile_tenant_pair(TenantPair.from_body(body), rt.pool, status)
+            body,
+            patch,
+            lambda status: reconcile_tenant_pair(TenantPair.from_body(body), rt.pool, status),
+            rt.metrics,
         )
+
+
+async def nudge_sync_scopes(
+    body: kopf.Body, sync_scopes: indexes.SyncScopes, sync_scopes_by_pair: indexes.SyncScopesByPair, **_: Any
+) -> None:
+    """On each event of a Ready pair: its SyncScopes that have not seen this Ready yet reconcile now.
+
+    A watch event rather than the reconcile handler: kopf writes the Ready status only after that handler
+    returns, and a SyncScope nudged before the index shows the pair Ready would wait again."""
+    namespace, name = indexes.key_of(body)
+    ready = indexes.ready_mark(body)
+    for scope in indexes.scopes_of(sync_scopes_by_pair, namespace, name):
+        await syncscope.nudge(sync_scopes, namespace, scope, indexes.ANNOTATION_PAIR_READY, ready)
 
 
 async def finalize(body: kopf.Body, patch: kopf.Patch, sync_scopes_by_pair: indexes.SyncScopesByPair, **_: Any) -> None:
@@ -35,7 +52,10 @@ async def finalize(body: kopf.Body, patch: kopf.Patch, sync_scopes_by_pair: inde
     rt = runtime.current()
     async with rt.serialized(body):
         await bridge.finalize(
-            body, patch, lambda: finalize_tenant_pair(TenantPair.from_body(body), rt.pool, body.get("status") or {})
+            body,
+            patch,
+            lambda: finalize_tenant_pair(TenantPair.from_body(body), rt.pool, body.get("status") or {}),
+            rt.metrics,
         )
 
 
@@ -52,3 +72,9 @@ def register(registry: kopf.OperatorRegistry, config: Settings) -> None:
         initial_delay=lambda **_: random.uniform(0, config.drift_interval),
     )(reconcile)
     kopf.on.delete(*indexes.TENANT_PAIRS, registry=registry, id="tenantpair.finalize")(finalize)  # type: ignore[arg-type]
+    kopf.on.event(
+        *indexes.TENANT_PAIRS,
+        registry=registry,
+        id="tenantpair.nudge",
+        when=lambda type, body, **_: type != "DELETED" and indexes.ready_mark(body) is not None,
+    )(nudge_sync_scopes)  # type: ignore[arg-type]

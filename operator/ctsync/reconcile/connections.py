@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ class ClientPool:
         for _, client in self._clients.values():
             await client.close()
         self._clients.clear()
+        shutil.rmtree(self._ca_dir, ignore_errors=True)
 
     async def _client(self, pair: TenantPair, side: TenantSide) -> GraphClient:
         secret = await self._secret(pair.namespace, side.credentials_secret, side)

@@ -37,6 +37,7 @@ class Outcome:
     drift_corrected: bool = False  # whether this pass wrote the differences back
     # Ids of the users in scope when this pass audited it (for change-to-target latency); not status.
     scope_members: frozenset[str] | None = None
+    users_leaving: int = 0  # users the plan takes out of scope (counted for the shrink gate)
 
     def all_conditions(self) -> list[Condition]:
         return [

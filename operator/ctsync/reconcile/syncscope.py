@@ -76,7 +76,7 @@ async def reconcile_sync_scope(
         observed = await observe(scope, clients, status)
         plan = plan_sync_scope(scope, observed, pair.target.tenant_id, merged)
         reader = ScopeReader(clients.source)
-        await _check_shrink(scope, observed, reader, plan)
+        leaving = await _check_shrink(scope, observed, reader, plan)
         already_reconciled = status.get("observedGeneration") == scope.generation
         drift = describe_drift(plan) if already_reconciled and not plan.empty else []
         applied = Applied(
@@ -114,6 +114,7 @@ async def reconcile_sync_scope(
         drift=drift,
         drift_corrected=bool(drift) and not dry_run,
         scope_members=members,
+        users_leaving=leaving,
     )
 
 
@@ -121,10 +122,10 @@ def _dict(value: Json | None) -> dict[str, Any] | None:
     return dict(value) if value is not None else None
 
 
-async def _check_shrink(scope: SyncScope, observed: SyncScopeObserved, reader: ScopeReader, plan: Plan) -> None:
-    """Before removing anyone from scope, count how many synced users would leave it."""
+async def _check_shrink(scope: SyncScope, observed: SyncScopeObserved, reader: ScopeReader, plan: Plan) -> int:
+    """Before removing anyone from scope, count how many synced users would leave it; returns that count."""
     if not plan.destructive or observed.configuration is None:
-        return
+        return 0
     current_all = any(a.step == "source.secrets" and a.destructive for a in plan.actions)
     current = await (reader.everyone() if current_all else reader.users_of(observed.assignments))
     desired = await reader.users_of(observed.desired_principals) if not scope.scope.sync_all else current
@@ -136,6 +137,7 @@ async def _check_shrink(scope: SyncScope, observed: SyncScopeObserved, reader: S
         scope.shrink_acknowledged,
         scope.generation,
     )
+    return leaving
 
 
 def _split_at_job_creation(plan: Plan) -> tuple[Plan, Plan]:

@@ -216,7 +216,7 @@ def test_an_unreachable_tenant(ctsync, sim, credentials, tmp_path, unused_tcp_po
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert lines[1] == (
-        f"  error: GraphUnavailable: cannot reach the tenant's token endpoint: Cannot connect to host "
+        f"  error: GraphUnavailable: target tenant: cannot reach the token endpoint: Cannot connect to host "
         f"127.0.0.1:{unused_tcp_port} [Connect call failed ('127.0.0.1', {unused_tcp_port})]"
     )
     assert lines[2] == "  hint: check the tenant's cloud (or endpoints) and the network, then retry"
