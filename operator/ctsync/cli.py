@@ -9,7 +9,7 @@ import os
 from collections.abc import Sequence
 
 from . import __version__, config
-from .commands import demo, plan, status, validate
+from .commands import CommandParser, demo, plan, status, validate
 
 log = logging.getLogger("ctsync")
 
@@ -18,7 +18,7 @@ QUIET_LOGGERS = ("azure", "httpx", "kubernetes", "aiohttp.access")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="ctsync",
         description="Manage Microsoft Entra cross-tenant synchronization from Kubernetes resources.",
     )

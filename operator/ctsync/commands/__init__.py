@@ -39,7 +39,8 @@ class CommandError(Exception):
 
 
 class CommandParser(argparse.ArgumentParser):
-    """A command's parser: its usage errors, unknown arguments included, exit 1 (see EXIT_ERROR)."""
+    """The CLI's parsers (subparsers inherit the class): usage errors, unknown arguments included, exit 1
+    (see EXIT_ERROR)."""
 
     def parse_known_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
@@ -60,8 +61,6 @@ def add_command(subparsers: Subparsers, name: str, run: Run, *, help: str, descr
     parser: argparse.ArgumentParser = subparsers.add_parser(
         name, help=help, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    # add_parser() takes no parser class, and the top-level parser (and with it the class) is the CLI's.
-    parser.__class__ = CommandParser
     parser.add_argument("--debug", action="store_true", help="show tracebacks and library warnings on errors")
     parser.set_defaults(run=lambda args, _parser: _run_guarded(name, run, args), command_parser=parser)
     return parser

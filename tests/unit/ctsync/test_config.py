@@ -16,7 +16,7 @@ def settings(*flags: str, **env: str) -> Settings:
 def refused(capsys: pytest.CaptureFixture[str], *flags: str, **env: str) -> str:
     with pytest.raises(SystemExit) as exited:
         settings(*flags, **env)
-    assert exited.value.code == 2
+    assert exited.value.code == 1  # usage errors exit 1: 2 means "changes" to `ctsync plan` callers
     return capsys.readouterr().err
 
 
@@ -25,6 +25,7 @@ def test_defaults() -> None:
     assert got == Settings()
     assert got.all_namespaces and got.standalone
     assert (got.metrics_port, got.health_port, got.drift_interval, got.log_format) == (8080, 8081, 300.0, "json")
+    assert got.audit_interval == 900.0
     assert got.liveness_endpoint == "http://0.0.0.0:8081/healthz"
 
 
@@ -34,11 +35,21 @@ def test_every_flag_also_comes_from_its_variable() -> None:
         CTSYNC_METRICS_PORT="9090",
         CTSYNC_HEALTH_PORT="9091",
         CTSYNC_DRIFT_INTERVAL="600",
+        CTSYNC_AUDIT_INTERVAL="3600",
         CTSYNC_LOG_FORMAT="text",
         CTSYNC_PEERING="ctsync",
         CTSYNC_PRIORITY="7",
     )
-    assert got == Settings(("tenants", "team-*"), 9090, 9091, 600.0, "text", "ctsync", 7)
+    assert got == Settings(
+        namespaces=("tenants", "team-*"),
+        metrics_port=9090,
+        health_port=9091,
+        drift_interval=600.0,
+        audit_interval=3600.0,
+        log_format="text",
+        peering="ctsync",
+        priority=7,
+    )
     assert not got.standalone
 
 
@@ -50,15 +61,24 @@ def test_a_flag_wins_over_its_variable() -> None:
         "b",
         "--drift-interval",
         "5",
+        "--audit-interval",
+        "60",
         "--log-format",
         "json",
         "--standalone",
         CTSYNC_NAMESPACE="c",
         CTSYNC_DRIFT_INTERVAL="600",
+        CTSYNC_AUDIT_INTERVAL="3600",
         CTSYNC_LOG_FORMAT="text",
         CTSYNC_PEERING="ctsync",
     )
-    assert (got.namespaces, got.drift_interval, got.log_format, got.peering) == (("a", "b"), 5.0, "json", None)
+    assert (got.namespaces, got.drift_interval, got.audit_interval, got.log_format, got.peering) == (
+        ("a", "b"),
+        5.0,
+        60.0,
+        "json",
+        None,
+    )
 
 
 def test_all_namespaces_flag_overrides_a_namespace_variable() -> None:
@@ -71,6 +91,7 @@ def test_all_namespaces_flag_overrides_a_namespace_variable() -> None:
     [
         (("--drift-interval", "0"), {}, "--drift-interval: 0 is not a positive number of seconds"),
         ((), {"CTSYNC_DRIFT_INTERVAL": "soon"}, "CTSYNC_DRIFT_INTERVAL: could not convert"),
+        (("--audit-interval", "-1"), {}, "--audit-interval: -1 is not a positive number of seconds"),
         (("--health-port", "70000"), {}, "--health-port: 70000 is not a TCP port"),
         ((), {"CTSYNC_LOG_FORMAT": "yaml"}, "CTSYNC_LOG_FORMAT: 'yaml' is not one of json, text"),
         (("--metrics-port", "8081"), {}, "--metrics-port and --health-port are both 8081"),
