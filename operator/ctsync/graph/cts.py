@@ -24,8 +24,8 @@ def odata_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-class TargetTenant:
-    """The tenant users are provisioned into: it trusts and accepts the source."""
+class Tenant:
+    """Either side of a pair: each keeps a cross-tenant access partner policy for the other."""
 
     def __init__(self, client: GraphClient) -> None:
         self.client = client
@@ -41,6 +41,10 @@ class TargetTenant:
 
     async def delete_partner(self, tenant_id: str) -> None:
         await delete_quietly(self.client, f"{PARTNERS}/{tenant_id}")
+
+
+class TargetTenant(Tenant):
+    """The tenant users are provisioned into: it trusts and accepts the source."""
 
     async def identity_sync(self, tenant_id: str) -> dict[str, Any] | None:
         return await self.client.get_optional(f"{PARTNERS}/{tenant_id}/identitySynchronization")
@@ -68,23 +72,8 @@ class TargetTenant:
         )
 
 
-class SourceTenant:
+class SourceTenant(Tenant):
     """The tenant users come from: it holds the CTS configuration (an app + service principal) and its job."""
-
-    def __init__(self, client: GraphClient) -> None:
-        self.client = client
-
-    async def partner(self, tenant_id: str) -> dict[str, Any] | None:
-        return await self.client.get_optional(f"{PARTNERS}/{tenant_id}")
-
-    async def create_partner(self, tenant_id: str) -> None:
-        await create_partner(self.client, tenant_id)
-
-    async def update_partner(self, tenant_id: str, body: dict[str, Any]) -> None:
-        await self.client.patch(f"{PARTNERS}/{tenant_id}", body)
-
-    async def delete_partner(self, tenant_id: str) -> None:
-        await delete_quietly(self.client, f"{PARTNERS}/{tenant_id}")
 
     # --- the configuration (application + service principal from the CTS template) ------------------
     async def configurations_named(self, display_name: str) -> list[dict[str, Any]]:
@@ -168,10 +157,7 @@ class SourceTenant:
         """One Azure2Azure job per configuration: after an ambiguous failure, the existing one is used."""
         try:
             return (
-                await self.client.post(
-                    f"{self._sync(sp_id)}/jobs", {"templateId": JOB_TEMPLATE_ID}, retry=False
-                )
-                or {}
+                await self.client.post(f"{self._sync(sp_id)}/jobs", {"templateId": JOB_TEMPLATE_ID}, retry=False) or {}
             )
         except (domain.GraphUnavailable, domain.Throttled):
             existing = [j for j in await self.jobs(sp_id) if j.get("templateId") == JOB_TEMPLATE_ID]
@@ -179,9 +165,7 @@ class SourceTenant:
                 return existing[0]
             raise
 
-    async def job_action(
-        self, sp_id: str, job_id: str, action: str, body: dict[str, Any] | None = None
-    ) -> None:
+    async def job_action(self, sp_id: str, job_id: str, action: str, body: dict[str, Any] | None = None) -> None:
         """start, pause or restart: each is safe to repeat."""
         await self.client.post(f"{self._sync(sp_id)}/jobs/{job_id}/{action}", body)
 
