@@ -68,10 +68,32 @@ def create_app(world: World) -> web.Application:
 
     world.dispatch = dispatch  # $batch items re-enter the dispatcher
     app.add_routes(control_urls.ROUTES)
-    app.router.add_route("*", GRAPH_PREFIX + "{tail:.*}", _graph)
+    # [\s\S], not ".": a decoded path may hold a newline (%0A), which Graph answers like any other segment
+    app.router.add_route("*", GRAPH_PREFIX + r"{tail:[\s\S]*}", _graph)
     app.add_routes(identity_urls.ROUTES)
-    app.middlewares.append(_faults_middleware)
+    app.middlewares.extend([_unrouted_middleware, _faults_middleware])
     return app
+
+
+# --- what no route serves ----------------------------------------------------------------------------------
+
+
+@web.middleware
+async def _unrouted_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """aiohttp's own refusals (a path or method of the login host or the control API that no route serves, a
+    body over the size limit) answered in JSON like everything else, with the reason as the code."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        error = GraphError(
+            f"{exc.reason}: {request.method} {request.path}", status=exc.status, code=exc.reason.replace(" ", "")
+        )
+        request_id = new_guid()
+        body = error.body(request_id=request_id, client_request_id=None, date=request.app[WORLD].clock.iso_now())
+        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else {}
+        return _json_response(exc.status, body, allow, request_id, request)
 
 
 # --- faults (every route but the control API) ---------------------------------------------------------

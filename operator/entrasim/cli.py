@@ -14,19 +14,13 @@ from .server import EntraSim
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="entrasim", description="Local emulator of Microsoft Graph and Entra ID."
-    )
+    parser = argparse.ArgumentParser(prog="entrasim", description="Local emulator of Microsoft Graph and Entra ID.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser(
-        "serve", help="serve Graph, the token endpoint and the control API over HTTPS"
-    )
+    serve = commands.add_parser("serve", help="serve Graph, the token endpoint and the control API over HTTPS")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    serve.add_argument(
-        "--state-dir", required=True, type=Path, help="where the CA and serving cert are written"
-    )
+    serve.add_argument("--state-dir", required=True, type=Path, help="where the CA and serving cert are written")
     serve.add_argument("--seed", type=Path, help="a YAML or JSON seed document")
     serve.add_argument(
         "--time-scale",
@@ -75,9 +69,7 @@ def _serve(args: argparse.Namespace) -> int:
         try:
             await sim.start_async()
         except OSError as exc:
-            raise SystemExit(
-                f"entrasim: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
-            ) from None
+            raise SystemExit(f"entrasim: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
         print(f"entrasim serving {sim.base_url} (CA: {sim.ca_path})", flush=True)
         print(json.dumps({"baseUrl": sim.base_url, "caPath": str(sim.ca_path)}), flush=True)
         try:

@@ -7,8 +7,13 @@ Format (YAML or JSON):
       displayName: Contoso
       apps: [{appId, displayName, roles: [...], secrets: [...], certificates: [PEM], federated: [{issuer, subject}]}]
       users: [{userPrincipalName, displayName, accountEnabled, department, ...any user property, id?}]
-      groups: [{displayName, securityEnabled, mailEnabled, mailNickname, groupTypes?, membershipRule?, id?,
-                members: [user principal names or ids]}]
+      groups: [{displayName, securityEnabled, mailEnabled, mailNickname, groupTypes?, id?,
+                members: [user principal names or ids]}                 # an assigned group, or
+               {displayName, membershipRule, membershipRuleProcessingState?, ...}]  # a dynamic one
+      conditionalAccessPolicies: [{displayName, state, conditions, grantControls?, sessionControls?,
+                                   templateId?, id?}]
+A group with a membershipRule is a dynamic group (groupTypes defaults to ["DynamicMembership"]): its rule
+decides its members, so it lists none.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from typing import Any
 
 import yaml
 
+from .core.errors import GraphError
+from .directory.models import DYNAMIC
 from .identity.models import ClientApp, FederatedCredential, load_certificate
 from .world import Tenant, World
 
@@ -33,7 +40,10 @@ class SeedError(ValueError):
 
 def read_seed_file(path: str | Path) -> dict[str, Any]:
     text = Path(path).read_text()
-    data = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
+    try:
+        data = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise SeedError(f"{path}: not valid {'JSON' if str(path).endswith('.json') else 'YAML'}: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("tenants"), list):
         raise SeedError(f"{path}: a seed document needs a top-level 'tenants' list")
     return data
@@ -42,10 +52,14 @@ def read_seed_file(path: str | Path) -> dict[str, Any]:
 def load_seed(world: World, data: dict[str, Any]) -> list[Tenant]:
     tenants = []
     for entry in data.get("tenants", []):
+        if not isinstance(entry, dict):
+            raise SeedError("each entry of 'tenants' must be an object")
         try:
             tenants.append(_load_tenant(world, entry))
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, AttributeError) as exc:
             raise SeedError(f"tenant {entry.get('id', '?')}: missing or malformed field {exc}") from None
+        except GraphError as exc:  # the directory's own validation, e.g. a malformed membershipRule
+            raise SeedError(f"tenant {entry.get('id', '?')}: {exc.message}") from None
     return tenants
 
 
@@ -68,13 +82,26 @@ def _load_tenant(world: World, entry: dict[str, Any]) -> Tenant:
         props.setdefault("accountEnabled", True)
         directory.create_user(props, object_id=user.get("id"))
     for group in entry.get("groups", []):
-        props = {k: v for k, v in group.items() if k not in ("id", "members")}
-        props.setdefault("securityEnabled", True)
-        props.setdefault("mailEnabled", False)
-        props.setdefault("mailNickname", "".join(c for c in props["displayName"] if c.isalnum()) or "group")
         members = [directory.get_user(member)["id"] for member in group.get("members", [])]
-        directory.create_group(props, object_id=group.get("id"), members=members)
+        directory.create_group(_group_props(group), object_id=group.get("id"), members=members)
+    for policy in entry.get("conditionalAccessPolicies", []):
+        tenant.conditional_access.add(policy)
     return tenant
+
+
+def _group_props(group: dict[str, Any]) -> dict[str, Any]:
+    props = {k: v for k, v in group.items() if k not in ("id", "members")}
+    if "membershipRule" in props:
+        if group.get("members"):
+            raise SeedError(
+                f"group {props.get('displayName')!r}: a dynamic group's members come from its membershipRule; "
+                "it cannot list members"
+            )
+        props.setdefault("groupTypes", [DYNAMIC])
+    props.setdefault("securityEnabled", True)
+    props.setdefault("mailEnabled", False)
+    props.setdefault("mailNickname", "".join(c for c in props["displayName"] if c.isalnum()) or "group")
+    return props
 
 
 def generate(

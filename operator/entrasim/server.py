@@ -62,9 +62,7 @@ class EntraSim:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, ssl_context=tls, backlog=512)
         await site.start()
-        server = site._server
-        assert server is not None and server.sockets
-        self.port = server.sockets[0].getsockname()[1]
+        self.port = self._runner.addresses[0][1]  # the port the OS picked when asked for 0
         self.base_url = f"https://{self.host}:{self.port}"
         self.world.base_url = self.base_url
         self._ticker = asyncio.get_running_loop().create_task(self._tick_forever())

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from .applications.models import ApplicationsBackend
 from .auditlogs.models import AuditBackend
+from .conditionalaccess.models import ConditionalAccessBackend
 from .core.clock import SimClock
 from .core.errors import ResourceNotFound
 from .core.faults import FaultTable
@@ -33,6 +34,7 @@ class Tenant:
         self.applications = ApplicationsBackend(self)
         self.synchronization = SynchronizationBackend(self)
         self.audit = AuditBackend(self)
+        self.conditional_access = ConditionalAccessBackend(self)
 
     def describe(self) -> dict[str, Any]:
         return {"id": self.id, "initialDomain": self.initial_domain, "displayName": self.display_name}
@@ -44,10 +46,10 @@ class Tenant:
             "apps": [app.describe() for app in self.identity.apps.values()],
             "users": list(self.directory.users.values()),
             "groups": [
-                {**g, "members": sorted(self.directory.members[g["id"]])}
-                for g in self.directory.groups.values()
+                {**g, "members": sorted(self.directory.members[g["id"]])} for g in self.directory.groups.values()
             ],
             "deletedItems": list(self.directory.deleted.values()),
+            "conditionalAccessPolicies": self.conditional_access.list(),
         }
 
 

@@ -11,9 +11,7 @@ class AssignmentExists(BadRequest):
     """Graph answers a duplicate app role assignment with a 400, not a 409."""
 
     def __init__(self) -> None:
-        super().__init__(
-            _ASSIGNMENT_EXISTS, details=[{"code": "InvalidUpdate", "message": _ASSIGNMENT_EXISTS}]
-        )
+        super().__init__(_ASSIGNMENT_EXISTS, details=[{"code": "InvalidUpdate", "message": _ASSIGNMENT_EXISTS}])
 
 
 class RoleNotFound(BadRequest):

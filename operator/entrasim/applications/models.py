@@ -24,9 +24,7 @@ CTS_HOME_PAGE = (
     "https://account.activedirectory.windowsazure.com:444/applications/default.aspx"
     "?metadata=aad2aadsync|ISV9.1|primary|z"
 )
-_NO_INFO = dict.fromkeys(
-    ("logoUrl", "marketingUrl", "privacyStatementUrl", "supportUrl", "termsOfServiceUrl")
-)
+_NO_INFO = dict.fromkeys(("logoUrl", "marketingUrl", "privacyStatementUrl", "supportUrl", "termsOfServiceUrl"))
 _NO_PUBLISHER = {"displayName": None, "verifiedPublisherId": None, "addedDateTime": None}
 
 # The gallery this emulator knows. The CTS template's display name is not documented.
@@ -47,25 +45,34 @@ TEMPLATES: dict[str, dict[str, Any]] = {
 
 def not_found(object_id: str) -> ResourceNotFound:
     return ResourceNotFound(
-        f"Resource '{object_id}' does not exist or one of its queried reference-property "
-        "objects are not present."
+        f"Resource '{object_id}' does not exist or one of its queried reference-property objects are not present."
     )
 
 
 # What PATCH may change; ids, appId and template links are read-only.
 UPDATABLE_APPLICATION = {"displayName": str, "notes": str, "tags": list, "description": str}
-UPDATABLE_SERVICE_PRINCIPAL = {"tags": list, "notes": str, "description": str, "appRoleAssignmentRequired": bool,
-                               "accountEnabled": bool, "notificationEmailAddresses": list}
+UPDATABLE_SERVICE_PRINCIPAL = {
+    "tags": list,
+    "notes": str,
+    "description": str,
+    "appRoleAssignmentRequired": bool,
+    "accountEnabled": bool,
+    "notificationEmailAddresses": list,
+}
+
+
+def _has_type(value: object, expected: type) -> bool:
+    """A scalar of the expected type, or (for list properties) a list of strings."""
+    if isinstance(value, list):
+        return expected is list and all(isinstance(v, str) for v in value)
+    return isinstance(value, expected)
 
 
 def _update(obj: dict[str, Any], changes: Mapping[str, Any], allowed: Mapping[str, type], kind: str) -> None:
     for key, value in changes.items():
         if key not in allowed:
             raise BadRequest(f"Property '{key}' is read-only or does not exist on type 'microsoft.graph.{kind}'.")
-        expected = allowed[key]
-        if value is not None and not isinstance(value, expected):
-            raise BadRequest(f"Invalid value specified for property '{key}' of resource '{kind}'.")
-        if expected is list and value is not None and not all(isinstance(v, str) for v in value):
+        if value is not None and not _has_type(value, allowed[key]):
             raise BadRequest(f"Invalid value specified for property '{key}' of resource '{kind}'.")
     obj.update(changes)
 
@@ -88,8 +95,7 @@ def _cts_roles_and_scopes(display_name: str) -> tuple[dict[str, Any], dict[str, 
         "origin": "Application",
     }
     scope = {
-        "adminConsentDescription": f"Allow the application to access {display_name} on behalf of the "
-        "signed-in user.",
+        "adminConsentDescription": f"Allow the application to access {display_name} on behalf of the signed-in user.",
         "adminConsentDisplayName": f"Access {display_name}",
         "id": new_guid(),
         "isEnabled": True,
@@ -107,9 +113,7 @@ class ApplicationsBackend:
         self.applications: dict[str, dict[str, Any]] = {}
         self.service_principals: dict[str, dict[str, Any]] = {}
         self._sp_by_app_id: dict[str, str] = {}  # appId -> service principal id
-        self._sps_by_template: dict[
-            str, dict[str, None]
-        ] = {}  # template id -> service principal ids, in order
+        self._sps_by_template: dict[str, dict[str, None]] = {}  # template id -> service principal ids, in order
         self._assignments: dict[str, dict[str, dict[str, Any]]] = {}  # sp id -> assignment id -> assignment
         self._by_principal: dict[str, dict[str, str]] = {}  # principal id -> assignment id -> sp id
 

@@ -30,7 +30,7 @@ _GROUP_READ = (
     "Directory.ReadWrite.All",
     "AppRoleAssignment.ReadWrite.All",
 )
-_SP_BY_APP_ID = "/servicePrincipals(appId='{appId}')"
+SP_BY_APP_ID = "/servicePrincipals(appId='{appId}')"
 
 ROUTES = [
     # the gallery is readable with any valid token
@@ -43,14 +43,14 @@ ROUTES = [
     route("DELETE", "/applications/{id}", r.delete_application, *WRITE),
     route("GET", "/servicePrincipals", r.list_service_principals, *READ),
     route("GET", "/servicePrincipals/{id}", r.get_service_principal, *READ),
-    route("GET", _SP_BY_APP_ID, r.get_service_principal, *READ),
+    route("GET", SP_BY_APP_ID, r.get_service_principal, *READ),
     route("PATCH", "/servicePrincipals/{id}", r.update_service_principal, *WRITE),
-    route("PATCH", _SP_BY_APP_ID, r.update_service_principal, *WRITE),
+    route("PATCH", SP_BY_APP_ID, r.update_service_principal, *WRITE),
     route("DELETE", "/servicePrincipals/{id}", r.delete_service_principal, *WRITE),
     route("POST", "/servicePrincipals/{id}/appRoleAssignedTo", r.assign, *ASSIGN),
-    route("POST", f"{_SP_BY_APP_ID}/appRoleAssignedTo", r.assign, *ASSIGN),
+    route("POST", f"{SP_BY_APP_ID}/appRoleAssignedTo", r.assign, *ASSIGN),
     route("GET", "/servicePrincipals/{id}/appRoleAssignedTo", r.list_assigned_to, *READ_ASSIGNMENTS),
-    route("GET", f"{_SP_BY_APP_ID}/appRoleAssignedTo", r.list_assigned_to, *READ_ASSIGNMENTS),
+    route("GET", f"{SP_BY_APP_ID}/appRoleAssignedTo", r.list_assigned_to, *READ_ASSIGNMENTS),
     route("DELETE", "/servicePrincipals/{id}/appRoleAssignedTo/{assignmentId}", r.unassign, *UNASSIGN),
     route("GET", "/users/{id}/appRoleAssignments", r.list_user_assignments, *_USER_READ),
     route("GET", "/groups/{id}/appRoleAssignments", r.list_group_assignments, *_GROUP_READ),

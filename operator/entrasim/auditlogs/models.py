@@ -61,8 +61,7 @@ class ProvisioningEvent(Mapping[str, Any]):
             ]
         if key == "modifiedProperties":
             return [
-                {"displayName": name, "oldValue": _text(old), "newValue": _text(new)}
-                for name, old, new in self.changes
+                {"displayName": name, "oldValue": _text(old), "newValue": _text(new)} for name, old, new in self.changes
             ]
         return self.core[key]
 

@@ -46,9 +46,7 @@ def _item(raw: Any) -> Item:
         raise InvalidRequest(f"Request id : {raw['id']} has headers that are not an object of strings.")
     if not isinstance(depends_on, list) or not all(isinstance(d, str) for d in depends_on):
         raise InvalidRequest(f"Request id : {raw['id']} has a dependsOn that is not an array of request ids.")
-    return Item(
-        raw["id"], raw["method"].upper(), raw["url"], CIMultiDict(headers), raw.get("body"), depends_on
-    )
+    return Item(raw["id"], raw["method"].upper(), raw["url"], CIMultiDict(headers), raw.get("body"), depends_on)
 
 
 def parse_batch(body: Mapping[str, Any]) -> list[Item]:

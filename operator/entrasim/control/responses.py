@@ -12,6 +12,10 @@ from ..core.faults import Fault
 from ..seed import SeedError, load_seed
 from ..world import WORLD, World
 
+MAX_ADVANCE_SECONDS = 366 * 24 * 3600.0  # a year per call: catching up runs every cycle on the way
+MAX_TIME_SCALE = 1e6  # simulated seconds per wall second
+MAX_TOKEN_LIFETIME = 24 * 3600.0
+
 
 def _error(exc: GraphError | ValueError, world: World) -> web.Response:
     error = exc if isinstance(exc, GraphError) else BadRequest(str(exc))
@@ -19,6 +23,14 @@ def _error(exc: GraphError | ValueError, world: World) -> web.Response:
         error.body(request_id="control", client_request_id=None, date=world.clock.iso_now()),
         status=error.status,
     )
+
+
+def _number(body: dict[str, Any], key: str, default: float, *, high: float) -> float:
+    """A finite, non-negative JSON number up to `high` (simulated time must stay within calendar range)."""
+    value = body.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= high:
+        raise BadRequest(f"'{key}' must be a number from 0 to {high:,.0f}.")
+    return float(value)
 
 
 async def _json(request: web.Request) -> dict[str, Any]:
@@ -54,10 +66,10 @@ async def advance_clock(request: web.Request) -> web.Response:
     """Moves simulated time forward and runs every provisioning cycle that falls due on the way."""
     world = request.app[WORLD]
     try:
-        seconds = float((await _json(request)).get("seconds", 0))
-        world.clock.advance(seconds)
-    except (GraphError, ValueError, TypeError) as exc:
-        return _error(exc if isinstance(exc, GraphError) else BadRequest(str(exc)), world)
+        seconds = _number(await _json(request), "seconds", 0.0, high=MAX_ADVANCE_SECONDS)
+    except GraphError as exc:
+        return _error(exc, world)
+    world.clock.advance(seconds)
     world.tick()
     return web.json_response({"now": world.clock.iso_now()})
 
@@ -82,8 +94,11 @@ async def clear_faults(request: web.Request) -> web.Response:
 
 
 async def list_requests(request: web.Request) -> web.Response:
-    since = int(request.query.get("since", "0") or 0)
-    return web.json_response({"requests": request.app[WORLD].requests.since(since)})
+    world = request.app[WORLD]
+    since = request.query.get("since", "0") or "0"
+    if not since.isdigit():
+        return _error(BadRequest("'since' must be the sequence number of a logged request."), world)
+    return web.json_response({"requests": world.requests.since(int(since))})
 
 
 async def clear_requests(request: web.Request) -> web.Response:
@@ -116,14 +131,18 @@ async def configure(request: web.Request) -> web.Response:
         unknown = set(body) - {"throttling", "tokenLifetimeSeconds", "timeScale"}
         if unknown:
             raise BadRequest(f"Unknown settings: {sorted(unknown)}.")
+        if not isinstance(body.get("throttling", True), bool):
+            raise BadRequest("'throttling' must be true or false.")
+        lifetime = _number(body, "tokenLifetimeSeconds", world.tokens.lifetime_seconds, high=MAX_TOKEN_LIFETIME)
+        if lifetime < 1 or lifetime != int(lifetime):
+            raise BadRequest("'tokenLifetimeSeconds' must be a whole number of seconds, at least 1.")
+        time_scale = _number(body, "timeScale", world.clock.time_scale, high=MAX_TIME_SCALE)
     except GraphError as exc:
         return _error(exc, world)
-    if "throttling" in body:
-        world.throttle.enabled = bool(body["throttling"])
-    if "tokenLifetimeSeconds" in body:
-        world.tokens.lifetime_seconds = int(body["tokenLifetimeSeconds"])
+    world.throttle.enabled = body.get("throttling", world.throttle.enabled)
+    world.tokens.lifetime_seconds = int(lifetime)
     if "timeScale" in body:
-        world.clock.set_time_scale(float(body["timeScale"]))
+        world.clock.set_time_scale(time_scale)
     return web.json_response(
         {
             "throttling": world.throttle.enabled,

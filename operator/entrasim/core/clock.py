@@ -37,11 +37,17 @@ class SimClock:
 
 
 def iso(timestamp: float) -> str:
-    """Graph's timestamp format: ISO 8601 in UTC with a Z suffix."""
-    return (
-        datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
-        + f"{int(timestamp * 1000) % 1000:03d}Z"
-    )
+    """Graph's timestamp format: ISO 8601 in UTC with a Z suffix, to the millisecond."""
+    millis = int(timestamp * 1000)
+    cached = _last_iso[0]
+    if cached[0] == millis:  # bulk writes stamp many objects within one millisecond
+        return cached[1]
+    text = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}Z"
+    _last_iso[0] = (millis, text)  # one reference swap: safe to share between threads
+    return text
+
+
+_last_iso: list[tuple[int, str]] = [(-1, "")]
 
 
 NEVER = "0001-01-01T00:00:00Z"

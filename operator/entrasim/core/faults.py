@@ -10,6 +10,7 @@ from typing import Any
 from .errors import BadRequest
 
 FAULT_STATUSES = {429, 500, 502, 503, 504}
+MAX_DELAY_SECONDS = 300.0
 
 
 @dataclass
@@ -31,26 +32,26 @@ class Fault:
         unknown = set(spec) - allowed
         if unknown:
             raise BadRequest(f"Unknown fault properties: {sorted(unknown)}.")
-        try:
-            path = re.compile(str(spec.get("path", "")))
-        except re.error as exc:
-            raise BadRequest(f"Invalid fault path regex: {exc}.") from None
-        status = spec.get("status")
+        status = _optional_int(spec, "status", 0)
         if status is not None and status not in FAULT_STATUSES:
             raise BadRequest(f"Fault status must be one of {sorted(FAULT_STATUSES)}.")
-        if status is None and not spec.get("drop") and not spec.get("delay"):
+        delay = _number(spec, "delay", 0.0, high=MAX_DELAY_SECONDS)
+        drop = spec.get("drop", False)
+        if not isinstance(drop, bool):
+            raise BadRequest("Fault 'drop' must be true or false.")
+        if status is None and not drop and not delay:
             raise BadRequest("A fault needs a status, a delay or drop=true.")
-        probability = float(spec.get("probability", 1.0))
-        if not 0 < probability <= 1:
+        probability = _number(spec, "probability", 1.0, high=1.0)
+        if probability == 0:
             raise BadRequest("Fault probability must be in (0, 1].")
         return cls(
-            path=path,
-            method=(spec.get("method") or "").upper() or None,
+            path=_path(spec.get("path", "")),
+            method=_method(spec.get("method")),
             status=status,
-            retry_after=spec.get("retryAfter"),
-            delay=float(spec.get("delay", 0.0)),
-            drop=bool(spec.get("drop", False)),
-            times=spec.get("times"),
+            retry_after=_optional_int(spec, "retryAfter", 0),
+            delay=delay,
+            drop=drop,
+            times=_optional_int(spec, "times", 1),
             probability=probability,
             spec=spec,
         )
@@ -81,3 +82,34 @@ class FaultTable:
                 self.faults.remove(fault)
             return fault
         return None
+
+
+def _path(value: object) -> re.Pattern[str]:
+    if not isinstance(value, str):
+        raise BadRequest("Fault 'path' must be a regular expression (a string).")
+    try:
+        return re.compile(value)
+    except re.error as exc:
+        raise BadRequest(f"Invalid fault path regex: {exc}.") from None
+
+
+def _method(value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise BadRequest("Fault 'method' must be an HTTP method.")
+    return value.upper() if value else None
+
+
+def _optional_int(spec: dict[str, Any], key: str, low: int) -> int | None:
+    value = spec.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise BadRequest(f"Fault '{key}' must be an integer of at least {low}.")
+    return value
+
+
+def _number(spec: dict[str, Any], key: str, default: float, *, high: float) -> float:
+    value = spec.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= high:
+        raise BadRequest(f"Fault '{key}' must be a number from 0 to {high:,g}.")
+    return float(value)

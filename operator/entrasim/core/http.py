@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from .errors import BadRequest
-from .odata import QueryOptions, decode_skiptoken, encode_skiptoken, parse_query, select_fields
+from .odata import QueryOptions, encode_skiptoken, parse_query, select_fields, skiptoken_offset
 
 if TYPE_CHECKING:
     from ..world import Tenant, World
@@ -107,10 +107,16 @@ class Route:
 
 
 def route(method: str, template: str, handler: Handler, *permissions: str) -> Route:
-    return Route(method, template, handler, tuple(permissions))
+    return Route(method, template, handler, tuple(dict.fromkeys(permissions)))  # listed once each, in order
 
 
 _URL_SAFE = "$,/()'"
+
+
+def odata_context(entity_set: str, select: list[str] | None, suffix: str = "") -> str:
+    """The @odata.context fragment of a read: Graph names the $select-ed properties in it."""
+    return f"{entity_set}({','.join(select)}){suffix}" if select else f"{entity_set}{suffix}"
+
 
 # --- reply helpers ------------------------------------------------------------------------------------
 
@@ -138,22 +144,21 @@ def collection(
     context: str,
     opts: QueryOptions | None = None,
     default_top: int = 100,
+    view: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None,
 ) -> Reply:
-    """One page of an already filtered and ordered collection, with @odata.nextLink when more remain."""
+    """One page of an already filtered and ordered collection, with @odata.nextLink when more remain.
+    `view` renders one item (default: its $select-ed properties); only the page's items are rendered."""
     opts = opts or req.options()
     page_size = opts.top or default_top
-    offset = 0
-    if opts.skiptoken:
-        offset = int(decode_skiptoken(opts.skiptoken).get("offset", 0))
+    offset = skiptoken_offset(opts.skiptoken) if opts.skiptoken else opts.skip  # a skiptoken's offset is absolute
     page = items[offset : offset + page_size]
     body: dict[str, Any] = {"@odata.context": f"{req.base_url}/$metadata#{context}"}
     if opts.count:
         body["@odata.count"] = len(items)
-    body["value"] = [select_fields(o, opts.select) for o in page]
+    select = opts.select
+    body["value"] = [view(o) for o in page] if view else [select_fields(o, select) for o in page]
     if offset + page_size < len(items):
         query = {k: v for k, v in req.query.items() if k != "$skiptoken"}
         query["$skiptoken"] = encode_skiptoken({"offset": offset + page_size})
-        body["@odata.nextLink"] = (
-            f"{req.base_url}{req.path}?{urlencode(query, quote_via=quote, safe=_URL_SAFE)}"
-        )
+        body["@odata.nextLink"] = f"{req.base_url}{req.path}?{urlencode(query, quote_via=quote, safe=_URL_SAFE)}"
     return Reply(200, body)

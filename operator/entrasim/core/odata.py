@@ -8,11 +8,12 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import BadRequest, UnsupportedQuery
 
 Predicate = Callable[[Mapping[str, Any]], bool]
+T = TypeVar("T")
 
 KNOWN_OPTIONS = {
     "$top",
@@ -35,6 +36,7 @@ class QueryOptions:
     filter_text: str | None = None
     count: bool = False
     skiptoken: str | None = None
+    skip: int = 0
     orderby: list[tuple[str, bool]] = field(default_factory=list)  # (property path, descending)
     expand: list[str] = field(default_factory=list)
 
@@ -51,9 +53,7 @@ def parse_query(query: Mapping[str, str], *, max_top: int = 999) -> QueryOptions
         except ValueError:
             raise BadRequest(f"Invalid value '{query['$top']}' for query option $top.") from None
         if not 1 <= opts.top <= max_top:
-            raise BadRequest(
-                f"Invalid page size specified: '{opts.top}'. Must be between 1 and {max_top} inclusive."
-            )
+            raise BadRequest(f"Invalid page size specified: '{opts.top}'. Must be between 1 and {max_top} inclusive.")
     if "$select" in query:
         opts.select = [s.strip() for s in query["$select"].split(",") if s.strip()]
     if "$filter" in query:
@@ -64,6 +64,11 @@ def parse_query(query: Mapping[str, str], *, max_top: int = 999) -> QueryOptions
             raise BadRequest(f"Invalid value '{query['$count']}' for query option $count.")
         opts.count = query["$count"].lower() == "true"
     opts.skiptoken = query.get("$skiptoken")
+    if "$skip" in query:
+        skip = query["$skip"]
+        if not skip.isdigit():
+            raise BadRequest(f"Invalid value '{skip}' for query option $skip.")
+        opts.skip = int(skip)
     if "$orderby" in query:
         for part in query["$orderby"].split(","):
             words = part.split()
@@ -154,23 +159,42 @@ class _FilterParser:
 
     def parse(self) -> Predicate:
         pred = self.expr()
-        if self.peek() is not None:
-            raise self.fail(f"unexpected '{self.peek().text}'")  # type: ignore[union-attr]
+        extra = self.peek()
+        if extra is not None:
+            raise self.fail(f"unexpected '{extra.text}'")
         return pred
 
-    def expr(self) -> Predicate:
-        parts = [self.and_expr()]
-        while (t := self.peek()) and t.text.lower() == "or":
+    def parenthesized(self, item: Callable[[], T]) -> list[T]:
+        """`(item, item, ...)`: the values of an `in` list or the arguments of a function."""
+        self.take("(")
+        items = [item()]
+        while (tok := self.peek()) is not None and tok.text == ",":
             self.i += 1
-            parts.append(self.and_expr())
-        return parts[0] if len(parts) == 1 else (lambda o, ps=parts: any(p(o) for p in ps))
+            items.append(item())
+        self.take(")")
+        return items
+
+    def expr(self) -> Predicate:
+        return self._joined("or", self.and_expr, any)
 
     def and_expr(self) -> Predicate:
-        parts = [self.unary()]
-        while (t := self.peek()) and t.text.lower() == "and":
+        return self._joined("and", self.unary, all)
+
+    def _joined(
+        self, keyword: str, operand: Callable[[], Predicate], combine: Callable[[Iterable[bool]], bool]
+    ) -> Predicate:
+        """Operands separated by `keyword` (and/or), combined with all/any."""
+        parts = [operand()]
+        while (t := self.peek()) and t.text.lower() == keyword:
             self.i += 1
-            parts.append(self.unary())
-        return parts[0] if len(parts) == 1 else (lambda o, ps=parts: all(p(o) for p in ps))
+            parts.append(operand())
+        if len(parts) == 1:
+            return parts[0]
+
+        def joined(o: Mapping[str, Any]) -> bool:
+            return combine(p(o) for p in parts)
+
+        return joined
 
     def unary(self) -> Predicate:
         tok = self.peek()
@@ -228,12 +252,7 @@ class _FilterParser:
         op = tok.text.lower()
         self.i += 1
         if op == "in":
-            self.take("(")
-            values = [self.literal()]
-            while self.peek() is not None and self.peek().text == ",":  # type: ignore[union-attr]
-                self.i += 1
-                values.append(self.literal())
-            self.take(")")
+            values = self.parenthesized(self.literal)
             return lambda o: left(o) in values
         if op not in _COMPARATORS:
             raise self.fail(f"unsupported operator '{tok.text}'")
@@ -247,13 +266,7 @@ class _FilterParser:
         if tok.kind == "word" and tok.text.lower() in _FUNCTIONS:
             name = tok.text.lower()
             self.i += 1
-            self.take("(")
-            args = [self.operand()]
-            while self.peek() is not None and self.peek().text == ",":  # type: ignore[union-attr]
-                self.i += 1
-                args.append(self.operand())
-            self.take(")")
-            return _function(name, args, self)
+            return _function(name, self.parenthesized(self.operand), self)
         if tok.kind == "word" and tok.text.lower() not in ("true", "false", "null"):
             self.i += 1
             path = tok.text
@@ -349,11 +362,32 @@ def decode_skiptoken(token: str) -> dict[str, Any]:
     return state
 
 
+def skiptoken_offset(token: str) -> int:
+    """Where the page a $skiptoken of `collection` asks for starts."""
+    offset = decode_skiptoken(token).get("offset", 0)
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise BadRequest("Invalid $skiptoken.", code="Request_BadRequest")
+    return offset
+
+
 def apply_query(items: Iterable[Mapping[str, Any]], opts: QueryOptions) -> list[Mapping[str, Any]]:
     """Filters and orders (not pages) a collection."""
     result = [o for o in items if opts.filter(o)] if opts.filter else list(items)
     for path, desc in reversed(opts.orderby):
-        result.sort(
-            key=lambda o, p=path: (resolve_path(o, p) is None, resolve_path(o, p) or ""), reverse=desc
-        )
+        result.sort(key=_sort_key(path), reverse=desc)
     return result
+
+
+def _sort_key(path: str) -> Callable[[Mapping[str, Any]], tuple[bool, str, Any]]:
+    """Orders by one property: nulls last, and values of different JSON types apart (never compared with
+    each other, which Python refuses), so any $orderby on any property sorts."""
+
+    def key(obj: Mapping[str, Any]) -> tuple[bool, str, Any]:
+        value = resolve_path(obj, path)
+        if isinstance(value, bool | int | float):
+            return False, "number", value
+        if isinstance(value, str) or value is None:
+            return value is None, "string", value or ""
+        return False, "json", json.dumps(value, sort_keys=True, default=str)
+
+    return key

@@ -15,8 +15,9 @@ def _first_segment(path: str) -> str:
 
 class Router:
     def __init__(self, routes: Iterable[Route]) -> None:
+        self.routes = list(routes)
         self._buckets: dict[str, list[Route]] = {}
-        for r in routes:
+        for r in self.routes:
             self._buckets.setdefault(_first_segment(r.template), []).append(r)
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:

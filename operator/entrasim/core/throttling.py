@@ -79,15 +79,11 @@ class Throttle:
         limit = ru_limit(user_count)
         ru = self._window(self._ru, key, now, RU_WINDOW_SECONDS)
         if ru.used + cost > limit:
-            return self._deny(
-                ru, now, RU_WINDOW_SECONDS, "ResourceUnitLimitExceeded", "ReadWrite", key, headers
-            )
+            return self._deny(ru, now, RU_WINDOW_SECONDS, "ResourceUnitLimitExceeded", "ReadWrite", key, headers)
         if method != "GET":
             writes = self._window(self._writes, key, now, WRITE_WINDOW_SECONDS)
             if writes.used + 1 > WRITE_LIMIT:
-                return self._deny(
-                    writes, now, WRITE_WINDOW_SECONDS, "WriteLimitExceeded", "Write", key, headers
-                )
+                return self._deny(writes, now, WRITE_WINDOW_SECONDS, "WriteLimitExceeded", "Write", key, headers)
             writes.used += 1
         ru.used += cost
         if ru.used / limit >= WARN_RATIO:
@@ -95,9 +91,7 @@ class Throttle:
         return Verdict(True, headers)
 
     @staticmethod
-    def _window(
-        store: dict[tuple[str, str], _Window], key: tuple[str, str], now: float, length: float
-    ) -> _Window:
+    def _window(store: dict[tuple[str, str], _Window], key: tuple[str, str], now: float, length: float) -> _Window:
         window = store.get(key)
         if window is None or now - window.start >= length:
             window = store[key] = _Window(now)

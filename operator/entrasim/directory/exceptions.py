@@ -26,6 +26,5 @@ class SyncStateNotFound(GraphError):
 
     def __init__(self) -> None:
         super().__init__(
-            "The sync state generation is not found. The delta token is expired and data must be "
-            "synchronized again."
+            "The sync state generation is not found. The delta token is expired and data must be synchronized again."
         )

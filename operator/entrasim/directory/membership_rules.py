@@ -68,9 +68,7 @@ def _property_getters() -> dict[str, Getter]:
     # fmt: on
     getters = {name.lower(): _key_getter(name) for name in plain}
     getters.update({alias.lower(): _key_getter(key) for alias, key in renamed.items()})
-    getters.update(
-        {f"extensionattribute{i}": _extension_getter(f"extensionAttribute{i}") for i in range(1, 16)}
-    )
+    getters.update({f"extensionattribute{i}": _extension_getter(f"extensionAttribute{i}") for i in range(1, 16)})
     getters["telephonenumber"] = _first_phone
     return getters
 
@@ -132,11 +130,7 @@ def _comparison(op: str, getter: Getter, literal: Any, fail: Callable[[str], Bad
     def holds(obj: Any) -> bool:
         value = getter(obj)
         # A collection matches when any item does; an empty collection compares like null.
-        hit = (
-            (any(test(item) for item in value) if value else test(None))
-            if isinstance(value, list)
-            else test(value)
-        )
+        hit = (any(test(item) for item in value) if value else test(None)) if isinstance(value, list) else test(value)
         return hit != negate
 
     return holds
@@ -247,9 +241,7 @@ class _RuleParser:
         if item and tok.text == "_":
             return lambda value: value
         name = tok.text.lower()
-        getter = (
-            _GETTERS.get(name[len("user.") :]) if tok.kind == "word" and name.startswith("user.") else None
-        )
+        getter = _GETTERS.get(name[len("user.") :]) if tok.kind == "word" and name.startswith("user.") else None
         if getter is None:
             raise self.fail(f"Wrong property applied: '{tok.text}' at position {tok.pos}.")
         return getter

@@ -54,8 +54,7 @@ PROCESSING_STATES = ("On", "Paused")
 
 def _not_found(object_id: str) -> ResourceNotFound:
     return ResourceNotFound(
-        f"Resource '{object_id}' does not exist or one of its queried reference-property "
-        "objects are not present."
+        f"Resource '{object_id}' does not exist or one of its queried reference-property objects are not present."
     )
 
 
@@ -100,15 +99,13 @@ class Capabilities:
 
     def unsupported(self, prop: str) -> UnsupportedQuery:
         return UnsupportedQuery(
-            f"Unsupported or invalid query filter clause specified for property '{prop}' of "
-            f"resource '{self.resource}'."
+            f"Unsupported or invalid query filter clause specified for property '{prop}' of resource '{self.resource}'."
         )
 
     def needs_advanced(self, prop: str) -> UnsupportedQuery:
         if prop.startswith("onPremisesExtensionAttributes/"):
             return UnsupportedQuery(
-                f"Property '{prop.split('/')[-1]}' does not exist as a declared property or "
-                "extension property."
+                f"Property '{prop.split('/')[-1]}' does not exist as a declared property or extension property."
             )
         return self.unsupported(prop)
 
@@ -249,9 +246,7 @@ def _search_clause(kind: str, clause: str) -> Predicate:
 
     def test(o: Mapping[str, Any]) -> bool:
         value = o.get(prop)
-        return isinstance(value, str) and any(
-            w.lower().startswith(term) for w in [value, *_WORD_SPLIT_RE.split(value)]
-        )
+        return isinstance(value, str) and any(w.lower().startswith(term) for w in [value, *_WORD_SPLIT_RE.split(value)])
 
     return test
 
@@ -268,13 +263,12 @@ class DirectoryBackend:
         self.deleted: dict[str, dict[str, Any]] = {}  # recycle bin: id -> object with deletedDateTime
         self.deleted_kind: dict[str, str] = {}  # id -> "user" | "group"
         self._deleted_at: dict[str, float] = {}  # id -> clock time of the soft delete, in deletion order
-        self._parked: dict[
-            str, tuple[set[str], set[str]]
-        ] = {}  # soft-deleted id -> (its groups, its members)
+        self._parked: dict[str, tuple[set[str], set[str]]] = {}  # soft-deleted id -> (its groups, its members)
         self._upn_index: dict[str, str] = {}  # lower-cased UPN -> id
         self._group_names: dict[str, set[str]] = {}  # lower-cased displayName -> group ids
         self._member_of: dict[str, set[str]] = {}  # object id -> groups it is a direct member of
         self._dynamic: dict[str, Rule] = {}  # dynamic groups whose rule is being processed
+        self._listings: dict[str, tuple[int, list[Mapping[str, Any]]]] = {}  # kind -> (sequence, objects)
         # Change tracking for delta queries. `changes` holds each object's latest change; `_log` lists
         # (sequence, id) in sequence order (stale entries are compacted away) so a round reads a suffix.
         self.sequence = 0
@@ -282,9 +276,7 @@ class DirectoryBackend:
         self._log: list[tuple[int, str]] = []
         self._gone: dict[str, float] = {}  # hard-deleted id -> time, reported as removed until tokens expire
         self._added_at: dict[str, dict[str, int]] = {}  # group -> member -> sequence of the addition
-        self._removed: dict[
-            str, dict[str, tuple[int, str]]
-        ] = {}  # group -> ex-member -> (sequence, @odata.type)
+        self._removed: dict[str, dict[str, tuple[int, str]]] = {}  # group -> ex-member -> (sequence, @odata.type)
         self._removals: deque[tuple[float, str, str, int]] = deque()  # (time, group, ex-member, sequence)
 
     # --- bookkeeping ---------------------------------------------------------------------------------
@@ -524,8 +516,7 @@ class DirectoryBackend:
         rule = props.get("membershipRule")
         if DYNAMIC not in types and rule is not None:
             raise BadRequest(
-                "The membershipRule property can only be set on a group whose groupTypes contain "
-                "'DynamicMembership'."
+                "The membershipRule property can only be set on a group whose groupTypes contain 'DynamicMembership'."
             )
         if DYNAMIC in types:
             if not isinstance(rule, str):
@@ -604,8 +595,7 @@ class DirectoryBackend:
         mid = self._resolve_member(member_id)
         if mid in self.members[group["id"]]:
             raise BadRequest(
-                "One or more added object references already exist for the following modified "
-                "properties: 'members'."
+                "One or more added object references already exist for the following modified properties: 'members'."
             )
         self._change_members(group["id"], add=[mid])
 
@@ -699,10 +689,7 @@ class DirectoryBackend:
     def _apply_rule(self, group_id: str) -> None:
         """(Re)computes a dynamic group whose rule is processed; other groups keep the members they have."""
         group = self.groups[group_id]
-        if (
-            DYNAMIC not in (group.get("groupTypes") or [])
-            or group.get("membershipRuleProcessingState") != "On"
-        ):
+        if DYNAMIC not in (group.get("groupTypes") or []) or group.get("membershipRuleProcessingState") != "On":
             self._dynamic.pop(group_id, None)
             return
         rule = compile_rule(group["membershipRule"])
@@ -730,6 +717,8 @@ class DirectoryBackend:
         """Users or groups matching $filter/$search, ordered by $orderby. An equality filter on an indexed
         property reads the index instead of scanning the directory."""
         check_query(kind, opts, advanced=advanced)
+        if opts.filter is None and not opts.orderby and search is None:
+            return self._listing(kind)
         candidates = self._indexed(kind, opts.filter_text)
         store = self.users if kind == "user" else self.groups
         items = apply_query(store.values() if candidates is None else candidates, opts)
@@ -737,6 +726,17 @@ class DirectoryBackend:
             matches = compile_search(kind, search)
             items = [o for o in items if matches(o)]
         return items
+
+    def _listing(self, kind: str) -> list[Mapping[str, Any]]:
+        """Every user (or group), listed again only after a change: paging through 100k users reads the
+        same list once per page. Callers must not modify it."""
+        cached = self._listings.get(kind)
+        if cached is None or cached[0] != self.sequence:  # every add or removal moves the sequence
+            cached = self._listings[kind] = (
+                self.sequence,
+                list((self.users if kind == "user" else self.groups).values()),
+            )
+        return cached[1]
 
     _INDEXED_EQ = re.compile(r"^\s*(userPrincipalName|displayName|id)\s+eq\s+'((?:[^']|'')*)'\s*$")
 
@@ -762,17 +762,15 @@ class DirectoryBackend:
 
     def open_delta_state(self, state: Mapping[str, Any], kind: str) -> tuple[int | None, int]:
         since, cursor, issued = state.get("lo"), state.get("c"), state.get("t")
-        valid = (
-            state.get("tid") == self.tenant.id
-            and state.get("k") == kind
-            and (since is None or (isinstance(since, int) and 0 <= since <= self.sequence))
-            and isinstance(cursor, int)
-            and isinstance(issued, (int, float))
-            and self._clock() - issued <= DELTA_TOKEN_SECONDS
-        )
-        if not valid:
+        if not isinstance(cursor, int) or not isinstance(issued, int | float):
             raise SyncStateNotFound()
-        return since, cursor  # type: ignore[return-value]
+        if since is not None and not (isinstance(since, int) and 0 <= since <= self.sequence):
+            raise SyncStateNotFound()
+        if state.get("tid") != self.tenant.id or state.get("k") != kind:
+            raise SyncStateNotFound()
+        if self._clock() - issued > DELTA_TOKEN_SECONDS:
+            raise SyncStateNotFound()
+        return since, cursor
 
     def delta_page(
         self,

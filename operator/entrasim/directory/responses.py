@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..core.errors import AuthorizationRequestDenied, BadRequest, UnsupportedQuery
-from ..core.http import GraphRequest, Reply, collection, created, no_content, ok
+from ..core.http import GraphRequest, Reply, collection, created, no_content, odata_context, ok
 from ..core.ids import is_guid
 from ..core.odata import (
     QueryOptions,
@@ -71,14 +71,12 @@ def _list_options(req: GraphRequest) -> tuple[QueryOptions, bool]:
     ConsistencyLevel header, $count=true is silently ignored, as Graph documents."""
     opts = req.options()
     eventual = _eventual(req)
+    if "$skip" in req.query:
+        raise BadRequest("'$skip' is not supported by the service.")  # directory collections page by $skiptoken
     if "$search" in req.query and not eventual:
         raise UnsupportedQuery(_SEARCH_NEEDS_EVENTUAL)
     opts.count = advanced = eventual and opts.count
     return opts, advanced
-
-
-def _context(entity_set: str, select: list[str] | None, suffix: str = "") -> str:
-    return f"{entity_set}({','.join(select)}){suffix}" if select else f"{entity_set}{suffix}"
 
 
 def _view(kind: str, obj: Mapping[str, Any], select: list[str] | None) -> dict[str, Any]:
@@ -102,10 +100,8 @@ def _count_reply(count: int) -> Reply:
 def list_objects(req: GraphRequest, kind: str) -> Reply:
     opts, advanced = _list_options(req)
     found = _directory(req).find(kind, opts, advanced=advanced, search=req.query.get("$search"))
-    reply = collection(req, found, context=_context(_ENTITY_SETS[kind], opts.select), opts=opts)
-    if opts.select is None and kind == "user":
-        reply.body["value"] = [_view(kind, o, None) for o in reply.body["value"]]
-    return reply
+    context = odata_context(_ENTITY_SETS[kind], opts.select)
+    return collection(req, found, context=context, opts=opts, view=lambda o: _view(kind, o, opts.select))
 
 
 def count_objects(req: GraphRequest, kind: str) -> Reply:
@@ -124,7 +120,7 @@ def get_object(req: GraphRequest, kind: str) -> Reply:
     opts = req.options()
     check_select(kind, opts.select)
     obj = _view(kind, _get(req, kind), opts.select)
-    return ok(obj, context=_context(_ENTITY_SETS[kind], opts.select, "/$entity"), req=req)
+    return ok(obj, context=odata_context(_ENTITY_SETS[kind], opts.select, "/$entity"), req=req)
 
 
 def create_user(req: GraphRequest) -> Reply:
@@ -186,15 +182,17 @@ def _members(req: GraphRequest, *, transitive: bool, cast: str | None) -> tuple[
 def list_members(req: GraphRequest, *, transitive: bool, cast: str | None) -> Reply:
     found, opts = _members(req, transitive=transitive, cast=cast)
     entity_set = _ENTITY_SETS[cast] if cast else "directoryObjects"
-    reply = collection(req, found, context=_context(entity_set, opts.select), opts=opts)
     d = _directory(req)
-    reply.body["value"] = [_member_view(d, o, opts.select, typed=cast is None) for o in reply.body["value"]]
-    return reply
+    return collection(
+        req,
+        found,
+        context=odata_context(entity_set, opts.select),
+        opts=opts,
+        view=lambda o: _member_view(d, o, opts.select, typed=cast is None),
+    )
 
 
-def _member_view(
-    d: DirectoryBackend, obj: Mapping[str, Any], select: list[str] | None, *, typed: bool
-) -> dict:
+def _member_view(d: DirectoryBackend, obj: Mapping[str, Any], select: list[str] | None, *, typed: bool) -> dict:
     kind = d.kind_of(obj["id"]) or "user"
     view = _view(kind, obj, select)
     return {"@odata.type": ODATA_TYPES[kind], **view} if typed else view
@@ -240,14 +238,10 @@ def delta(req: GraphRequest, kind: str) -> Reply:
     select = opts.select or (state or {}).get("sel")
     with_members = kind == "group" and (select is None or "members" in select)
     items, next_cursor = d.delta_page(kind, since, cursor, DELTA_PAGE_SIZE, with_members=with_members)
-    if next_cursor is None:  # the round is complete: the next one starts after everything seen so far
-        next_state = d.delta_state(kind, d.sequence)
-    else:
-        next_state = d.delta_state(kind, since, next_cursor)
+    # a complete round hands over a token for the next one, starting after everything seen so far
+    next_state = d.delta_state(kind, d.sequence) if next_cursor is None else d.delta_state(kind, since, next_cursor)
     values = [_delta_view(kind, item, select) for item in items]
-    return _delta_reply(
-        req, kind, values, select, {**next_state, "sel": select}, more=next_cursor is not None
-    )
+    return _delta_reply(req, kind, values, select, {**next_state, "sel": select}, more=next_cursor is not None)
 
 
 def _open_token(token: str | None) -> dict[str, Any] | None:
@@ -281,7 +275,7 @@ def _delta_reply(
     """A delta page: @odata.nextLink ($skiptoken) while the round goes on, else @odata.deltaLink."""
     link = f"{req.base_url}{req.path}?{'$skiptoken' if more else '$deltatoken'}={encode_skiptoken(state)}"
     body = {
-        "@odata.context": f"{req.base_url}/$metadata#{_context(_ENTITY_SETS[kind], select)}",
+        "@odata.context": f"{req.base_url}/$metadata#{odata_context(_ENTITY_SETS[kind], select)}",
         "value": values,
         "@odata.nextLink" if more else "@odata.deltaLink": link,
     }
@@ -296,9 +290,8 @@ def list_deleted(req: GraphRequest, kind: str) -> Reply:
     check_query(kind, opts, advanced=advanced)
     found = apply_query(_directory(req).deleted_items(kind), opts)
     entity_set = f"directory/deletedItems/microsoft.graph.{kind}"
-    reply = collection(req, found, context=_context(entity_set, opts.select), opts=opts)
-    reply.body["value"] = [_deleted_view(kind, o, opts.select) for o in reply.body["value"]]
-    return reply
+    context = odata_context(entity_set, opts.select)
+    return collection(req, found, context=context, opts=opts, view=lambda o: _deleted_view(kind, o, opts.select))
 
 
 def _deleted_view(kind: str, obj: Mapping[str, Any], select: list[str] | None) -> dict[str, Any]:

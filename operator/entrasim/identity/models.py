@@ -137,30 +137,27 @@ class IdentityBackend:
                 f"Thumbprint of key used by client: '{header.get('x5t') or header.get('x5t#S256')}']"
             )
         if header.get("alg") not in ("RS256", "PS256"):
-            raise err.InvalidAssertionSignature(
-                f"Client assertion algorithm '{header.get('alg')}' is not supported."
-            )
+            raise err.InvalidAssertionSignature(f"Client assertion algorithm '{header.get('alg')}' is not supported.")
+        key = cert.public_key()
+        if not isinstance(key, rsa.RSAPublicKey):  # RS256 and PS256 need an RSA certificate
+            raise err.InvalidAssertionSignature("Client assertion certificate does not hold an RSA key.")
         try:
             claims = jwt.decode(
                 assertion,
-                cert.public_key(),
-                algorithms=["RS256", "PS256"],  # type: ignore[arg-type]
+                key,
+                algorithms=["RS256", "PS256"],
                 options={"verify_aud": False},
                 leeway=CLOCK_SKEW_SECONDS,
             )
         except jwt.ExpiredSignatureError:
             raise err.AssertionExpired("Client assertion is not within its valid time range.") from None
         except jwt.InvalidTokenError as exc:
-            raise err.InvalidAssertionSignature(
-                f"Client assertion contains an invalid signature. ({exc})"
-            ) from None
+            raise err.InvalidAssertionSignature(f"Client assertion contains an invalid signature. ({exc})") from None
         if claims.get("iss") != app.app_id or claims.get("sub") != app.app_id:
             raise err.InvalidAssertionSignature("Client assertion 'iss' and 'sub' must be the client id.")
         aud = claims.get("aud")
         if not isinstance(aud, str) or not aud.rstrip("/").endswith(token_url_path.rstrip("/")):
-            raise err.InvalidAssertionAudience(
-                f"The audience claim '{aud}' does not match the token endpoint."
-            )
+            raise err.InvalidAssertionAudience(f"The audience claim '{aud}' does not match the token endpoint.")
 
     def _verify_federated_assertion(self, app: ClientApp, assertion: str) -> None:
         # The external issuer's keys are not reachable from here: the signature is not checked,
@@ -235,9 +232,7 @@ class TokenIssuer:
             "roles": sorted(app.roles),
             "ver": "1.0",
         }
-        token = jwt.encode(
-            claims, self._key, algorithm="RS256", headers={"kid": self.key_id, "x5t": self.key_id}
-        )
+        token = jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.key_id, "x5t": self.key_id})
         return {
             "token_type": "Bearer",
             "expires_in": self.lifetime_seconds,

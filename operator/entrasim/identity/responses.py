@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from aiohttp import web
 
@@ -81,7 +81,7 @@ async def token(request: web.Request) -> web.Response:
     world = request.app[WORLD]
     try:
         tenant = _tenant(request)
-        form = {k: str(v) for k, v in (await request.post()).items()}
+        form = await _form(request)
         if "client_secret" not in form and request.headers.get("Authorization", "").startswith("Basic "):
             form.update(_basic_credentials(request.headers["Authorization"]))
         app = tenant.identity.authenticate(form, request.path)
@@ -89,6 +89,18 @@ async def token(request: web.Request) -> web.Response:
         world.token_errors[exc.error] = world.token_errors.get(exc.error, 0) + 1
         return _error_reply(request, exc)
     return web.json_response(world.tokens.issue(tenant, app, f"https://sts.windows.net/{tenant.id}/"))
+
+
+async def _form(request: web.Request) -> dict[str, str]:
+    """The token request's parameters. Entra reads application/x-www-form-urlencoded bodies only: any other
+    body is a request without parameters (never a multipart parse that could fail)."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        return {}
+    try:
+        text = (await request.read()).decode()
+    except UnicodeDecodeError:
+        raise err.MissingParameter("The request body must be UTF-8 form data.") from None
+    return dict(parse_qsl(text, keep_blank_values=True))
 
 
 def _basic_credentials(header: str) -> dict[str, str]:

@@ -30,9 +30,7 @@ class ConflictingObjects(Conflict):
     """PUT identitySynchronization on a partner that already has one (documented body, with details)."""
 
     def __init__(self) -> None:
-        super().__init__(
-            _CONFLICT_MESSAGE, details=[{"code": "ConflictingObjects", "message": _CONFLICT_MESSAGE}]
-        )
+        super().__init__(_CONFLICT_MESSAGE, details=[{"code": "ConflictingObjects", "message": _CONFLICT_MESSAGE}])
 
 
 class SyncPolicyNotFound(ObjectNotFound):

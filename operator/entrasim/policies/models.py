@@ -80,17 +80,13 @@ INBOUND_OUTBOUND = _complex(
 )
 INBOUND_TRUST = _complex(
     "crossTenantAccessPolicyInboundTrust",
-    dict.fromkeys(
-        ("isMfaAccepted", "isCompliantDeviceAccepted", "isHybridAzureADJoinedDeviceAccepted"), BOOL
-    ),
+    dict.fromkeys(("isMfaAccepted", "isCompliantDeviceAccepted", "isHybridAzureADJoinedDeviceAccepted"), BOOL),
 )
 _TARGET = _complex(
     "crossTenantAccessPolicyTarget",
     {
         "target": STRING,
-        "targetType": _enum(
-            "crossTenantAccessPolicyTargetType", "user", "group", "application", "unknownFutureValue"
-        ),
+        "targetType": _enum("crossTenantAccessPolicyTargetType", "user", "group", "application", "unknownFutureValue"),
     },
 )
 _TARGET_CONFIGURATION = _complex(
@@ -208,13 +204,9 @@ def _key(tenant_id: str) -> str:
     return tenant_id.lower()
 
 
-def _settings(
-    stored: Mapping[str, Any], body: Mapping[str, Any], fields: Mapping[str, Check]
-) -> dict[str, Any]:
+def _settings(stored: Mapping[str, Any], body: Mapping[str, Any], fields: Mapping[str, Check]) -> dict[str, Any]:
     """The validated body of a write; it may repeat the stored tenantId but not change it."""
-    if "tenantId" in body and (
-        not isinstance(body["tenantId"], str) or _key(body["tenantId"]) != stored["tenantId"]
-    ):
+    if "tenantId" in body and (not isinstance(body["tenantId"], str) or _key(body["tenantId"]) != stored["tenantId"]):
         raise BadRequest("Property 'tenantId' is read-only and cannot be changed.")
     return validate_object({k: v for k, v in body.items() if k != "tenantId"}, fields)
 
@@ -329,9 +321,7 @@ class PoliciesBackend:
                     "Property 'automaticUserConsentSettings' is read-only in the default configuration "
                     "and is always false."
                 )
-        self.default.update(
-            {k: v for k, v in settings.items() if k in body and k != "automaticUserConsentSettings"}
-        )
+        self.default.update({k: v for k, v in settings.items() if k in body and k != "automaticUserConsentSettings"})
         self.default["isServiceDefault"] = False
 
     def reset_default(self) -> None:

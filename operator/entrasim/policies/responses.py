@@ -28,9 +28,7 @@ def _expands_sync(opts: QueryOptions) -> bool:
     return bool(opts.expand)
 
 
-def _partner_view(
-    req: GraphRequest, partner: Mapping[str, Any], opts: QueryOptions, expand: bool
-) -> dict[str, Any]:
+def _partner_view(req: GraphRequest, partner: Mapping[str, Any], opts: QueryOptions, expand: bool) -> dict[str, Any]:
     view = select_fields(partner, opts.select)
     if expand:
         view[SYNC] = _policies(req).identity_sync(partner["tenantId"])

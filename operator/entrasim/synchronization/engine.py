@@ -71,9 +71,7 @@ def external_upn(upn: str, target_domain: str) -> str:
 
 def is_internal_member(user: Mapping[str, Any]) -> bool:
     """Only internal members are synchronized: no guests, no external users (so no loops)."""
-    return user.get("userType", "Member") == "Member" and "#EXT#" not in str(
-        user.get("userPrincipalName", "")
-    )
+    return user.get("userType", "Member") == "Member" and "#EXT#" not in str(user.get("userPrincipalName", ""))
 
 
 class SourceView(Mapping[str, object]):
@@ -122,8 +120,7 @@ def check_policies(source: Tenant, company_id: str | None) -> GraphError | None:
     to inbound synchronization from the source. Returns the error test connection reports, if any."""
     target = source.world.tenants.get((company_id or "").lower())
     if target is None or not (
-        source.policies.outbound_auto_redemption(target.id)
-        and target.policies.inbound_auto_redemption(source.id)
+        source.policies.outbound_auto_redemption(target.id) and target.policies.inbound_auto_redemption(source.id)
     ):
         return PolicyCheckFailure()
     if not target.policies.inbound_sync_allowed(source.id):
@@ -196,9 +193,7 @@ def _execution(
 
 
 # The placeholder execution a started job shows before its first cycle (as documented for CTS).
-_NOT_YET_RUN = _execution(
-    "Failed", NEVER, NEVER, error={"code": "None", "message": "", "tenantActionable": False}
-)
+_NOT_YET_RUN = _execution("Failed", NEVER, NEVER, error={"code": "None", "message": "", "tenantActionable": False})
 
 
 @dataclass
@@ -641,11 +636,7 @@ class Engine:
                 str(exc),
             )
         except GraphError as exc:
-            code = (
-                "AzureActiveDirectoryConflict"
-                if isinstance(exc, Conflict)
-                else "AzureActiveDirectoryInvalidInput"
-            )
+            code = "AzureActiveDirectoryConflict" if isinstance(exc, Conflict) else "AzureActiveDirectoryInvalidInput"
             return _failure("update" if uid in self.job.managed else "create", user, steps, code, exc.message)
 
     def _locate(self, uid: str, desired: Flows, run: Pass) -> tuple[Any, str]:
@@ -686,9 +677,7 @@ class Engine:
             return external_upn(value, self.source.world.tenants[self._target_tenant_id()].initial_domain)
         return value
 
-    def _create(
-        self, uid: str, user: Mapping[str, Any], desired: Flows, steps: list[Step], run: Pass
-    ) -> Outcome:
+    def _create(self, uid: str, user: Mapping[str, Any], desired: Flows, steps: list[Step], run: Pass) -> Outcome:
         extensions: dict[str, object] = {}
         props: dict[str, Any] = {
             "creationType": "Invitation",
@@ -703,9 +692,7 @@ class Engine:
                 _put(props, extensions, mapping.target, self._graph_value(mapping.target, value))
         if extensions:
             props["onPremisesExtensionAttributes"] = extensions
-        props.setdefault(
-            "userPrincipalName", self._graph_value("userPrincipalName", user["userPrincipalName"])
-        )
+        props.setdefault("userPrincipalName", self._graph_value("userPrincipalName", user["userPrincipalName"]))
         props.setdefault("displayName", user.get("displayName"))
         props.setdefault("accountEnabled", user.get("accountEnabled", True))
         target = self._target_directory().create_user(props)
@@ -765,9 +752,7 @@ class Engine:
         try:
             directory.delete_user(managed.target_id)
         except GraphError as exc:
-            return _failure(
-                "delete", user, steps, "AzureActiveDirectoryInsufficientRights", exc.message, target
-            )
+            return _failure("delete", user, steps, "AzureActiveDirectoryInsufficientRights", exc.message, target)
         managed.deleted = True
         steps += _action_steps("delete", user)
         return Outcome(
@@ -782,8 +767,7 @@ class Engine:
         user = self._source_user(uid)
         target = self._target_directory().users.get(managed.target_id)
         reason = (
-            "The change was not applied: this cycle's deletions and disables exceed the accidental "
-            "deletions threshold."
+            "The change was not applied: this cycle's deletions and disables exceed the accidental deletions threshold."
         )
         steps: tuple[Step, ...] = (
             self._import_step(user, None, True),
@@ -833,9 +817,7 @@ class Engine:
         return Outcome("other", "skipped", user, None, (), steps, error=("NotEffectivelyEntitled", reason))
 
     # --- steps ------------------------------------------------------------------------------------------
-    def _import_step(
-        self, user: Mapping[str, Any], attributes: Mapping[str, object] | None, known: bool
-    ) -> Step:
+    def _import_step(self, user: Mapping[str, Any], attributes: Mapping[str, object] | None, known: bool) -> Step:
         upn = user.get("userPrincipalName", user["id"])
         change = "Update" if known else "Add"
         if attributes is None:
@@ -1077,9 +1059,7 @@ _RESULTS = {"success": "Success", "skipped": "Skipped", "failure": "Failure"}
 def on_demand_result(outcome: Outcome, event: ProvisioningEvent) -> dict[str, str]:
     """provisionOnDemand's stringKeyStringValuePair (the API reference shape): JSON in both strings."""
     result = _RESULTS[outcome.status]
-    details = (
-        {} if outcome.error is None else {"errorCode": outcome.error[0], "errorMessage": outcome.error[1]}
-    )
+    details = {} if outcome.error is None else {"errorCode": outcome.error[0], "errorMessage": outcome.error[1]}
     started = event["activityDateTime"]
     user, target = outcome.source or {}, outcome.target or {}
     value = {

@@ -12,9 +12,7 @@ B2B_POLICY_CODE = "AzureDirectoryB2BManagementPolicyCheckFailure"
 B2B_POLICY_MESSAGE = "Policy permitting auto-redemption of invitations not configured."
 # Reported by customers when the target has not allowed inbound synchronization from the source.
 SYNC_POLICY_CODE = "AzureActiveDirectoryCrossTenantSyncPolicyCheckFailure"
-SYNC_POLICY_MESSAGE = (
-    "Policy permitting cross-tenant synchronization of users into the target tenant not configured."
-)
+SYNC_POLICY_MESSAGE = "Policy permitting cross-tenant synchronization of users into the target tenant not configured."
 
 
 class SchemaInvalid(GraphError):

@@ -734,9 +734,7 @@ def _parse_exact(text: str, fmt: str, default: datetime) -> datetime:
     micro = int((got.get("fraction") or "0").ljust(6, "0")[:6])
     values = (year, month, int(got.get("day", default.day)), hour)
     try:
-        return datetime(
-            *values, int(got.get("minute", 0)), int(got.get("second", 0)), micro, _zone(got.get("offset"))
-        )
+        return datetime(*values, int(got.get("minute", 0)), int(got.get("second", 0)), micro, _zone(got.get("offset")))
     except ValueError as error:
         raise EvaluationError(f"{text!r} is not a valid date: {error}") from None
 

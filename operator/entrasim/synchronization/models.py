@@ -114,10 +114,8 @@ def _credentials(value: object, what: str) -> list[tuple[str, str]]:
         if not isinstance(item, dict) or set(item) - {"key", "value", "@odata.type"}:
             raise InvalidSecret(f"Each item of '{what}' must be an object with 'key' and 'value'.")
         key, text = item.get("key"), item.get("value")
-        if key not in SECRET_KEYS:
-            raise InvalidSecret(
-                f"Requested value '{key}' was not found in the synchronizationSecret enumeration."
-            )
+        if not isinstance(key, str) or key not in SECRET_KEYS:
+            raise InvalidSecret(f"Requested value '{key}' was not found in the synchronizationSecret enumeration.")
         if not isinstance(text, str):
             raise InvalidSecret(f"The value of secret '{key}' must be a string.")
         pairs.append((key, text))
@@ -181,9 +179,7 @@ class SynchronizationBackend:
             raise InvalidRequest("The property 'templateId' is required to create a synchronization job.")
         sp = self._service_principal(sp_id)
         if not any(t["id"].lower() == template_id.lower() for t in self._templates(sp)):
-            raise InvalidRequest(
-                f"The template '{template_id}' is not available for service principal '{sp['id']}'."
-            )
+            raise InvalidRequest(f"The template '{template_id}' is not available for service principal '{sp['id']}'.")
         config = self._config(sp_id)
         if any(j.template_id == cts.TEMPLATE_ID for j in config.jobs.values()):
             raise JobAlreadyExists(
@@ -213,9 +209,7 @@ class SynchronizationBackend:
     def validate_credentials(self, sp_id: str, job_id: str | None, body: Mapping[str, Any]) -> None:
         """Test connection: 204 when the target can be reached, else the policy error the service reports."""
         config = self._config(sp_id)
-        template_id = (
-            self.job(sp_id, job_id).template_id if job_id else body.get("templateId", cts.TEMPLATE_ID)
-        )
+        template_id = self.job(sp_id, job_id).template_id if job_id else body.get("templateId", cts.TEMPLATE_ID)
         self.template(sp_id, str(template_id))
         if body.get("useSavedCredentials") is True:
             company_id = config.secrets.get("CompanyId")
@@ -245,14 +239,11 @@ class SynchronizationBackend:
             calls.popleft()
         if len(calls) >= ON_DEMAND_LIMIT:
             simulated = (
-                (ON_DEMAND_WINDOW_SECONDS - (now - calls[0][0])) / clock.time_scale
-                if clock.time_scale
-                else math.inf
+                (ON_DEMAND_WINDOW_SECONDS - (now - calls[0][0])) / clock.time_scale if clock.time_scale else math.inf
             )
             retry = min(simulated, ON_DEMAND_WINDOW_SECONDS - (wall - calls[0][1]))
             raise TooManyRequests(
-                f"provisionOnDemand allows {ON_DEMAND_LIMIT} requests per "
-                f"{ON_DEMAND_WINDOW_SECONDS:.0f} seconds.",
+                f"provisionOnDemand allows {ON_DEMAND_LIMIT} requests per {ON_DEMAND_WINDOW_SECONDS:.0f} seconds.",
                 headers={"Retry-After": str(max(1, math.ceil(retry)))},
             )
         calls.append((now, wall))
@@ -346,24 +337,18 @@ def _reset_scopes(criteria: object) -> set[str]:
     if scope is None:
         return set(DEFAULT_RESET)
     if not isinstance(scope, str):
-        raise InvalidRequest(
-            "'criteria.resetScope' must be a comma-separated list of synchronizationJobRestartScope."
-        )
+        raise InvalidRequest("'criteria.resetScope' must be a comma-separated list of synchronizationJobRestartScope.")
     scopes = {part.strip() for part in scope.split(",") if part.strip()}
     unknown = sorted(scopes - RESET_SCOPES)
     if unknown:
-        raise InvalidRequest(
-            f"Requested value '{unknown[0]}' was not found in synchronizationJobRestartScope."
-        )
+        raise InvalidRequest(f"Requested value '{unknown[0]}' was not found in synchronizationJobRestartScope.")
     return scopes
 
 
 def _on_demand_subject(job: Job, parameters: object) -> str:
     """The one user a provisionOnDemand call names, after checking the rule id as the service does."""
     if not isinstance(parameters, list) or len(parameters) != 1 or not isinstance(parameters[0], dict):
-        raise RequestParameterInvalid(
-            "'parameters' must hold exactly one synchronizationJobApplicationParameters."
-        )
+        raise RequestParameterInvalid("'parameters' must hold exactly one synchronizationJobApplicationParameters.")
     rule_id, subjects = parameters[0].get("ruleId"), parameters[0].get("subjects")
     if rule_id != job.rule.rule_id:
         raise RequestParameterInvalid(
@@ -374,9 +359,7 @@ def _on_demand_subject(job: Job, parameters: object) -> str:
     if not isinstance(subjects, list) or len(subjects) != 1 or not isinstance(subjects[0], dict):
         raise RequestParameterInvalid("'subjects' must name exactly one object to provision.")
     subject = subjects[0]
-    if str(subject.get("objectTypeName", "")).lower() != "user" or not isinstance(
-        subject.get("objectId"), str
-    ):
+    if str(subject.get("objectTypeName", "")).lower() != "user" or not isinstance(subject.get("objectId"), str):
         raise RequestParameterInvalid("Only objects of type 'User' can be provisioned on demand by this job.")
     return str(subject["objectId"])
 

@@ -116,9 +116,7 @@ def _schema_context(req: GraphRequest) -> str:
 
 
 def get_schema(req: GraphRequest) -> Reply:
-    return ok(
-        _backend(req).schema(req.params["id"], req.params["jobId"]), context=_schema_context(req), req=req
-    )
+    return ok(_backend(req).schema(req.params["id"], req.params["jobId"]), context=_schema_context(req), req=req)
 
 
 def put_schema(req: GraphRequest) -> Reply:
@@ -146,9 +144,7 @@ def list_filter_operators(req: GraphRequest) -> Reply:
 
 def list_functions(req: GraphRequest) -> Reply:
     _owner_exists(req)
-    return collection(
-        req, mapping_functions(), context="Collection(microsoft.graph.attributeMappingFunctionSchema)"
-    )
+    return collection(req, mapping_functions(), context="Collection(microsoft.graph.attributeMappingFunctionSchema)")
 
 
 def parse_expression(req: GraphRequest) -> Reply:

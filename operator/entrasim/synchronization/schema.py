@@ -99,9 +99,7 @@ _DEFAULT_MAPPINGS: tuple[tuple[str, str, str], ...] = (
     ("mail", "[mail]", "Always"),
     ("userType", '"Member"', "ObjectAddOnly"),
 )
-_ATTRIBUTE_FLOW_TYPES = frozenset(
-    {"Always", "ObjectAddOnly", "MultiValueAddOnly", "ValueAddOnly", "AttributeAddOnly"}
-)
+_ATTRIBUTE_FLOW_TYPES = frozenset({"Always", "ObjectAddOnly", "MultiValueAddOnly", "ValueAddOnly", "AttributeAddOnly"})
 _ATTRIBUTE_TYPES = frozenset({"String", "Integer", "Reference", "Binary", "Boolean", "DateTime"})
 
 
@@ -141,9 +139,7 @@ def _directory(name: str, extra: tuple[tuple[str, str, bool], ...]) -> dict[str,
         "discoveryDateTime": None,
         "readOnly": True,
         "version": None,
-        "objects": [
-            {"name": "User", "attributes": _user_attributes(extra), "metadata": [], "supportedApis": []}
-        ],
+        "objects": [{"name": "User", "attributes": _user_attributes(extra), "metadata": [], "supportedApis": []}],
     }
 
 
@@ -407,6 +403,11 @@ def _objects(value: object, what: str) -> list[dict[str, Any]]:
     return value
 
 
+def _name(value: object) -> str:
+    """A name read from a request body, for lookups: anything but a string names nothing."""
+    return value if isinstance(value, str) else ""
+
+
 def _text(obj: Mapping[str, Any], key: str, where: str) -> str:
     value = obj.get(key)
     if not isinstance(value, str) or not value:
@@ -428,7 +429,7 @@ def _directories(schema: Mapping[str, Any]) -> Directories:
             attributes = objects.setdefault(object_name, {})
             for attribute in _objects(obj.get("attributes"), f"{name}.{object_name}.attributes"):
                 attribute_name = _text(attribute, "name", f"{name}.{object_name} attribute")
-                if attribute.get("type", "String") not in _ATTRIBUTE_TYPES:
+                if _name(attribute.get("type", "String")) not in _ATTRIBUTE_TYPES:
                     raise SchemaInvalid(
                         f"{name}.{object_name}.{attribute_name}: unknown type '{attribute.get('type')}'."
                     )
@@ -453,7 +454,7 @@ def _source_expression(source: object, where: str) -> str:
     if kind != "Function" or spec is None:
         raise SchemaInvalid(f"{where}: unknown source type '{kind}' or function '{name}'.")
     given = {
-        p.get("key"): _source_expression(p.get("value"), where)
+        _name(p.get("key")): _source_expression(p.get("value"), where)
         for p in _objects(source.get("parameters"), f"{where}.source.parameters")
     }
     slots = [spec.param_name(i) for i in range(len(spec.params) + len(given) * len(spec.repeat))]
@@ -476,17 +477,13 @@ def _flow_mapping(
     target = _text(mapping, "targetAttributeName", where)
     where = f"{where} -> {target}"
     if target not in target_attrs:
-        raise SchemaInvalid(
-            f"{where}: the target attribute '{target}' is not defined in the target directory."
-        )
+        raise SchemaInvalid(f"{where}: the target attribute '{target}' is not defined in the target directory.")
     expression = _source_expression(mapping.get("source"), where)
     node = _parse(expression, where)
     unknown = sorted(ex.referenced_attributes(node) - set(source_attrs))
     if unknown:
-        raise SchemaInvalid(
-            f"{where}: the source attribute '{unknown[0]}' is not defined in the source directory."
-        )
-    flow_type = mapping.get("flowType", "Always")
+        raise SchemaInvalid(f"{where}: the source attribute '{unknown[0]}' is not defined in the source directory.")
+    flow_type = _name(mapping.get("flowType", "Always"))
     if flow_type not in _ATTRIBUTE_FLOW_TYPES:
         raise SchemaInvalid(f"{where}: unknown flowType '{flow_type}'.")
     default = mapping.get("defaultValue")
@@ -521,9 +518,7 @@ def _scope(scope: object, source_attrs: Mapping[str, Any], where: str) -> tuple[
             values = operand.get("values") if isinstance(operand, dict) else None
             values = [str(v) for v in values] if isinstance(values, list) else []
             label = f"{name}.{attribute} {operator}" + (f" '{values[0]}'" if values else "")
-            clauses.append(
-                Clause(label, attribute, _clause_test(operator, values, f"{where} filter '{name}'"))
-            )
+            clauses.append(Clause(label, attribute, _clause_test(operator, values, f"{where} filter '{name}'")))
         if clauses:
             groups.append(tuple(clauses))
     return tuple(groups)
@@ -531,9 +526,7 @@ def _scope(scope: object, source_attrs: Mapping[str, Any], where: str) -> tuple[
 
 def _check_matching(mappings: list[dict[str, Any]], where: str) -> None:
     """CTS forbids changing the alternativeSecurityIds match or adding another matching attribute."""
-    matching = [
-        m for m in mappings if isinstance(m.get("matchingPriority"), int) and m["matchingPriority"] > 0
-    ]
+    matching = [m for m in mappings if isinstance(m.get("matchingPriority"), int) and m["matchingPriority"] > 0]
     extra = [m for m in matching if m.get("targetAttributeName") != MATCHING_ATTRIBUTE]
     if extra:
         raise SchemaInvalid(
@@ -568,17 +561,15 @@ def validate(schema: Mapping[str, Any]) -> CompiledRule:
     if [r.get("name") for r in rules] != [RULE_NAME]:
         raise SchemaInvalid(f"The {TEMPLATE_ID} template has exactly one synchronization rule, {RULE_NAME}.")
     rule = rules[0]
-    source_dir = directories.get(rule.get("sourceDirectoryName", ""))
-    target_dir = directories.get(rule.get("targetDirectoryName", ""))
+    source_dir = directories.get(_name(rule.get("sourceDirectoryName")))
+    target_dir = directories.get(_name(rule.get("targetDirectoryName")))
     if source_dir is None or target_dir is None:
-        raise SchemaInvalid(
-            f"{RULE_NAME}: its source and target directories must be defined in 'directories'."
-        )
+        raise SchemaInvalid(f"{RULE_NAME}: its source and target directories must be defined in 'directories'.")
     compiled: CompiledRule | None = None
     for mapping in _objects(rule.get("objectMappings"), f"{RULE_NAME}.objectMappings"):
         where = f"{RULE_NAME} object mapping '{mapping.get('name')}'"
-        source_attrs = source_dir.get(mapping.get("sourceObjectName", ""))
-        target_attrs = target_dir.get(mapping.get("targetObjectName", ""))
+        source_attrs = source_dir.get(_name(mapping.get("sourceObjectName")))
+        target_attrs = target_dir.get(_name(mapping.get("targetObjectName")))
         if source_attrs is None or target_attrs is None:
             raise SchemaInvalid(f"{where}: its source and target objects must be defined in 'directories'.")
         attribute_mappings = _objects(mapping.get("attributeMappings"), f"{where}.attributeMappings")

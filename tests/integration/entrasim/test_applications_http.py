@@ -109,16 +109,12 @@ def test_instantiate_errors(source, body, status):
 def test_service_principal_filters(source, pair, filter_):
     reply = source.get("/servicePrincipals", params={"$filter": filter_, "$select": "id,appId"})
     assert reply.status_code == 200
-    assert reply.json()["value"] == [
-        {"id": pair["servicePrincipal"]["id"], "appId": pair["servicePrincipal"]["appId"]}
-    ]
+    assert reply.json()["value"] == [{"id": pair["servicePrincipal"]["id"], "appId": pair["servicePrincipal"]["appId"]}]
 
 
 def test_service_principal_filter_by_app_id_and_misses(source, pair):
     app_id = pair["servicePrincipal"]["appId"]
-    assert (
-        len(source.get("/servicePrincipals", params={"$filter": f"appId eq '{app_id}'"}).json()["value"]) == 1
-    )
+    assert len(source.get("/servicePrincipals", params={"$filter": f"appId eq '{app_id}'"}).json()["value"]) == 1
     assert source.get("/servicePrincipals", params={"$filter": "displayName eq 'Nope'"}).json()["value"] == []
 
 
@@ -135,9 +131,9 @@ def test_service_principal_by_id_and_by_app_id(source, pair):
 def test_applications_list_get_and_delete(source, pair):
     app, sp = pair["application"], pair["servicePrincipal"]
     assert [a["id"] for a in source.get("/applications").json()["value"]] == [app["id"]]
-    assert source.get(f"/applications/{app['id']}", params={"$select": "displayName"}).json()[
-        "displayName"
-    ] == ("Fabrikam")
+    assert source.get(f"/applications/{app['id']}", params={"$select": "displayName"}).json()["displayName"] == (
+        "Fabrikam"
+    )
     assert source.delete(f"/applications/{app['id']}").status_code == 204
     assert source.get(f"/applications/{app['id']}").status_code == 404
     assert source.get(f"/servicePrincipals/{sp['id']}").status_code == 404
@@ -178,10 +174,7 @@ def test_assign_list_and_unassign(source, pair):
     by_user = source.get(f"/users/{ADA}/appRoleAssignments").json()["value"]
     assert [a["id"] for a in by_user] == [assignment["id"]]
     assert len(source.get(f"/groups/{GROUP}/appRoleAssignments").json()["value"]) == 1
-    assert (
-        source.delete(f"/servicePrincipals/{sp['id']}/appRoleAssignedTo/{assignment['id']}").status_code
-        == 204
-    )
+    assert source.delete(f"/servicePrincipals/{sp['id']}/appRoleAssignedTo/{assignment['id']}").status_code == 204
     assert source.get(f"/users/{ADA}/appRoleAssignments").json()["value"] == []
     gone = source.delete(f"/servicePrincipals/{sp['id']}/appRoleAssignedTo/{assignment['id']}")
     assert _error(gone, 404)["code"] == "Request_ResourceNotFound"
@@ -210,9 +203,7 @@ def test_duplicate_assignment_is_400_permission_already_exists(source, pair):
     [
         pytest.param(UNKNOWN, None, 404, "Request_ResourceNotFound", id="unknown-principal"),
         pytest.param(ADA, UNKNOWN, 400, "Request_BadRequest", id="unknown-role"),
-        pytest.param(
-            ADA, "00000000-0000-0000-0000-000000000000", 400, "Request_BadRequest", id="default-role"
-        ),
+        pytest.param(ADA, "00000000-0000-0000-0000-000000000000", 400, "Request_BadRequest", id="default-role"),
         pytest.param("ada", None, 400, "Request_BadRequest", id="not-a-guid"),
     ],
 )
@@ -236,10 +227,7 @@ def test_assignment_needs_a_companion_read_role(sim, source, pair):
     with httpx.Client(
         base_url=f"{sim.base_url}/v1.0", verify=ca_context(sim), headers={"Authorization": f"Bearer {token}"}
     ) as limited:
-        assert (
-            _error(_assign(limited, pair["servicePrincipal"], ADA), 403)["code"]
-            == "Authorization_RequestDenied"
-        )
+        assert _error(_assign(limited, pair["servicePrincipal"], ADA), 403)["code"] == "Authorization_RequestDenied"
         assert limited.post(INSTANTIATE, json={"displayName": "x"}).status_code == 403
         assert limited.get("/applicationTemplates").status_code == 200  # any valid token reads the gallery
 

@@ -129,12 +129,8 @@ def test_malformed_items_fail_alone(graph, item, message):
 @pytest.mark.parametrize(
     "body",
     [
-        pytest.param(
-            {"requests": [_get(str(n), "/applicationTemplates") for n in range(21)]}, id="21-requests"
-        ),
-        pytest.param(
-            {"requests": [_get("a", "/applications"), _get("A", "/applications")]}, id="duplicate-ids"
-        ),
+        pytest.param({"requests": [_get(str(n), "/applicationTemplates") for n in range(21)]}, id="21-requests"),
+        pytest.param({"requests": [_get("a", "/applications"), _get("A", "/applications")]}, id="duplicate-ids"),
         pytest.param({"requests": [_get("a", "/applications", dependsOn=["z"])]}, id="unknown-dependency"),
         pytest.param(
             {
@@ -175,9 +171,7 @@ def test_each_item_is_authorised_on_its_own(sim, graph):
     with httpx.Client(
         base_url=f"{sim.base_url}/v1.0", verify=ca_context(sim), headers={"Authorization": f"Bearer {token}"}
     ) as limited:
-        out = _batch(
-            limited, _get("1", "/policies/crossTenantAccessPolicy/default"), _get("2", "/applications")
-        )
+        out = _batch(limited, _get("1", "/policies/crossTenantAccessPolicy/default"), _get("2", "/applications"))
     assert out["1"]["status"] == 200
     assert out["2"]["status"] == 403 and out["2"]["body"]["error"]["code"] == "Authorization_RequestDenied"
 

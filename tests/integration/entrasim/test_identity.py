@@ -139,9 +139,7 @@ def _service_account_token(tmp_path: Path, subject: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize(
-    ("subject", "accepted"), [(SUBJECT, True), ("system:serviceaccount:other:sa", False)]
-)
+@pytest.mark.parametrize(("subject", "accepted"), [(SUBJECT, True), ("system:serviceaccount:other:sa", False)])
 async def test_workload_identity_federated_assertion(sim, tmp_path, subject, accepted):
     sim.call(
         lambda w: w.tenant(CONTOSO).identity.register(

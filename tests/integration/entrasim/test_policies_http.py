@@ -43,9 +43,7 @@ def test_create_partner_answers_the_documented_fresh_partner(graph_http):
         "crossCloudMeetingConfiguration": {"inboundAllowed": None, "outboundAllowed": None},
         "automaticUserConsentSettings": {"inboundAllowed": None, "outboundAllowed": None},
     }
-    assert reply.json()["@odata.context"].endswith(
-        "/v1.0/$metadata#policies/crossTenantAccessPolicy/partners/$entity"
-    )
+    assert reply.json()["@odata.context"].endswith("/v1.0/$metadata#policies/crossTenantAccessPolicy/partners/$entity")
 
 
 @pytest.mark.parametrize(
@@ -54,9 +52,7 @@ def test_create_partner_answers_the_documented_fresh_partner(graph_http):
         pytest.param({"tenantId": CONTOSO}, 409, "Request_MultipleObjectsWithSameKeyValue", id="duplicate"),
         pytest.param({"tenantId": "contoso"}, 400, "Request_BadRequest", id="not-a-guid"),
         pytest.param({"tenantId": FABRIKAM}, 400, "Request_BadRequest", id="own-tenant"),
-        pytest.param(
-            {"tenantId": CONTOSO.replace("5", "6"), "x": 1}, 400, "Request_BadRequest", id="unknown"
-        ),
+        pytest.param({"tenantId": CONTOSO.replace("5", "6"), "x": 1}, 400, "Request_BadRequest", id="unknown"),
     ],
 )
 def test_create_partner_errors(target, body, status, code):
@@ -217,6 +213,4 @@ async def test_target_side_setup_through_the_msgraph_sdk(sdk_client, sim):
     assert (await p.identity_synchronization.get()).user_sync_inbound.is_sync_allowed is True
 
     policies = sim.world.tenant(FABRIKAM).policies
-    assert sim.call(
-        lambda w: policies.inbound_auto_redemption(CONTOSO) and policies.inbound_sync_allowed(CONTOSO)
-    )
+    assert sim.call(lambda w: policies.inbound_auto_redemption(CONTOSO) and policies.inbound_sync_allowed(CONTOSO))

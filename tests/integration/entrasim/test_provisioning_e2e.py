@@ -48,11 +48,7 @@ def _target_user(sim: Any, name: str) -> dict[str, Any] | None:
     def find(world: Any) -> dict[str, Any] | None:
         directory = world.tenant(FABRIKAM).directory
         found = next(
-            (
-                u
-                for u in [*directory.users.values(), *directory.deleted.values()]
-                if u["userPrincipalName"] == upn
-            ),
+            (u for u in [*directory.users.values(), *directory.deleted.values()] if u["userPrincipalName"] == upn),
             None,
         )
         return dict(found) if found else None
@@ -102,9 +98,7 @@ def _secret(key: str, value: str) -> Any:
     return SynchronizationSecretKeyStringValuePair(key=SynchronizationSecret(key), value=value)
 
 
-async def _configure(
-    sdk_client: Any, people: dict[str, Any], *, threshold: int | None = None
-) -> tuple[Any, str]:
+async def _configure(sdk_client: Any, people: dict[str, Any], *, threshold: int | None = None) -> tuple[Any, str]:
     """Steps 6-12 in the source: instantiate, test connection, job, secrets, assignment, start."""
     from msgraph.generated.application_templates.item.instantiate.instantiate_post_request_body import (
         InstantiatePostRequestBody,
@@ -120,9 +114,7 @@ async def _configure(
 
     client = sdk_client("contoso")
     template = client.application_templates.by_application_template_id(CTS_TEMPLATE)
-    sp = (
-        await template.instantiate.post(InstantiatePostRequestBody(display_name="Fabrikam"))
-    ).service_principal
+    sp = (await template.instantiate.post(InstantiatePostRequestBody(display_name="Fabrikam"))).service_principal
     sync = client.service_principals.by_service_principal_id(sp.id).synchronization
     await sync.jobs.validate_credentials.post(
         validate.ValidateCredentialsPostRequestBody(
@@ -205,9 +197,7 @@ async def test_cts_end_to_end_through_the_sdk(sim: Any, sdk_client: Any) -> None
     query = ProvisioningRequestBuilder.ProvisioningRequestBuilderGetQueryParameters(
         filter=f"servicePrincipal/id eq '{sp_id}'", orderby=["activityDateTime asc"], top=500
     )
-    logs = await sdk_client("contoso").audit_logs.provisioning.get(
-        RequestConfiguration(query_parameters=query)
-    )
+    logs = await sdk_client("contoso").audit_logs.provisioning.get(RequestConfiguration(query_parameters=query))
     actions = [(e.provisioning_action.value, e.source_identity.display_name) for e in logs.value]
     assert actions == [
         ("create", "Ada"),
@@ -223,9 +213,7 @@ async def test_cts_end_to_end_through_the_sdk(sim: Any, sdk_client: Any) -> None
     assert all(e.job_id == job_id for e in logs.value)
 
 
-async def test_deletion_threshold_quarantine_and_force_deletes_through_the_sdk(
-    sim: Any, sdk_client: Any
-) -> None:
+async def test_deletion_threshold_quarantine_and_force_deletes_through_the_sdk(sim: Any, sdk_client: Any) -> None:
     from msgraph.generated.models.synchronization_job_restart_criteria import (
         SynchronizationJobRestartCriteria,
     )
@@ -248,9 +236,7 @@ async def test_deletion_threshold_quarantine_and_force_deletes_through_the_sdk(
 
     await job.restart.post(
         restart.RestartPostRequestBody(
-            criteria=SynchronizationJobRestartCriteria(
-                reset_scope=SynchronizationJobRestartScope.ForceDeletes
-            )
+            criteria=SynchronizationJobRestartCriteria(reset_scope=SynchronizationJobRestartScope.ForceDeletes)
         )
     )
     _advance(sim, 60)

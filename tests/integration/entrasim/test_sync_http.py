@@ -57,9 +57,7 @@ def job(graph: httpx.Client, sync: str) -> dict[str, Any]:
 
 
 def test_job_lifecycle(graph: httpx.Client, sync: str, sp: dict[str, Any], job: dict[str, Any]) -> None:
-    assert job["@odata.context"].endswith(
-        f"$metadata#servicePrincipals('{sp['id']}')/synchronization/jobs/$entity"
-    )
+    assert job["@odata.context"].endswith(f"$metadata#servicePrincipals('{sp['id']}')/synchronization/jobs/$entity")
     assert (job["templateId"], job["schedule"]["state"], job["status"]["code"]) == (
         "Azure2Azure",
         "Disabled",
@@ -73,14 +71,11 @@ def test_job_lifecycle(graph: httpx.Client, sync: str, sp: dict[str, Any], job: 
     assert (started["schedule"]["state"], started["status"]["code"]) == ("Active", "NotRun")
     assert graph.post(f"{path}/pause").status_code == 204
     assert graph.get(path).json()["status"]["code"] == "Paused"
-    assert (
-        graph.post(f"{path}/restart", json={"criteria": {"resetScope": "Watermark, Escrows"}}).status_code
-        == 204
-    )
+    assert graph.post(f"{path}/restart", json={"criteria": {"resetScope": "Watermark, Escrows"}}).status_code == 204
     assert graph.post(f"{path}/restart").status_code == 204  # criteria are optional
-    assert _error(graph.post(f"{path}/restart", json={"criteria": {"resetScope": "Everything"}}), 400)[
-        "code"
-    ] == ("BadRequest")
+    assert _error(graph.post(f"{path}/restart", json={"criteria": {"resetScope": "Everything"}}), 400)["code"] == (
+        "BadRequest"
+    )
     assert graph.delete(path).status_code == 204
     assert _error(graph.get(path), 404)["code"] == "ResourceNotFound"
     assert _error(graph.post(f"{sync}/jobs", json={"templateId": "gsuite"}), 400)["code"] == "BadRequest"
@@ -89,9 +84,7 @@ def test_job_lifecycle(graph: httpx.Client, sync: str, sp: dict[str, Any], job: 
     )
 
 
-def test_second_job_conflicts_and_patch_job_is_refused(
-    graph: httpx.Client, sync: str, job: dict[str, Any]
-) -> None:
+def test_second_job_conflicts_and_patch_job_is_refused(graph: httpx.Client, sync: str, job: dict[str, Any]) -> None:
     assert _error(graph.post(f"{sync}/jobs", json={"templateId": "Azure2Azure"}), 409)["code"] == "Conflict"
     error = _error(graph.patch(f"{sync}/jobs/{job['id']}", json={}), 404)
     assert error["code"] == "UnknownError"
@@ -104,13 +97,10 @@ def test_secrets(graph: httpx.Client, sync: str) -> None:
     assert reply.status_code == 204 and reply.content == b""
     listed = graph.get(f"{sync}/secrets").json()["value"]
     assert {"key": "Password", "value": "*"} in listed and {"key": "CompanyId", "value": FABRIKAM} in listed
-    assert _error(graph.put(f"{sync}/secrets", json={"value": [{"key": "Nope", "value": "x"}]}), 400)[
-        "code"
-    ] == ("BadRequest")
-    assert (
-        graph.put(f"{sync}/secrets", content=b"{", headers={"Content-Type": "application/json"}).status_code
-        == 400
+    assert _error(graph.put(f"{sync}/secrets", json={"value": [{"key": "Nope", "value": "x"}]}), 400)["code"] == (
+        "BadRequest"
     )
+    assert graph.put(f"{sync}/secrets", content=b"{", headers={"Content-Type": "application/json"}).status_code == 400
 
 
 def test_templates(graph: httpx.Client, sync: str, sp: dict[str, Any]) -> None:
@@ -134,10 +124,7 @@ def test_validate_credentials(sim: Any, graph: httpx.Client, sync: str, job: dic
     sim.call(_allow)
     assert graph.post(f"{sync}/jobs/validateCredentials", json=body).status_code == 204
     assert (
-        graph.post(
-            f"{sync}/jobs/{job['id']}/validateCredentials", json={"credentials": CREDENTIALS}
-        ).status_code
-        == 204
+        graph.post(f"{sync}/jobs/{job['id']}/validateCredentials", json={"credentials": CREDENTIALS}).status_code == 204
     )
 
 
@@ -164,9 +151,9 @@ def test_schema_endpoints(graph: httpx.Client, sync: str, job: dict[str, Any]) -
     assert "could not be parsed" in _error(graph.put(path, json=schema), 400)["message"]
     assert _error(graph.patch(path, json={}), 404)["code"] == "UnknownError"
     assert graph.delete(path).status_code == 204
-    assert len(
-        graph.get(path).json()["synchronizationRules"][0]["objectMappings"][0]["attributeMappings"]
-    ) == (len(mappings) - 1)
+    assert len(graph.get(path).json()["synchronizationRules"][0]["objectMappings"][0]["attributeMappings"]) == (
+        len(mappings) - 1
+    )
     operators = {o["name"] for o in graph.get(f"{path}/filterOperators").json()["value"]}
     assert {"EQUALS", "NOT EQUALS", "IS TRUE", "REGEX MATCH", "Includes", "Greater_Than"} <= operators
     functions = {f["name"] for f in graph.get(f"{path}/functions").json()["value"]}
@@ -214,9 +201,7 @@ def test_unknown_service_principal_and_permissions(sim: Any, graph: httpx.Client
 
 
 @pytest.fixture
-def provisioned(
-    sim: Any, graph: httpx.Client, sp: dict[str, Any], sync: str, job: dict[str, Any]
-) -> dict[str, Any]:
+def provisioned(sim: Any, graph: httpx.Client, sp: dict[str, Any], sync: str, job: dict[str, Any]) -> dict[str, Any]:
     """Three assigned users, provisioned by the job's first cycle."""
 
     def people(world: Any) -> list[str]:
@@ -247,9 +232,7 @@ def test_provision_on_demand(sim: Any, graph: httpx.Client, sync: str, provision
     path = f"{sync}/jobs/{provisioned['job']}/provisionOnDemand"
     rule = graph.get(f"{sync}/jobs/{provisioned['job']}/schema").json()["synchronizationRules"][0]["id"]
     body = {
-        "parameters": [
-            {"ruleId": rule, "subjects": [{"objectId": provisioned["users"][0], "objectTypeName": "User"}]}
-        ]
+        "parameters": [{"ruleId": rule, "subjects": [{"objectId": provisioned["users"][0], "objectTypeName": "User"}]}]
     }
     reply = graph.post(path, json=body)
     assert reply.status_code == 200, reply.text

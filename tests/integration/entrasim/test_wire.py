@@ -71,9 +71,7 @@ def test_unknown_segment_is_400_and_wrong_method_405(graph_http):
 def test_injected_429_carries_retry_after_n_times(graph_http, control):
     graph = graph_http("contoso")
     assert (
-        control.post(
-            "/faults", json={"path": "/v1.0/users$", "status": 429, "retryAfter": 7, "times": 2}
-        ).status_code
+        control.post("/faults", json={"path": "/v1.0/users$", "status": 429, "retryAfter": 7, "times": 2}).status_code
         == 201
     )
     statuses = [graph.get("/users") for _ in range(3)]
@@ -136,3 +134,12 @@ def test_clock_advance_and_request_log(graph_http, control):
 def test_reset_empties_the_world(control):
     assert control.post("/reset").status_code == 200
     assert control.get("/state").json()["tenants"] == {}
+
+
+def test_paths_and_methods_outside_graph_that_no_route_serves_are_json(sim, control):
+    with httpx.Client(base_url=sim.base_url, verify=ca_context(sim)) as client:
+        missing = client.get("/nothing/here")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "NotFound"
+    wrong = control.get("/reset")
+    assert wrong.status_code == 405 and wrong.headers["Allow"] == "POST"
+    assert wrong.json()["error"]["code"] == "MethodNotAllowed"

@@ -130,9 +130,7 @@ def test_assign_refuses(apps, sp, change, error):
 
 def test_default_role_is_accepted_when_the_sp_declares_no_roles(apps, sp):
     sp["appRoles"] = []
-    assignment = apps.assign(
-        sp["id"], _body(sp, "aaaaaaaa-0000-4000-8000-000000000001", DEFAULT_ACCESS_ROLE_ID)
-    )
+    assignment = apps.assign(sp["id"], _body(sp, "aaaaaaaa-0000-4000-8000-000000000001", DEFAULT_ACCESS_ROLE_ID))
     assert assignment["appRoleId"] == DEFAULT_ACCESS_ROLE_ID
 
 

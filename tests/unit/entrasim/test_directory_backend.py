@@ -117,12 +117,8 @@ def test_api_creation_needs_what_graph_needs(d):
 
 def test_seeded_ids_must_be_guids_and_unique(d):
     with pytest.raises(InvalidObjectIdentifier):
-        d.create_user(
-            {"userPrincipalName": "a@b.c", "displayName": "a", "accountEnabled": True}, object_id="x"
-        )
-    d.create_user(
-        {"userPrincipalName": "a@b.c", "displayName": "a", "accountEnabled": True}, object_id=TENANT
-    )
+        d.create_user({"userPrincipalName": "a@b.c", "displayName": "a", "accountEnabled": True}, object_id="x")
+    d.create_user({"userPrincipalName": "a@b.c", "displayName": "a", "accountEnabled": True}, object_id=TENANT)
     with pytest.raises(ObjectConflict):
         group(d, "g", id=TENANT.upper())
 

@@ -14,6 +14,7 @@ from entrasim.synchronization.engine import (
     CYCLE_INTERVAL_SECONDS,
     INCREMENTAL_EXPORT_SECONDS,
     INITIAL_CREATE_SECONDS,
+    INITIAL_MATCH_SECONDS,
     net_id,
 )
 
@@ -93,6 +94,21 @@ def test_first_cycle_creates_external_members(cts: Cts) -> None:
     assert bob["id"] != ada["id"]
 
 
+def test_incremental_cycles_export_only_changes_and_a_watermark_restart_re_evaluates_all(cts: Cts) -> None:
+    _, users = _synced(cts, *(f"user{i:02d}" for i in range(20)), department="Sales")
+    assert len(cts.target.directory.users) == 20
+    assert cts.job.status["lastSuccessfulExecutionWithExports"]["countExported"] == 20
+    for user in users[:3]:
+        cts.source.directory.update_user(user["id"], {"department": "Ops"})
+    cts.advance(CYCLE_INTERVAL_SECONDS + 3 * INCREMENTAL_EXPORT_SECONDS)
+    execution = cts.job.status["lastSuccessfulExecutionWithExports"]
+    assert (execution["countExported"], execution["countEntitled"]) == (3, 20)
+    cts.sync.restart_job(cts.sp["id"], cts.job.id, {"resetScope": "Watermark"})
+    cts.advance(20 * INITIAL_MATCH_SECONDS)
+    execution = cts.job.status["lastSuccessfulExecution"]
+    assert (execution["countImported"], execution["countExported"], execution["countEntitled"]) == (20, 0, 20)
+
+
 def test_a_long_initial_cycle_spans_clock_ticks(cts: Cts) -> None:
     cts.assign(cts.group("team", *(cts.user(f"user{i}") for i in range(10))))
     cts.start()
@@ -133,9 +149,7 @@ def test_updates_flow_source_changes_and_keep_object_add_only_values(cts: Cts) -
     assert target["jobTitle"] is None  # a source change overwrites what differs
     assert target["userType"] == "Guest"  # userType flows only when the object is created
     [update] = cts.events("update")
-    assert {"displayName": "department", "oldValue": "Sales", "newValue": "Ops"} in update[
-        "modifiedProperties"
-    ]
+    assert {"displayName": "department", "oldValue": "Sales", "newValue": "Ops"} in update["modifiedProperties"]
 
 
 def test_disabling_in_the_source_disables_in_the_target(cts: Cts) -> None:
@@ -167,9 +181,7 @@ def test_leaving_scope_soft_deletes_and_returning_restores(cts: Cts) -> None:
     assert target["id"] in cts.target.directory.users  # the same object, restored
     restore = cts.events()[-1]
     assert restore["provisioningAction"] == "update"
-    assert {"displayName": "IsSoftDeleted", "oldValue": "True", "newValue": "False"} in restore[
-        "modifiedProperties"
-    ]
+    assert {"displayName": "IsSoftDeleted", "oldValue": "True", "newValue": "False"} in restore["modifiedProperties"]
     assert cts.target_user(bob)["deletedDateTime"] is None  # type: ignore[index]
 
 
@@ -260,9 +272,7 @@ def test_create_conflicts_are_escrowed_and_retried() -> None:
     assert (execution["state"], execution["countEscrowed"]) == ("EntryLevelErrors", 1)
     [failure] = cts.events("create")
     assert failure["provisioningStatusInfo"]["status"] == "failure"
-    assert (
-        failure["provisioningStatusInfo"]["errorInformation"]["errorCode"] == "AzureActiveDirectoryConflict"
-    )
+    assert failure["provisioningStatusInfo"]["errorInformation"]["errorCode"] == "AzureActiveDirectoryConflict"
     cts.target.directory.delete_user(squatter["id"])
     _next_cycle(cts)
     assert cts.target_user(ada)["displayName"] == "Ada"  # type: ignore[index]

@@ -64,9 +64,7 @@ PARSE_VALID: list[tuple[str, Node]] = [
     ("Now ()", Call("Now", ())),
     (
         'Replace([preferredLanguage], "-", , , "_", , )',
-        Call(
-            "Replace", (Attribute("preferredLanguage"), Constant("-"), None, None, Constant("_"), None, None)
-        ),
+        Call("Replace", (Attribute("preferredLanguage"), Constant("-"), None, None, Constant("_"), None, None)),
     ),
     (
         'Switch([Active], , "1", "True", "0", "False")',
@@ -232,9 +230,7 @@ MAPPING_SOURCES: list[tuple[str, dict[str, Any]]] = [
             "Function",
             (
                 "condition",
-                source(
-                    '[country] = "USA"', "=", "Function", ("left", attr("country")), ("right", const("USA"))
-                ),
+                source('[country] = "USA"', "=", "Function", ("left", attr("country")), ("right", const("USA"))),
             ),
             ("valueIfTrue", const("x")),
             ("valueIfFalse", attr("d")),
@@ -355,10 +351,7 @@ EVALUATIONS: list[tuple[str, dict[str, object], object]] = [
     ("DateFromNum(129699324000000000)", {}, utc(2012, 1, 1, 23)),  # doc
     ('NumFromDate("2012-01-01T23:00:00Z")', {}, 129699324000000000),
     (
-        (
-            'NumFromDate(Join("", FormatDateTime([ContractEndDate], ,"yyyy-MM-ddzzz", "yyyy-MM-dd"),'
-            ' " 23:59:59-08:00"))'
-        ),
+        ('NumFromDate(Join("", FormatDateTime([ContractEndDate], ,"yyyy-MM-ddzzz", "yyyy-MM-dd"), " 23:59:59-08:00"))'),
         {"ContractEndDate": "2020-12-31-08:00"},  # doc (Workday)
         132539615990000000,
     ),
@@ -624,9 +617,7 @@ EVALUATIONS: list[tuple[str, dict[str, object], object]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("text", "attributes", "expected"), EVALUATIONS, ids=[t[:60] for t, _, _ in EVALUATIONS]
-)
+@pytest.mark.parametrize(("text", "attributes", "expected"), EVALUATIONS, ids=[t[:60] for t, _, _ in EVALUATIONS])
 def test_evaluate(text: str, attributes: dict[str, object], expected: object) -> None:
     assert run(text, **attributes) == expected
 
@@ -670,9 +661,7 @@ EVALUATION_ERRORS: list[tuple[str, dict[str, object], str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("text", "attributes", "message"), EVALUATION_ERRORS, ids=[m for _, _, m in EVALUATION_ERRORS]
-)
+@pytest.mark.parametrize(("text", "attributes", "message"), EVALUATION_ERRORS, ids=[m for _, _, m in EVALUATION_ERRORS])
 def test_evaluation_errors(text: str, attributes: dict[str, object], message: str) -> None:
     with pytest.raises(EvaluationError) as raised:
         evaluate(parse(text), attributes, now=NOW, is_unique=lambda value: value != "taken")
@@ -794,9 +783,7 @@ def _call(draw: st.DrawFn, children: st.SearchStrategy[Node]) -> Node:
     else:
         count = draw(st.integers(spec.minimum, spec.maximum))
     arguments = st.one_of(children, _comparisons(children))
-    args = tuple(
-        draw(st.none() | arguments) if spec.may_be_empty(i) else draw(arguments) for i in range(count)
-    )
+    args = tuple(draw(st.none() | arguments) if spec.may_be_empty(i) else draw(arguments) for i in range(count))
     return Call(spec.name, args)
 
 

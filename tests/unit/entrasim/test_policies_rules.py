@@ -44,9 +44,7 @@ def test_fresh_partner_has_the_documented_shape(policies):
         pytest.param({"tenantId": "not-a-guid"}, "Request_BadRequest", id="not-a-guid"),
         pytest.param({"tenantId": HOME}, "Request_BadRequest", id="own-tenant"),
         pytest.param({"tenantId": PARTNER, "bogus": 1}, "Request_BadRequest", id="unknown-property"),
-        pytest.param(
-            {"tenantId": PARTNER, "isServiceProvider": "yes"}, "Request_BadRequest", id="wrong-type"
-        ),
+        pytest.param({"tenantId": PARTNER, "isServiceProvider": "yes"}, "Request_BadRequest", id="wrong-type"),
     ],
 )
 def test_create_partner_refuses_bad_bodies(policies, body, code):
@@ -115,9 +113,7 @@ def test_explicit_null_resets_to_inherit(with_partner):
         pytest.param({"automaticUserConsentSettings": True}, id="scalar-for-object"),
         pytest.param({"automaticUserConsentSettings": {"sideways": True}}, id="unknown-nested"),
         pytest.param({"b2bCollaborationInbound": {"usersAndGroups": {"accessType": "maybe"}}}, id="bad-enum"),
-        pytest.param(
-            {"b2bCollaborationInbound": {"usersAndGroups": {"targets": "AllUsers"}}}, id="not-a-list"
-        ),
+        pytest.param({"b2bCollaborationInbound": {"usersAndGroups": {"targets": "AllUsers"}}}, id="not-a-list"),
         pytest.param({"tenantId": "33333333-3333-4333-8333-333333333333"}, id="other-tenant-id"),
         pytest.param({"isInMultiTenantOrganization": True}, id="read-only"),
     ],
@@ -260,9 +256,7 @@ def test_default_patch_refuses(policies, body):
 
 
 def test_default_patch_accepts_false_consent_settings(policies):
-    policies.update_default(
-        {"automaticUserConsentSettings": {"inboundAllowed": False, "outboundAllowed": False}}
-    )
+    policies.update_default({"automaticUserConsentSettings": {"inboundAllowed": False, "outboundAllowed": False}})
     assert policies.default["automaticUserConsentSettings"] == {
         "inboundAllowed": False,
         "outboundAllowed": False,

@@ -19,9 +19,7 @@ DAY = 24 * 3600
 @pytest.fixture
 def audit() -> AuditBackend:
     world = World(time_scale=0)
-    return world.add_tenant(
-        "5f0ad2c4-6a55-4b73-9d2e-0b9a3c1e7f10", "contoso.onmicrosoft.com", "Contoso"
-    ).audit
+    return world.add_tenant("5f0ad2c4-6a55-4b73-9d2e-0b9a3c1e7f10", "contoso.onmicrosoft.com", "Contoso").audit
 
 
 def _event(event_id: str, at: float, action: str = "create") -> ProvisioningEvent:
@@ -32,9 +30,7 @@ def _event(event_id: str, at: float, action: str = "create") -> ProvisioningEven
         "provisioningStatusInfo": {"status": "success", "errorInformation": None},
     }
     steps = (("EntryExportAdd", "export", "success", "created", {"id": event_id}),)
-    return ProvisioningEvent(
-        core, at, steps, (("accountEnabled", None, True), ("otherMails", None, ["a", "b"]))
-    )
+    return ProvisioningEvent(core, at, steps, (("accountEnabled", None, True), ("otherMails", None, ["a", "b"])))
 
 
 def _ids(audit: AuditBackend, **query: str) -> list[str]:

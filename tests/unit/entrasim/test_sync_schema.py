@@ -174,9 +174,7 @@ def test_semantic_rules(change: Callable[[dict[str, Any]], None], message: str) 
 def test_directory_extensions_and_custom_mappings_are_accepted() -> None:
     def extend(s: dict[str, Any]) -> None:
         for directory in s["directories"]:
-            directory["objects"][0]["attributes"].append(
-                {"name": "extension_abc_costCenter", "type": "String"}
-            )
+            directory["objects"][0]["attributes"].append({"name": "extension_abc_costCenter", "type": "String"})
         _user_mapping(s)["attributeMappings"].append(
             {
                 "targetAttributeName": "extension_abc_costCenter",
@@ -263,9 +261,7 @@ def _clause(operator: str, *values: str) -> Callable[[object], bool]:
         ("!&", ["Sales,Ops"], ["HR"], ["Sales", None]),
     ],
 )
-def test_filter_operators(
-    operator: str, values: list[str], passes: list[object], fails: list[object]
-) -> None:
+def test_filter_operators(operator: str, values: list[str], passes: list[object], fails: list[object]) -> None:
     check = _clause(operator, *values)
     assert [check(v) for v in passes] == [True] * len(passes)
     assert [check(v) for v in fails] == [False] * len(fails)
@@ -307,9 +303,7 @@ def test_catalogues() -> None:
     functions = {f["name"]: f for f in schema.mapping_functions()}
     assert [p["name"] for p in functions["Append"]["parameters"]] == ["source", "suffix"]
     coalesce = functions["Coalesce"]["parameters"]
-    assert coalesce == [
-        {"allowMultipleOccurrences": True, "name": "source", "required": True, "type": "String"}
-    ]
+    assert coalesce == [{"allowMultipleOccurrences": True, "name": "source", "required": True, "type": "String"}]
 
 
 def test_template_carries_the_default_schema() -> None:

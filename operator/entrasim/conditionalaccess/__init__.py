@@ -1,0 +1,1 @@
+"""Conditional Access policies: seeded per tenant and served read-only."""
