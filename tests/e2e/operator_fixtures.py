@@ -2,8 +2,8 @@
 
 `entrasim` serves both tenants on a free port with simulated time frozen (only `advance` moves it); `tenants`
 creates the credentials and CA Secrets in the test namespace; `ctsync_operator` runs the operator on that
-namespace with a 5 s drift interval. When a test fails, the last lines of every operator log it produced are
-added to the report.
+namespace with a 5 s drift interval, counting each SyncScope's users at every pass. When a test fails, the
+last lines of every operator log it produced are added to the report.
 """
 
 from __future__ import annotations
@@ -26,14 +26,19 @@ from typing import Any, TypeVar, cast
 
 import httpx
 import pytest
+import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from support.sim import CONTOSO, SECRET, contoso_people, credentials_secrets, fetch_token, two_tenant_seed
+from support.sim import CONTOSO, FABRIKAM, SECRET, contoso_people, credentials_secrets, fetch_token, two_tenant_seed
 
 BIN = Path(sys.executable).parent
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "tenants" / "contoso-to-fabrikam"
+PAIR = "contoso-to-fabrikam"  # every example object has this name
+CYCLE = 3600  # simulated seconds: more than one provisioning cycle
 START_TIMEOUT = 30.0
 DRIFT_INTERVAL = 5.0
+AUDIT_INTERVAL = 1.0  # below the drift interval: every pass counts the users
 GROUP, VERSION = "ctsync.io", "v1alpha1"
 OPERATOR_LOGS = pytest.StashKey[list[Path]]()
 T = TypeVar("T")
@@ -44,7 +49,7 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
 
 
-def _spawn(argv: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def spawn(argv: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     with open(log_path, "ab") as out:
         return subprocess.Popen(
             argv,
@@ -57,7 +62,7 @@ def _spawn(argv: list[str], log_path: Path, env: dict[str, str] | None = None) -
         )
 
 
-def _stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 10) -> None:
+def terminate(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 10) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)
     try:
@@ -67,7 +72,7 @@ def _stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: flo
         proc.wait()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -205,11 +210,15 @@ def _plural(body: dict[str, Any]) -> str:
 class OperatorProcess:
     """`ctsync operator` for one namespace; start() again after kill() to restart it on the same log."""
 
-    def __init__(self, kubeconfig: Path, namespace: str, log_path: Path) -> None:
+    def __init__(
+        self, kubeconfig: Path, namespace: str, log_path: Path, drift_interval: float = DRIFT_INTERVAL
+    ) -> None:
         self.kubeconfig = kubeconfig
         self.namespace = namespace
         self.log_path = log_path
-        self.health_port = _free_port()
+        self.drift_interval = drift_interval
+        self.health_port = free_port()
+        self.metrics_port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0  # time.time() of the last start, to compare with the log's timestamps
 
@@ -222,16 +231,18 @@ class OperatorProcess:
             "--namespace",
             self.namespace,
             "--drift-interval",
-            f"{DRIFT_INTERVAL:g}",
+            f"{self.drift_interval:g}",
+            "--audit-interval",
+            f"{AUDIT_INTERVAL:g}",
             "--log-format",
             "text",
             "--health-port",
             str(self.health_port),
             "--metrics-port",
-            str(_free_port()),
+            str(self.metrics_port),
         ]
         self.started_at = time.time()
-        self.process = _spawn(argv, self.log_path, env)
+        self.process = spawn(argv, self.log_path, env)
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
         def healthy() -> bool:
@@ -249,12 +260,12 @@ class OperatorProcess:
     def kill(self) -> None:
         """SIGKILL: no cleanup handler runs, nothing is flushed."""
         if self.process is not None:
-            _stop(self.process, signal.SIGKILL)
+            terminate(self.process, signal.SIGKILL)
             self.process = None
 
     def stop(self) -> None:
         if self.process is not None:
-            _stop(self.process)
+            terminate(self.process)
             self.process = None
 
     def log(self) -> str:
@@ -284,7 +295,7 @@ def entrasim(tmp_path: Path) -> Iterator[Sim]:
     """entrasim with Contoso (5 members, the first 3 in group CTS-Fabrikam) and an empty Fabrikam."""
     state_dir = tmp_path / "entrasim"
     log_path = tmp_path / "entrasim.log"
-    proc = _spawn(
+    proc = spawn(
         [str(BIN / "entrasim"), "serve", "--state-dir", str(state_dir), "--port", "0", "--time-scale", "0"],
         log_path,
     )
@@ -305,7 +316,7 @@ def entrasim(tmp_path: Path) -> Iterator[Sim]:
         errors = sim.control("GET", "/state")["internalErrors"]
         assert not errors, f"entrasim answered 500 for: {errors}"
     finally:
-        _stop(proc)
+        terminate(proc)
 
 
 @pytest.fixture
@@ -322,15 +333,60 @@ def tenants(entrasim: Sim, api_client: client.ApiClient, namespace: str) -> Kube
 def ctsync_operator(
     request: pytest.FixtureRequest, kube_config: Path, tenants: Kube, tmp_path: Path
 ) -> Iterator[OperatorProcess]:
-    """A running `ctsync operator --namespace <test namespace> --drift-interval 5 --log-format text`."""
+    """A running `ctsync operator --namespace <test namespace> --drift-interval 5 --audit-interval 1
+    --log-format text`; its /metrics is on `metrics_port`. Parametrized indirectly, the parameter is another
+    drift interval."""
     if not request.config.pluginmanager.has_plugin("ctsync-operator-logs"):
         request.config.pluginmanager.register(OperatorLogReporter(), "ctsync-operator-logs")
-    operator = OperatorProcess(kube_config, tenants.namespace, tmp_path / "operator.log")
+    drift_interval = getattr(request, "param", DRIFT_INTERVAL)
+    operator = OperatorProcess(kube_config, tenants.namespace, tmp_path / "operator.log", drift_interval)
     request.node.stash.setdefault(OPERATOR_LOGS, []).append(operator.log_path)
     operator.start()
     yield operator
     operator.stop()
     assert SECRET not in operator.log(), "a credentials Secret's value reached the operator log"
+
+
+def example(kind: str) -> dict[str, Any]:
+    return dict(yaml.safe_load((EXAMPLES / f"{kind}.yaml").read_text()))
+
+
+def tenant_pair(sim: Sim, **spec: Any) -> dict[str, Any]:
+    """examples/.../tenantpair.yaml with both tenants moved to the emulator (cloud Custom)."""
+    body = example("tenantpair")
+    for side, tenant_id, secret in (("source", CONTOSO, "contoso"), ("target", FABRIKAM, "fabrikam")):
+        body["spec"][side] = {
+            "tenantId": tenant_id,
+            "credentialsRef": {"name": f"{secret}-credentials"},
+            "cloud": "Custom",
+            "endpoints": {
+                "authorityHost": sim.base_url,
+                "graphEndpoint": sim.base_url,
+                "caSecretRef": {"name": "entrasim-ca"},
+            },
+        }
+    body["spec"].update(spec)
+    return body
+
+
+def apply_pair(kube: Kube, sim: Sim, **spec: Any) -> dict[str, Any]:
+    kube.create(tenant_pair(sim, **spec))
+    return kube.wait_ready("tenantpairs", PAIR)
+
+
+def apply_scope_and_mapping(kube: Kube) -> dict[str, Any]:
+    kube.create(example("syncscope"))
+    kube.create(example("attributemapping"))
+    return kube.wait_ready("syncscopes", PAIR, timeout=60)
+
+
+def allow_sync(sim: Sim, allowed: bool) -> None:
+    """Sets Fabrikam's consent to inbound synchronization from Contoso, behind ctsync's back."""
+    with sim.graph("fabrikam") as graph:
+        graph.patch(
+            f"/policies/crossTenantAccessPolicy/partners/{CONTOSO}/identitySynchronization",
+            json={"userSyncInbound": {"isSyncAllowed": allowed}},
+        ).raise_for_status()
 
 
 def contoso_group_id(sim: Sim) -> str:

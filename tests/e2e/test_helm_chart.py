@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,52 +16,15 @@ import pytest
 import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
-from kubernetes.dynamic import DynamicClient
 
 from ctsync.config import Settings, add_operator_arguments, resolve
+from e2e.helm_support import CHART, ROOT, TESTDATA, args, establish, render
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-CHART = ROOT / "charts" / "ctsync"
-TESTDATA = Path(__file__).parent / "testdata"
 ALL_ENABLED = TESTDATA / "helm" / "all-enabled.yaml"
-FIELD_MANAGER = "ctsync-e2e"
-ESTABLISH_TIMEOUT = 30.0
 # The chart's crds/ mirrors crds/ and adds kopf's peering CRDs in a subdirectory.
 KOPF_CRDS = Path("kopf") / "kopf.dev_peerings.yaml"
-
-
-@pytest.fixture(scope="session")
-def helm(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """helm(*args) runs the helm hack/helm.sh prints (built the first time), with private config dirs."""
-    built = subprocess.run([str(ROOT / "hack" / "helm.sh")], capture_output=True, text=True)
-    if built.returncode != 0:
-        reason = (built.stderr.strip().splitlines() or ["hack/helm.sh failed"])[-1]
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true and no helm: {reason}", pytrace=False)
-        pytest.skip(f"helm chart tests need helm: {reason}")
-    binary = built.stdout.strip().splitlines()[-1]
-    home = tmp_path_factory.mktemp("helm-home")
-    # helm must not read or write the developer's repositories, plugins or cache.
-    env = {
-        **os.environ,
-        "HELM_CACHE_HOME": str(home / "cache"),
-        "HELM_CONFIG_HOME": str(home / "config"),
-        "HELM_DATA_HOME": str(home / "data"),
-    }
-
-    def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([binary, *map(str, args)], capture_output=True, text=True, env=env, timeout=120)
-
-    return run
-
-
-def render(helm: Callable[..., subprocess.CompletedProcess[str]], *args: str | Path) -> list[dict[str, Any]]:
-    """The objects `helm template` renders."""
-    result = helm("template", *args)
-    assert result.returncode == 0, result.stderr
-    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -132,6 +93,7 @@ BAD_VALUES = [
     BadValues("negative-port", ["--set", "healthPort=-1"], "'/healthPort': minimum"),
     BadValues("port-too-high", ["--set", "metrics.port=70000"], "'/metrics/port': maximum"),
     BadValues("drift-interval-zero", ["--set", "driftInterval=0"], "'/driftInterval': minimum"),
+    BadValues("audit-interval-too-short", ["--set", "auditInterval=5"], "'/auditInterval': minimum"),
     BadValues("namespace-glob", ["--set", "watch.namespaces={team-*}"], "'/watch/namespaces/0'"),
     BadValues(
         "namespaces-and-all-namespaces",
@@ -179,7 +141,14 @@ def test_bad_values_fail_naming_the_key(helm: Callable[..., subprocess.Completed
         (
             ["-f", ALL_ENABLED],
             [
-                Settings(("team-a", "team-b"), 8080, 8081, 120, "text", peering="ctsync-peering", priority=priority)
+                Settings(
+                    namespaces=("team-a", "team-b"),
+                    drift_interval=120,
+                    audit_interval=1800,
+                    log_format="text",
+                    peering="ctsync-peering",
+                    priority=priority,
+                )
                 for priority in (200, 100)  # the active operator, then the standby
             ],
         ),
@@ -209,34 +178,11 @@ def test_operator_parses_the_rendered_args(
 # Rendered objects on a real API server
 
 
-def _establish(api_client: client.ApiClient, crds: list[dict[str, Any]]) -> None:
-    ext = client.ApiextensionsV1Api(api_client)
-    for crd in crds:
-        ext.patch_custom_resource_definition(
-            crd["metadata"]["name"],
-            crd,
-            field_manager=FIELD_MANAGER,
-            force=True,
-            _content_type="application/apply-patch+yaml",
-        )
-
-    def established(name: str) -> bool:
-        status = ext.read_custom_resource_definition(name).status
-        conditions = (status.conditions if status else None) or []
-        return any(c.type == "Established" and c.status == "True" for c in conditions)
-
-    deadline = time.monotonic() + ESTABLISH_TIMEOUT
-    pending = [crd["metadata"]["name"] for crd in crds]
-    while pending := [name for name in pending if not established(name)]:
-        assert time.monotonic() < deadline, f"CRDs not Established in {ESTABLISH_TIMEOUT:.0f} s: {pending}"
-        time.sleep(0.05)
-
-
 @pytest.fixture(scope="session")
 def monitoring_crds(api_client: client.ApiClient) -> None:
     """prometheus-operator's ServiceMonitor and PrometheusRule CRDs (minimal test copies), established."""
     crds = yaml.safe_load_all((TESTDATA / "monitoring.coreos.com-crds.yaml").read_text())
-    _establish(api_client, list(crds))
+    establish(api_client, list(crds))
 
 
 @pytest.fixture
@@ -249,46 +195,6 @@ def watched(api_client: client.ApiClient) -> Iterator[list[str]]:
     yield names
     for name in names:
         core.delete_namespace(name)
-
-
-@pytest.fixture
-def apply(
-    api_client: client.ApiClient, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Callable[[list[dict[str, Any]]], None]]:
-    """apply(objects) applies CRDs (waiting until Established), then the rest, server-side and strictly.
-
-    Cluster-scoped objects other than CRDs are deleted afterwards; namespaced ones go with their namespace.
-    """
-    created: list[tuple[Any, str]] = []
-    dynamic: list[DynamicClient] = []
-
-    def run(objects: list[dict[str, Any]]) -> None:
-        _establish(api_client, [o for o in objects if o["kind"] == "CustomResourceDefinition"])
-        # A fresh discovery cache, so that the CRDs applied just now are known.
-        cache = tmp_path_factory.mktemp("discovery") / "cache.json"
-        dynamic[:] = [DynamicClient(api_client, cache_file=str(cache))]
-        for obj in objects:
-            if obj["kind"] == "CustomResourceDefinition":
-                continue
-            resource = dynamic[0].resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
-            name = obj["metadata"]["name"]
-            try:
-                # Strict: a field the API does not know (a typo in a template) is an error, not dropped.
-                resource.server_side_apply(
-                    body=obj,
-                    field_manager=FIELD_MANAGER,
-                    force_conflicts=True,
-                    query_params=[("fieldValidation", "Strict")],
-                )
-            except ApiException as e:
-                message = json.loads(e.body).get("message", e.body) if e.body else e.reason
-                pytest.fail(f"the API server rejected {obj['kind']} {name}: {message}", pytrace=False)
-            if not resource.namespaced:
-                created.append((resource, name))
-
-    yield run
-    for resource, name in created:
-        dynamic[0].delete(resource, name=name)
 
 
 def can(api: client.ApiClient, user: str, verb: str, resource: str, namespace: str | None = None) -> bool:
@@ -314,11 +220,6 @@ def can(api: client.ApiClient, user: str, verb: str, resource: str, namespace: s
 
 def kinds(objects: list[dict[str, Any]]) -> set[str]:
     return {o["kind"] for o in objects}
-
-
-def args(deployment: dict[str, Any]) -> list[str]:
-    (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    return list(container["args"])
 
 
 BASE_KINDS = {"CustomResourceDefinition", "ServiceAccount", "Service", "Deployment"}
@@ -348,6 +249,7 @@ def test_defaults_apply(
         "--metrics-port=8080",
         "--health-port=8081",
         "--drift-interval=300",
+        "--audit-interval=900",
         "--log-format=json",
         "--standalone",
     ]

@@ -6,46 +6,33 @@ from __future__ import annotations
 import re
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from kubernetes import client
 
-from e2e.operator_fixtures import DRIFT_INTERVAL, Kube, OperatorProcess, Sim, contoso_group_id, wait_until
+from e2e.operator_fixtures import (
+    CYCLE,
+    DRIFT_INTERVAL,
+    PAIR,
+    Kube,
+    OperatorProcess,
+    Sim,
+    allow_sync,
+    apply_pair,
+    apply_scope_and_mapping,
+    contoso_group_id,
+    example,
+    tenant_pair,
+    wait_until,
+)
 from support.sim import CONTOSO, FABRIKAM
 
 pytestmark = pytest.mark.e2e
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "tenants" / "contoso-to-fabrikam"
 CTS_TEMPLATE = "518e5f48-1fc8-4c48-9387-9fdf28b0dfe7"
-PAIR = "contoso-to-fabrikam"  # every example object has this name
 SLACK = 15.0  # seconds on top of the drift interval for a pass to finish and its effects to show
-CYCLE = 3600  # simulated seconds: more than one provisioning cycle
 GROUP_MEMBERS = ("person0000", "person0001", "person0002")  # contoso_people(5, in_group=3)
-
-
-def example(kind: str) -> dict[str, Any]:
-    return dict(yaml.safe_load((EXAMPLES / f"{kind}.yaml").read_text()))
-
-
-def tenant_pair(sim: Sim, **spec: Any) -> dict[str, Any]:
-    """examples/.../tenantpair.yaml with both tenants moved to the emulator (cloud Custom)."""
-    body = example("tenantpair")
-    for side, tenant_id, secret in (("source", CONTOSO, "contoso"), ("target", FABRIKAM, "fabrikam")):
-        body["spec"][side] = {
-            "tenantId": tenant_id,
-            "credentialsRef": {"name": f"{secret}-credentials"},
-            "cloud": "Custom",
-            "endpoints": {
-                "authorityHost": sim.base_url,
-                "graphEndpoint": sim.base_url,
-                "caSecretRef": {"name": "entrasim-ca"},
-            },
-        }
-    body["spec"].update(spec)
-    return body
 
 
 def partner(sim: Sim, tenant_key: str, partner_id: str, suffix: str = "") -> dict[str, Any] | None:
@@ -85,17 +72,6 @@ def configurations(sim: Sim) -> list[dict[str, Any]]:
         reply = graph.get("/servicePrincipals")
         reply.raise_for_status()
         return [sp for sp in reply.json()["value"] if sp.get("applicationTemplateId") == CTS_TEMPLATE]
-
-
-def apply_pair(kube: Kube, sim: Sim, **spec: Any) -> dict[str, Any]:
-    kube.create(tenant_pair(sim, **spec))
-    return kube.wait_ready("tenantpairs", PAIR)
-
-
-def apply_scope_and_mapping(kube: Kube) -> dict[str, Any]:
-    kube.create(example("syncscope"))
-    kube.create(example("attributemapping"))
-    return kube.wait_ready("syncscopes", PAIR, timeout=60)
 
 
 LOG_TIME = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\]")
@@ -162,11 +138,7 @@ def test_drift_in_graph_is_corrected_within_one_interval(
     entrasim: Sim, tenants: Kube, ctsync_operator: OperatorProcess
 ) -> None:
     apply_pair(tenants, entrasim)
-    with entrasim.graph("fabrikam") as graph:
-        graph.patch(
-            f"/policies/crossTenantAccessPolicy/partners/{CONTOSO}/identitySynchronization",
-            json={"userSyncInbound": {"isSyncAllowed": False}},
-        ).raise_for_status()
+    allow_sync(entrasim, False)
     assert sync_allowed(entrasim) is False
     changed = time.monotonic()
 
@@ -188,11 +160,7 @@ def test_observe_reports_drift_and_leaves_it(entrasim: Sim, tenants: Kube, ctsyn
     apply_pair(tenants, entrasim)
     tenants.patch("tenantpairs", PAIR, {"spec": {"managementPolicy": "Observe"}})
     tenants.wait_ready("tenantpairs", PAIR)
-    with entrasim.graph("fabrikam") as graph:
-        graph.patch(
-            f"/policies/crossTenantAccessPolicy/partners/{CONTOSO}/identitySynchronization",
-            json={"userSyncInbound": {"isSyncAllowed": False}},
-        ).raise_for_status()
+    allow_sync(entrasim, False)
 
     drifted = wait_until(
         lambda: (c := tenants.condition("tenantpairs", PAIR, "Drifted")) and c["status"] == "True" and c,
@@ -317,6 +285,23 @@ def test_sync_scope_configures_the_job_and_users_flow(
     assert scope["metadata"]["annotations"].get("ctsync.io/mappings-revision")
     time.sleep(2 * DRIFT_INTERVAL)  # later passes (timer, annotation) must find nothing more to write
     assert entrasim.count("PUT", "/schema") == 2
+
+
+# A drift timer far beyond the test: only the pair's nudge can bring the SyncScope to Ready in time.
+@pytest.mark.parametrize("ctsync_operator", [600.0], indirect=True, ids=["drift-interval-600s"])
+def test_a_sync_scope_applied_with_its_pair_starts_when_the_pair_is_ready(
+    entrasim: Sim, tenants: Kube, ctsync_operator: OperatorProcess
+) -> None:
+    tenants.create(example("syncscope"))  # first, as `kubectl apply -f` of the directory may do
+    tenants.create(tenant_pair(entrasim))
+    pair = tenants.wait_ready("tenantpairs", PAIR)
+    ready_at = time.monotonic()
+
+    scope = tenants.wait_ready("syncscopes", PAIR, timeout=SLACK)
+    print(f"\nSyncScope Ready {time.monotonic() - ready_at:.1f} s after its TenantPair")
+    ready = next(c for c in pair["status"]["conditions"] if c["type"] == "Ready")
+    mark = f"{pair['metadata']['generation']}/{ready['lastTransitionTime']}"
+    assert scope["metadata"]["annotations"]["ctsync.io/tenantpair-ready"] == mark
 
 
 # --- e) deletion policies -----------------------------------------------------------------------------------

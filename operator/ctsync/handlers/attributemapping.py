@@ -10,11 +10,10 @@ from typing import Any, Final
 import kopf
 
 from ..api.attributemapping import AttributeMapping
-from ..api.constants import PLURAL_SYNC_SCOPES
 from ..errors import InvalidSpec
 from ..reconcile.attributemapping import reconcile_attribute_mapping
 from ..reconcile.outcome import Outcome
-from . import bridge, indexes, runtime
+from . import bridge, indexes, runtime, syncscope
 
 # After publishing a new revision, look again this soon: the SyncScope's update handler applies it within
 # seconds. Otherwise the mapping waits for its SyncScope at the reconciler's usual retry interval.
@@ -44,12 +43,13 @@ async def reconcile(
             return dataclasses.replace(outcome, retry_after=min(outcome.retry_after, REVISION_SETTLE_SECONDS))
         return outcome
 
-    await bridge.settle(body, patch, one_pass)
+    await bridge.settle(body, patch, one_pass, runtime.current().metrics)
 
 
 async def deleted(
     body: kopf.Body, sync_scopes: indexes.SyncScopes, mappings_by_scope: indexes.MappingsByScope, **_: Any
 ) -> None:
+    bridge.forget(body, runtime.current().metrics)
     scope = _scope_ref(body)
     if scope is not None:
         await publish_revision(sync_scopes, mappings_by_scope, indexes.key_of(body)[0], scope)
@@ -58,15 +58,10 @@ async def deleted(
 async def publish_revision(
     sync_scopes: indexes.SyncScopes, mappings_by_scope: indexes.MappingsByScope, namespace: str, scope: str
 ) -> bool:
-    """Annotates the SyncScope with the digest of its mappings when that changed (kopf then runs its update
-    handler); a SyncScope that does not exist yet reads the mappings when it is created. True if annotated."""
-    entry = indexes.one(sync_scopes, (namespace, scope))
+    """Nudges the SyncScope with the digest of its mappings when that changed; a SyncScope that does not
+    exist yet reads the mappings when it is created. True if annotated."""
     revision = indexes.mappings_revision(mappings_by_scope, namespace, scope)
-    if entry is None or entry.mappings_revision == revision:
-        return False
-    return await runtime.current().annotate(
-        PLURAL_SYNC_SCOPES, namespace, scope, {indexes.ANNOTATION_MAPPINGS_REVISION: revision}
-    )
+    return await syncscope.nudge(sync_scopes, namespace, scope, indexes.ANNOTATION_MAPPINGS_REVISION, revision)
 
 
 def _scope_ref(essence: Mapping[str, Any] | None) -> str | None:

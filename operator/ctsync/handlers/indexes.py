@@ -41,10 +41,6 @@ class ScopeEntry:
     status: Mapping[str, Any]
     annotations: Mapping[str, str]  # its ctsync.io/ annotations
 
-    @property
-    def mappings_revision(self) -> str | None:
-        return self.annotations.get(ANNOTATION_MAPPINGS_REVISION)
-
 
 @dataclass(frozen=True)
 class MappingEntry:

@@ -21,8 +21,7 @@ from ..config import Settings
 from ..errors import DependencyNotReady
 from ..metrics import Metrics
 from ..reconcile.connections import ClientPool
-
-Key = tuple[str, str]  # (namespace, name)
+from .indexes import Key
 
 
 def kube_client() -> Any:

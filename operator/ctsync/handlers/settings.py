@@ -64,11 +64,11 @@ def register(registry: kopf.OperatorRegistry, config: Settings) -> None:
             # Nothing works without cluster credentials: exit rather than let kopf retry every minute.
             raise kopf.PermanentError(f"no Kubernetes configuration (in-cluster or KUBECONFIG): {exc}") from None
         rt = runtime.Runtime(config, kube)
-        runtime.install(rt)  # before serving, so that cleanup closes what was opened
         try:
             rt.serve_metrics()
-        except OSError as exc:
+        except OSError as exc:  # the port is taken: exit, as without credentials
             raise kopf.PermanentError(f"cannot serve metrics on port {config.metrics_port}: {exc}") from None
+        runtime.install(rt)
 
     @kopf.on.cleanup(registry=registry, id="ctsync.cleanup")
     async def stop(**_: Any) -> None:

@@ -1,17 +1,23 @@
-"""SyncScope: reconciled on every change (including a new mappings revision), on operator start and on the
-drift timer; finalized on deletion with its TenantPair's deletionPolicy."""
+"""SyncScope: reconciled on every change (including a nudge from its TenantPair or an AttributeMapping), on
+operator start and on the drift timer; finalized on deletion with its TenantPair's deletionPolicy. After each
+reconcile it reads its job's new provisioning log entries into the metrics."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Mapping
 from typing import Any
 
 import kopf
 
+from ..api.constants import PLURAL_SYNC_SCOPES
 from ..api.syncscope import SyncScope
+from ..api.tenantpair import TenantPair
 from ..config import Settings
+from ..errors import CtsyncError
 from ..reconcile.outcome import Event, Outcome
+from ..reconcile.provisioning import Watermark, read_new_events
 from ..reconcile.syncscope import finalize_sync_scope, reconcile_sync_scope
 from . import bridge, indexes, runtime
 
@@ -24,15 +30,57 @@ async def reconcile(
     **_: Any,
 ) -> None:
     rt = runtime.current()
+    key = indexes.key_of(body)
+    generation = bridge.generation_of(body)
+    pair = indexes.pair_of(tenant_pairs, key[0], indexes.pair_name_of(body))
+    audit = rt.audits.due(key, generation)
 
     async def one_pass(status: Mapping[str, Any]) -> Outcome:
         scope = SyncScope.from_body(body)
-        pair = indexes.pair_of(tenant_pairs, scope.namespace, scope.tenant_pair_name)
         mappings = indexes.mappings_of(mappings_by_scope, scope.namespace, scope.name)
-        return await reconcile_sync_scope(scope, pair.pair, pair.ready, mappings, rt.pool, status)
+        return await reconcile_sync_scope(scope, pair.pair, pair.ready, mappings, rt.pool, status, audit=audit)
+
+    async def finish(outcome: Outcome) -> Outcome:
+        if outcome.scope_members is not None:
+            rt.audits.done(key, generation)
+        if pair.pair is None or not pair.ready:
+            # The pair nudges this SyncScope when it turns Ready (and the drift timer comes anyway): a kopf
+            # retry would wait out its delay even then.
+            return dataclasses.replace(outcome, retry_after=None)
+        return await read_provisioning(rt, key, pair.pair, body.get("status") or {}, outcome)
 
     async with rt.serialized(body):
-        await bridge.settle(body, patch, one_pass)
+        await bridge.settle(body, patch, one_pass, rt.metrics, finish)
+
+
+async def read_provisioning(
+    rt: runtime.Runtime, key: indexes.Key, pair: TenantPair, previous: Mapping[str, Any], outcome: Outcome
+) -> Outcome:
+    """Counts the job's provisioning log entries since the watermark in status, and moves the watermark."""
+    status = {**previous, **outcome.status}
+    job_id = status.get("jobId")
+    if not job_id:
+        return outcome
+    try:
+        clients = await rt.pool.for_pair(pair)
+    except CtsyncError:
+        return outcome  # the pass needed the same clients: its outcome already says what is wrong
+    watermark = Watermark.from_status(status)
+    entries, read_to = await read_new_events(clients.source, job_id, watermark)
+    rt.metrics.record_provisioning(*key, entries)
+    if read_to == watermark:
+        return outcome
+    return dataclasses.replace(outcome, status={**outcome.status, "provisioningWatermark": read_to.to_status()})
+
+
+async def nudge(sync_scopes: indexes.SyncScopes, namespace: str, name: str, annotation: str, value: str) -> bool:
+    """Makes a SyncScope reconcile now by setting one of its nudge annotations (indexes.ANNOTATION_*): kopf
+    runs its update handler for the changed metadata. Nothing when it has that value already, or when it is
+    not in the index yet (a SyncScope being created reads everything anyway). True if annotated."""
+    entry = indexes.one(sync_scopes, (namespace, name))
+    if entry is None or entry.annotations.get(annotation) == value:
+        return False
+    return await runtime.current().annotate(PLURAL_SYNC_SCOPES, namespace, name, {annotation: value})
 
 
 async def finalize(body: kopf.Body, patch: kopf.Patch, tenant_pairs: indexes.TenantPairs, **_: Any) -> None:
@@ -44,7 +92,8 @@ async def finalize(body: kopf.Body, patch: kopf.Patch, tenant_pairs: indexes.Ten
         return await finalize_sync_scope(scope, pair.pair, rt.pool, body.get("status") or {})
 
     async with rt.serialized(body):
-        await bridge.finalize(body, patch, run)
+        await bridge.finalize(body, patch, run, rt.metrics)
+    rt.audits.forget(indexes.key_of(body))
 
 
 def register(registry: kopf.OperatorRegistry, config: Settings) -> None:

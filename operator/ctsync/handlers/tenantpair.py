@@ -35,8 +35,10 @@ async def nudge_sync_scopes(
 
     A watch event rather than the reconcile handler: kopf writes the Ready status only after that handler
     returns, and a SyncScope nudged before the index shows the pair Ready would wait again."""
-    namespace, name = indexes.key_of(body)
     ready = indexes.ready_mark(body)
+    if ready is None:
+        return
+    namespace, name = indexes.key_of(body)
     for scope in indexes.scopes_of(sync_scopes_by_pair, namespace, name):
         await syncscope.nudge(sync_scopes, namespace, scope, indexes.ANNOTATION_PAIR_READY, ready)
 
@@ -76,5 +78,5 @@ def register(registry: kopf.OperatorRegistry, config: Settings) -> None:
         *indexes.TENANT_PAIRS,
         registry=registry,
         id="tenantpair.nudge",
-        when=lambda type, body, **_: type != "DELETED" and indexes.ready_mark(body) is not None,
+        when=lambda type, **_: type != "DELETED",
     )(nudge_sync_scopes)  # type: ignore[arg-type]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +13,7 @@ from ctsync.api import conditions
 from ctsync.api.conditions import Condition, Health
 from ctsync.errors import AuthenticationFailed, DependencyNotReady, InvalidSpec, Throttled
 from ctsync.handlers import bridge
+from ctsync.metrics import Metrics
 from ctsync.planning.plan import Action, Plan
 from ctsync.reconcile.outcome import Event, Outcome, from_error
 
@@ -50,6 +52,10 @@ def ready(generation: int = 2, **extra: Any) -> Outcome:
 
 def by_type(patch: kopf.Patch) -> dict[str, dict[str, Any]]:
     return {c["type"]: c for c in patch.status["conditions"]}
+
+
+def sample(metrics: Metrics, metric: str, /, **labels: str) -> float | None:
+    return metrics.registry.get_sample_value(metric, labels)
 
 
 def test_ready_outcome_writes_generation_conditions_fields_and_events(events: list[Any]) -> None:
@@ -163,9 +169,45 @@ async def test_a_body_that_does_not_parse_becomes_a_stalled_outcome(events: list
         raise InvalidSpec("spec.source", "must be an object")
 
     patch = kopf.Patch()
-    await bridge.settle(body(4), patch, one_pass)
+    await bridge.settle(body(4), patch, one_pass, Metrics())
     assert patch.status["observedGeneration"] == 4
     assert by_type(patch)["Stalled"]["reason"] == conditions.INVALID_SPEC
+
+
+async def test_settle_records_the_reconcile_then_lets_finish_amend_the_outcome(events: list[Any]) -> None:
+    metrics = Metrics()
+
+    async def one_pass(_: Mapping[str, Any]) -> Outcome:
+        return from_error(DependencyNotReady("TenantPair tenants/pair is not Ready yet"), 2)
+
+    async def finish(outcome: Outcome) -> Outcome:
+        return dataclasses.replace(outcome, retry_after=None, status={"jobId": "job-1"})
+
+    patch = kopf.Patch()
+    await bridge.settle(body(), patch, one_pass, metrics, finish)  # no retry: finish dropped it
+    assert patch.status["jobId"] == "job-1"
+    assert sample(metrics, "ctsync_reconcile_total", kind="TenantPair", result="requeue") == 1
+    assert sample(metrics, "ctsync_reconcile_duration_seconds_count", kind="TenantPair") == 1
+    ready = {"kind": "TenantPair", "namespace": "tenants", "name": "pair", "type": "Ready"}
+    assert sample(metrics, "ctsync_resource_condition", status="False", **ready) == 1
+
+
+async def test_settle_records_the_users_an_audit_found_in_scope(
+    events: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    metrics = Metrics()
+    calls: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(metrics, "record_scope_members", lambda *args: calls.append(args))
+
+    async def audited(_: Mapping[str, Any]) -> Outcome:
+        return ready(scope_members=frozenset({"u-1"}))
+
+    async def not_audited(_: Mapping[str, Any]) -> Outcome:
+        return ready()
+
+    await bridge.settle(body(), kopf.Patch(), audited, metrics)
+    await bridge.settle(body(), kopf.Patch(), not_audited, metrics)
+    assert calls == [("tenants", "pair", frozenset({"u-1"}))]
 
 
 async def test_a_failed_finalizer_keeps_the_resource_even_when_the_error_stalls(events: list[Any]) -> None:
@@ -173,18 +215,25 @@ async def test_a_failed_finalizer_keeps_the_resource_even_when_the_error_stalls(
         raise AuthenticationFailed("target", "invalid client secret")
 
     patch = kopf.Patch()
+    metrics = Metrics()
+    metrics.record_outcome("TenantPair", "tenants", "pair", ready(), 1.0)
     with pytest.raises(kopf.TemporaryError) as raised:
-        await bridge.finalize(body(), patch, fails)
+        await bridge.finalize(body(), patch, fails, metrics)
     assert raised.value.delay == bridge.RETRY_DEFAULT_SECONDS
     assert by_type(patch)["Stalled"]["reason"] == conditions.AUTHENTICATION_FAILED
+    assert sample(metrics, "ctsync_drift_detected", kind="TenantPair", namespace="tenants", name="pair") == 0
 
 
 async def test_a_finalizer_posts_its_events(events: list[Any]) -> None:
     async def deletes() -> list[Event]:
         return [Event("Normal", "Deleted", "- target partner")]
 
-    await bridge.finalize(body(), kopf.Patch(), deletes)
+    metrics = Metrics()
+    metrics.record_outcome("TenantPair", "tenants", "pair", ready(), 1.0)
+    await bridge.finalize(body(), kopf.Patch(), deletes, metrics)
     assert events == [("Normal", "Deleted", "- target partner")]
+    # the resource's series go with it
+    assert sample(metrics, "ctsync_drift_detected", kind="TenantPair", namespace="tenants", name="pair") is None
 
 
 def test_a_waiting_finalizer_says_why_and_retries(events: list[Any]) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from collections.abc import Callable
 
@@ -12,24 +10,18 @@ from observability_support import base_name, recorded_metrics
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from support import prometheus
+
 Promtool = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture(scope="session")
 def promtool() -> Promtool:
-    """promtool(*args, stdin=None) runs promtool from Debian's prometheus package. Missing, it fails the
-    test under CI=true (CI installs it) and skips it elsewhere."""
-    path = shutil.which("promtool")
-    if path is None:
-        message = "promtool not found: install Debian's prometheus package (apt-get install prometheus)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    """promtool(*args, stdin=None) runs promtool from Debian's prometheus package (see support.prometheus)."""
+    path = prometheus.binary("promtool")
 
     def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [path, *args], input=stdin, capture_output=True, text=True, timeout=60, check=False
-        )
+        return subprocess.run([path, *args], input=stdin, capture_output=True, text=True, timeout=60, check=False)
 
     return run
 
@@ -41,8 +33,16 @@ def exposition() -> str:
 
 
 @pytest.fixture(scope="session")
-def exported_names(exposition: str) -> set[str]:
+def exported_labels(exposition: str) -> dict[str, set[str]]:
+    """Every series name in the scrape, histogram suffixes stripped, with the label names it carries."""
+    labels: dict[str, set[str]] = {}
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            labels.setdefault(base_name(sample.name), set()).update(sample.labels)
+    return labels
+
+
+@pytest.fixture(scope="session")
+def exported_names(exported_labels: dict[str, set[str]]) -> set[str]:
     """Every series name in the scrape, histogram suffixes stripped."""
-    return {
-        base_name(s.name) for family in text_string_to_metric_families(exposition) for s in family.samples
-    }
+    return set(exported_labels)

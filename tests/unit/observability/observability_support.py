@@ -18,6 +18,7 @@ REPO = Path(__file__).resolve().parents[3]
 ALERTS = REPO / "charts/ctsync/files/alerts.yaml"
 DASHBOARD = REPO / "charts/ctsync/dashboards/ctsync.json"
 PROMETHEUS_SERIES = frozenset({"up"})  # written by Prometheus itself, not by ctsync
+PROMETHEUS_LABELS = frozenset({"job", "instance"})  # added to every scraped series by Prometheus
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 NAMESPACE, SCOPE = "tenants", "contoso-to-fabrikam"
 
@@ -25,6 +26,8 @@ _STRINGS = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'")
 _MATCHERS = re.compile(r"\{[^}]*\}")
 _RANGES = re.compile(r"\[[^\]]*\]")
 _GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
+_GROUPED_LABELS = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)")
+_MATCHED_LABEL = re.compile(r"([A-Za-z_]\w*)\s*(?:=~|!~|!=|=)")
 _VARIABLES = re.compile(r"\$\{?\w+\}?")
 _IDENTIFIER = re.compile(r"(?<![\w.])[A-Za-z_:][\w:]*(?!\w)(\s*\()?")
 _KEYWORDS = frozenset({"and", "or", "unless", "bool", "offset", "group_left", "group_right", "inf", "nan"})
@@ -37,9 +40,22 @@ def metric_names(expr: str) -> set[str]:
     text = _STRINGS.sub(" ", expr)  # first: strings may hold braces, brackets and parentheses
     for pattern in (_MATCHERS, _RANGES, _GROUPING, _VARIABLES):
         text = pattern.sub(" ", text)
-    return {
-        m.group(0) for m in _IDENTIFIER.finditer(text) if m.group(1) is None and m.group(0) not in _KEYWORDS
-    }
+    return {m.group(0) for m in _IDENTIFIER.finditer(text) if m.group(1) is None and m.group(0) not in _KEYWORDS}
+
+
+def label_names(expr: str) -> set[str]:
+    """The label names a PromQL expression matches on or groups by."""
+    text = _STRINGS.sub(" ", expr)
+    matched = {label for block in _MATCHERS.findall(text) for label in _MATCHED_LABEL.findall(block)}
+    grouped = {label.strip() for clause in _GROUPED_LABELS.findall(text) for label in clause.split(",")}
+    return (matched | grouped) - {""}
+
+
+def unknown_labels(expr: str, exported_labels: dict[str, set[str]]) -> set[str]:
+    """Labels the expression matches on or groups by that none of the metrics it reads carries."""
+    read = {base_name(name) for name in metric_names(expr)}
+    carried = set(PROMETHEUS_LABELS).union(*(exported_labels.get(name, set()) for name in read))
+    return label_names(expr) - carried
 
 
 def base_name(name: str) -> str:
@@ -120,17 +136,11 @@ def recorded_metrics() -> Metrics:
     metrics.record_outcome("TenantPair", NAMESPACE, SCOPE, pair, 1.8)
     expired = AuthenticationFailed("target", "AADSTS7000222: the client secret has expired")
     invalid = Condition(conditions.CREDENTIALS_VALID, "False", expired.reason, expired.message, 1)
-    metrics.record_outcome(
-        "TenantPair", NAMESPACE, "expired", from_error(expired, 1, conditions=[invalid]), 0.4
-    )
-    metrics.record_outcome(
-        "SyncScope", NAMESPACE, SCOPE, scope_outcome(drift=("scope: 1 group",), corrected=True), 6.2
-    )
+    metrics.record_outcome("TenantPair", NAMESPACE, "expired", from_error(expired, 1, conditions=[invalid]), 0.4)
+    metrics.record_outcome("SyncScope", NAMESPACE, SCOPE, scope_outcome(drift=("scope: 1 group",), corrected=True), 6.2)
     missing = PermissionMissing("source", ["Synchronization.ReadWrite.All"])
     metrics.record_outcome("SyncScope", NAMESPACE, "unprivileged", from_error(missing, 2), 0.3)
-    mapping = Outcome(
-        Health.READY, conditions.RECONCILED, "applied", 1, status={"appliedTargets": ["jobTitle"]}
-    )
+    mapping = Outcome(Health.READY, conditions.RECONCILED, "applied", 1, status={"appliedTargets": ["jobTitle"]})
     metrics.record_outcome("AttributeMapping", NAMESPACE, SCOPE, mapping, 0.01)
     jobs = "/servicePrincipals/{id}/synchronization/jobs"
     for role, method, route, status, seconds in [

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from observability_support import ALERTS, PROMETHEUS_SERIES, REPO, base_name, metric_names
+from observability_support import ALERTS, PROMETHEUS_SERIES, REPO, base_name, metric_names, unknown_labels
 
 ALERT_TESTS = Path(__file__).with_name("alerts_test.yaml")
 EXPECTED = {
@@ -65,3 +65,8 @@ def test_each_alert_reads_metrics_ctsync_exports(rule, exported_names):
     read = {base_name(name) for name in metric_names(rule["expr"])} - PROMETHEUS_SERIES
     assert read, "an alert on no metric at all"
     assert read <= exported_names, f"not exported by ctsync: {sorted(read - exported_names)}"
+
+
+@pytest.mark.parametrize("rule", alert_rules(), ids=lambda rule: rule["alert"])
+def test_each_alert_matches_and_groups_by_labels_its_metrics_carry(rule, exported_labels):
+    assert not unknown_labels(rule["expr"], exported_labels)

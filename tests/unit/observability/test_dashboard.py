@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from observability_support import DASHBOARD, PROMETHEUS_SERIES, base_name, metric_names
+from observability_support import (
+    DASHBOARD,
+    PROMETHEUS_SERIES,
+    base_name,
+    label_names,
+    metric_names,
+    unknown_labels,
+)
 
 # Grafana replaces these before a query reaches Prometheus.
 GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$namespace": ".*", "$scope": ".*"}
@@ -56,6 +63,11 @@ def test_the_dashboard_reads_only_metrics_ctsync_exports(exported_names):
     } <= read
 
 
+def test_every_query_matches_and_groups_by_labels_its_metrics_carry(exported_labels):
+    unknown = {expr: labels for expr in queries() if (labels := unknown_labels(expr, exported_labels))}
+    assert not unknown
+
+
 def test_every_query_is_valid_promql(promtool, tmp_path: Path):
     """promtool parses each query as a recording rule, after Grafana's variables are substituted."""
     rules = []
@@ -86,6 +98,7 @@ def test_metric_names_skip_functions_labels_strings_and_durations():
         " / on (namespace) group_left b offset 5m > bool 1e3 or vector(0) unless c:rule"
     )
     assert metric_names(expr) == {"a_bucket", "b", "c:rule"}
+    assert label_names(expr) == {"le", "x", "y", "namespace"}
 
 
 def test_every_panel_uses_the_datasource_variable():

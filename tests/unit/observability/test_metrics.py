@@ -34,9 +34,7 @@ def record(metrics: Metrics, outcome: Outcome, kind: str = "SyncScope") -> None:
 
 
 def condition(metrics: Metrics, type_: str, status: str) -> float | None:
-    return value(
-        metrics, "ctsync_resource_condition", kind="SyncScope", type=type_, status=status, **SCOPE_LABELS
-    )
+    return value(metrics, "ctsync_resource_condition", kind="SyncScope", type=type_, status=status, **SCOPE_LABELS)
 
 
 @pytest.mark.parametrize(
@@ -55,10 +53,10 @@ def test_reconcile_results(outcome, result):
 def test_conditions_are_one_hot_and_follow_the_outcome():
     metrics = Metrics()
     record(metrics, scope_outcome())
-    assert [condition(metrics, "Ready", s) for s in ("True", "False", "Unknown")] == [1, 0, 0]
+    assert [condition(metrics, "Ready", s) for s in ("True", "False", "Unknown")] == [1, 0, None]
     assert condition(metrics, "Synced", "False") == 1
     record(metrics, from_error(GraphUnavailable("source tenant: 503"), 7))
-    assert [condition(metrics, "Ready", s) for s in ("True", "False", "Unknown")] == [0, 1, 0]
+    assert [condition(metrics, "Ready", s) for s in ("True", "False")] == [0, 1]
     assert condition(metrics, "Reconciling", "True") == 1
     assert value(metrics, "ctsync_reconcile_errors_total", kind="SyncScope", reason="GraphUnavailable") == 1
 
@@ -147,15 +145,20 @@ def test_graph_responses_timing_and_throttling():
 def test_provisioning_entries_by_action_and_status():
     metrics = Metrics()
     metrics.record_provisioning(
-        NAMESPACE, SCOPE, [entry(1), entry(2), entry(3, "create", "failure"), entry(4, "update")]
+        NAMESPACE,
+        SCOPE,
+        [entry(1), entry(2), entry(3, "create", "failure"), entry(4, "update"), entry(5, "stageddelete")],
     )
     creates = {"action": "create", **SCOPE_LABELS}
     assert value(metrics, "ctsync_provisioning_events_total", status="success", **creates) == 2
     assert value(metrics, "ctsync_provisioning_events_total", status="failure", **creates) == 1
-    assert value(metrics, "ctsync_provisioning_event_duration_seconds_count", **creates) == 3
-    assert value(metrics, "ctsync_provisioning_event_duration_seconds_sum", **creates) == 4.5
-    # only successful entries changed the target
+    # every entry's duration, per scope only: an action label would multiply the scope's buckets by six
+    assert value(metrics, "ctsync_provisioning_event_duration_seconds_count", **SCOPE_LABELS) == 5
+    assert value(metrics, "ctsync_provisioning_event_duration_seconds_sum", **SCOPE_LABELS) == 7.5
+    # only successful entries of the actions that change the target are timed
     assert value(metrics, "ctsync_change_to_target_latency_seconds_count", **creates) == 2
+    assert latency(metrics, "update")[0] == 1
+    assert latency(metrics, "stageddelete") == (None, None)
 
 
 def latency(metrics: Metrics, action: str) -> tuple[float | None, float | None]:

@@ -43,9 +43,7 @@ class FakeSource:
         self.since.append(since)
         floor = provisioning.parse_time(since) if since else None
         matching = [
-            e
-            for e in self.log
-            if floor is None or provisioning.parse_time(str(e["activityDateTime"])) >= floor
+            e for e in self.log if floor is None or provisioning.parse_time(str(e["activityDateTime"])) >= floor
         ]
         for page_no, start in enumerate(range(0, len(matching), self.page_size)):
             if page_no == self.fail_at:
@@ -59,9 +57,7 @@ def test_an_entry_keeps_what_metrics_need_and_bounds_action_and_status():
         "entry-1", T0 + timedelta(seconds=2.5), "create", "success", 1.25, "cycle-1", "user-1"
     )
     odd = ProvisioningEntry.from_graph(
-        graph_entry(
-            2, 0, provisioningAction="unknownFutureValue", provisioningStatusInfo=None, sourceIdentity=None
-        )
+        graph_entry(2, 0, provisioningAction="unknownFutureValue", provisioningStatusInfo=None, sourceIdentity=None)
     )
     assert (odd.action, odd.status, odd.source_user_id) == ("other", "warning", "")
 
