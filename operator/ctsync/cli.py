@@ -64,10 +64,11 @@ def run_operator(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     scope = ", ".join(settings.namespaces) or "all namespaces"
     mode = "standalone" if settings.standalone else f"peering {settings.peering} priority {settings.priority}"
     log.info(
-        "ctsync %s operator starting: %s, drift interval %gs, %s, liveness %s",
+        "ctsync %s operator starting: %s, drift interval %gs, audit interval %gs, %s, liveness %s",
         __version__,
         scope,
         settings.drift_interval,
+        settings.audit_interval,
         mode,
         settings.liveness_endpoint,
     )
