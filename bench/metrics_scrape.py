@@ -83,9 +83,7 @@ def populate(metrics: Metrics, scopes: int) -> None:
             "tenants",
             name,
             [
-                ProvisioningEntry(
-                    f"{name}-{i}", START + timedelta(seconds=i), action, status, 0.6, "cycle", f"u{i}"
-                )
+                ProvisioningEntry(f"{name}-{i}", START + timedelta(seconds=i), action, status, 0.6, "cycle", f"u{i}")
                 for i, (action, status) in enumerate(kinds)
             ],
         )

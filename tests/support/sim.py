@@ -40,9 +40,7 @@ TENANTS = {
 }
 
 
-def two_tenant_seed(
-    users: dict[str, list[dict]] | None = None, groups: dict[str, list[dict]] | None = None
-) -> dict:
+def two_tenant_seed(users: dict[str, list[dict]] | None = None, groups: dict[str, list[dict]] | None = None) -> dict:
     users, groups = users or {}, groups or {}
     return {
         "tenants": [
@@ -50,9 +48,7 @@ def two_tenant_seed(
                 "id": tid,
                 "domain": domain,
                 "displayName": name,
-                "apps": [
-                    {"appId": CTSYNC_APP, "displayName": "ctsync", "roles": ALL_ROLES, "secrets": [SECRET]}
-                ],
+                "apps": [{"appId": CTSYNC_APP, "displayName": "ctsync", "roles": ALL_ROLES, "secrets": [SECRET]}],
                 "users": users.get(key, []),
                 "groups": groups.get(key, []),
             }
@@ -101,9 +97,7 @@ def graph_sdk_client(server: EntraSim, tenant_key: str):  # type: ignore[no-unty
     http = GraphClientFactory.create_with_default_middleware(
         client=httpx.AsyncClient(verify=ca_context(server)), options=dict(graph_default_options)
     )
-    adapter = GraphRequestAdapter(
-        AzureIdentityAuthenticationProvider(credential, scopes=[GRAPH_SCOPE]), client=http
-    )
+    adapter = GraphRequestAdapter(AzureIdentityAuthenticationProvider(credential, scopes=[GRAPH_SCOPE]), client=http)
     adapter.base_url = f"{server.base_url}/v1.0"  # no trailing slash: URL templates add their own
     return GraphServiceClient(request_adapter=adapter)
 

@@ -78,9 +78,7 @@ class Condition:
         return out
 
 
-def set_condition(
-    conditions: Sequence[Mapping[str, Any]], condition: Condition, now_iso: str
-) -> list[dict[str, Any]]:
+def set_condition(conditions: Sequence[Mapping[str, Any]], condition: Condition, now_iso: str) -> list[dict[str, Any]]:
     """Return a copy of `conditions` with `condition` set; lastTransitionTime moves only when status flips."""
     out: list[dict[str, Any]] = []
     replaced = False

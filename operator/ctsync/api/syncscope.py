@@ -132,9 +132,7 @@ class SyncScope(fields.Resource):
             _validate_filter(f"spec.scopingFilters[{i}]", scoping_filter)
         thresholds = self.deprovisioning
         _require_range("spec.deprovisioning.deletionThreshold", thresholds.deletion_threshold, 0, 100_000)
-        _require_range(
-            "spec.deprovisioning.maxScopeShrinkPercent", thresholds.max_scope_shrink_percent, 0, 100
-        )
+        _require_range("spec.deprovisioning.maxScopeShrinkPercent", thresholds.max_scope_shrink_percent, 0, 100)
         if self.acknowledge_shrink is not None and not self.acknowledge_shrink.strip().isdigit():
             raise InvalidSpec(
                 f"metadata.annotations[{constants.ANNOTATION_ACKNOWLEDGE_SHRINK}]",
@@ -145,13 +143,9 @@ class SyncScope(fields.Resource):
         scope = self.scope
         if scope.sync_all and (scope.groups or scope.users):
             listed = "spec.scope.groups" if scope.groups else "spec.scope.users"
-            raise InvalidSpec(
-                listed, "must be empty when syncAll is true (syncAll already selects every user)"
-            )
+            raise InvalidSpec(listed, "must be empty when syncAll is true (syncAll already selects every user)")
         if not (scope.sync_all or scope.groups or scope.users):
-            raise InvalidSpec(
-                "spec.scope", "selects nobody; set syncAll to true or list at least one group or user"
-            )
+            raise InvalidSpec("spec.scope", "selects nobody; set syncAll to true or list at least one group or user")
         _validate_principals("spec.scope.groups", scope.groups)
         _validate_principals("spec.scope.users", scope.users)
 

@@ -112,9 +112,7 @@ class TenantPair(fields.Resource):
             if side.cloud == "Custom" and side.endpoints is None:
                 raise InvalidSpec(f"{path}.endpoints", "is required when cloud is Custom")
             if side.cloud != "Custom" and side.endpoints is not None:
-                raise InvalidSpec(
-                    f"{path}.endpoints", f"may only be set when cloud is Custom, not {side.cloud}"
-                )
+                raise InvalidSpec(f"{path}.endpoints", f"may only be set when cloud is Custom, not {side.cloud}")
             if side.endpoints is not None:
                 fields.require_https_url(f"{path}.endpoints.authorityHost", side.endpoints.authority_host)
                 fields.require_https_url(f"{path}.endpoints.graphEndpoint", side.endpoints.graph_endpoint)

@@ -44,9 +44,7 @@ def make_credential(
         return CertificateCredential(
             tenant_id, client_id, certificate_data=pem, authority=authority, connection_verify=verify
         )
-    token_file = (
-        secret.get("federatedTokenFile") or federated_token_file or os.environ.get(FEDERATED_TOKEN_FILE_ENV)
-    )
+    token_file = secret.get("federatedTokenFile") or federated_token_file or os.environ.get(FEDERATED_TOKEN_FILE_ENV)
     if token_file:
         return WorkloadIdentityCredential(
             tenant_id=tenant_id,

@@ -40,9 +40,7 @@ def from_response(
     code = code or ""
     text = f"{role} tenant: {message or 'no message'}"
     if status in THROTTLING_STATUSES:
-        return domain.Throttled(
-            retry_after_seconds(headers) or DEFAULT_RETRY_AFTER, f"{text} ({status} {code})"
-        )
+        return domain.Throttled(retry_after_seconds(headers) or DEFAULT_RETRY_AFTER, f"{text} ({status} {code})")
     if status == 401:
         return domain.AuthenticationFailed(role, text)
     if status == 403 or code == "Authorization_RequestDenied":
@@ -59,6 +57,5 @@ def from_response(
 def is_policy_check_failure(error: domain.CtsyncError) -> bool:
     """validateCredentials' answer when automatic redemption is missing on either side."""
     return (
-        isinstance(error, domain.GraphRequestFailed)
-        and error.code == "AzureDirectoryB2BManagementPolicyCheckFailure"
+        isinstance(error, domain.GraphRequestFailed) and error.code == "AzureDirectoryB2BManagementPolicyCheckFailure"
     )

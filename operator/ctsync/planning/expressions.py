@@ -134,9 +134,7 @@ def render(node: Node) -> str:
     if isinstance(node, Attribute):
         return f"[{node.name}]"
     if isinstance(node, Constant):
-        return (
-            node.value if node.numeric else '"' + node.value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        )
+        return node.value if node.numeric else '"' + node.value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return f"{node.name}({', '.join('' if a is None else render(a) for a in node.args)})"
 
 

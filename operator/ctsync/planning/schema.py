@@ -48,9 +48,7 @@ def build_desired_schema(
     observed: Json, mappings: MergedMappings | None, filters: Sequence[ScopingFilter]
 ) -> dict[str, Any]:
     """The schema to PUT: the observed one with our mappings (None: leave them) and scoping filters."""
-    desired: dict[str, Any] = {
-        k: copy.deepcopy(v) for k, v in observed.items() if not k.startswith("@odata.")
-    }
+    desired: dict[str, Any] = {k: copy.deepcopy(v) for k, v in observed.items() if not k.startswith("@odata.")}
     for object_mapping in user_object_mappings(desired):
         if mappings is not None:
             object_mapping["attributeMappings"] = _attribute_mappings(
@@ -168,9 +166,7 @@ def schema_differs(observed: Json, desired: Json) -> bool:
     return bool(canonical_schema(observed) != canonical_schema(desired))
 
 
-def plan_schema(
-    observed: Json, mappings: MergedMappings | None, filters: Sequence[ScopingFilter]
-) -> list[Action]:
+def plan_schema(observed: Json, mappings: MergedMappings | None, filters: Sequence[ScopingFilter]) -> list[Action]:
     """The schema PUT, if the desired schema differs semantically from the observed one."""
     desired = build_desired_schema(observed, mappings, filters)
     if not schema_differs(observed, desired):
@@ -201,18 +197,14 @@ def _mapping_texts(schema: Json) -> dict[str, tuple[str, str]]:
     for object_mapping in user_object_mappings(schema):
         for mapping in object_mapping.get("attributeMappings") or ():
             target = str(mapping.get("targetAttributeName", ""))
-            text = (
-                f"{expressions.canonical_source(mapping.get('source'))} ({mapping.get('flowType', 'Always')})"
-            )
+            text = f"{expressions.canonical_source(mapping.get('source'))} ({mapping.get('flowType', 'Always')})"
             if mapping.get("defaultValue"):
                 text += f" default {mapping['defaultValue']!r}"
             texts[attribute_key(target)] = (target, text)
     return texts
 
 
-def _diff(
-    old: Mapping[str, tuple[str, str]], new: Mapping[str, tuple[str, str]]
-) -> dict[str, tuple[Any, Any]]:
+def _diff(old: Mapping[str, tuple[str, str]], new: Mapping[str, tuple[str, str]]) -> dict[str, tuple[Any, Any]]:
     changes: dict[str, tuple[Any, Any]] = {}
     for key in sorted(old.keys() | new.keys()):
         before, after = old.get(key), new.get(key)

@@ -9,9 +9,7 @@ from ctsync.api.syncscope import SyncScope
 from ctsync.planning.plan import Action, Json, summary
 
 
-def desired_secrets(
-    scope: SyncScope, observed: Mapping[str, str] | None, target_tenant_id: str
-) -> dict[str, str]:
+def desired_secrets(scope: SyncScope, observed: Mapping[str, str] | None, target_tenant_id: str) -> dict[str, str]:
     """The synchronization secrets (all strings); notification settings the spec does not own are kept."""
     notification = _json_object((observed or {}).get("SyncNotificationSettings"))
     notification = {"Enabled": False, "HumanResourcesLookaheadQueryEnabled": False, **notification}

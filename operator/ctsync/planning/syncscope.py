@@ -109,9 +109,7 @@ def _assignments(scope: SyncScope, observed: SyncScopeObserved) -> list[Action]:
     """
     wanted = {str(p["id"]).lower(): p for p in observed.desired_principals}
     current = {
-        str(a["principalId"]).lower(): a
-        for a in observed.assignments
-        if a.get("principalType") in ("User", "Group")
+        str(a["principalId"]).lower(): a for a in observed.assignments if a.get("principalType") in ("User", "Group")
     }
     adds = [
         _assignment("create", pid, p.get("type"), p.get("displayName"), key=pid, body={"principalId": pid})
@@ -170,9 +168,7 @@ def _job_status(job: Json) -> tuple[str, str, bool]:
     return code, state, state == "Active" or code in _RUNNING_CODES
 
 
-def _job_action(
-    job: Json, verb: Verb, what: str, destructive: bool = False, body: Json | None = None
-) -> Action:
+def _job_action(job: Json, verb: Verb, what: str, destructive: bool = False, body: Json | None = None) -> Action:
     code, state, _ = _job_status(job)
     subject = f"source synchronization job: {what} (status {code}, schedule {state})"
     return Action(

@@ -83,9 +83,7 @@ def _plan_partner(
         differing = {key: value for key, value in wanted.items() if bool(current.get(key)) != value}
         if differing:
             body[section] = {**{key: current.get(key) for key in _SECTION_KEYS[section]}, **wanted}
-            changes.update(
-                {f"{section}.{key}": (current.get(key), value) for key, value in differing.items()}
-            )
+            changes.update({f"{section}.{key}": (current.get(key), value) for key, value in differing.items()})
     if body:
         actions.append(
             Action(

@@ -145,9 +145,7 @@ def cts_schema() -> dict[str, Any]:
 
 
 def user_mappings(schema: dict[str, Any]) -> list[dict[str, Any]]:
-    mappings: list[dict[str, Any]] = schema["synchronizationRules"][0]["objectMappings"][0][
-        "attributeMappings"
-    ]
+    mappings: list[dict[str, Any]] = schema["synchronizationRules"][0]["objectMappings"][0]["attributeMappings"]
     return mappings
 
 

@@ -30,9 +30,7 @@ def test_same_status_keeps_transition_time_but_updates_reason() -> None:
 
 
 def test_status_flip_moves_transition_time_and_keeps_others() -> None:
-    start = [
-        {"type": "Synced", "status": "True", "reason": "JobRunning", "message": "", "lastTransitionTime": T0}
-    ]
+    start = [{"type": "Synced", "status": "True", "reason": "JobRunning", "message": "", "lastTransitionTime": T0}]
     start = set_condition(start, Condition("Ready", "False", "Progressing"), T0)
     out = set_condition(start, Condition("Ready", "True", "Reconciled"), T1)
     assert [c["type"] for c in out] == ["Synced", "Ready"]

@@ -42,10 +42,7 @@ def test_throttled_is_graph_unavailable_with_retry_after() -> None:
 
 
 def test_messages_name_the_field_and_tenant() -> None:
-    assert (
-        str(errors.InvalidSpec("spec.source.tenantId", "is not a GUID"))
-        == "spec.source.tenantId: is not a GUID"
-    )
+    assert str(errors.InvalidSpec("spec.source.tenantId", "is not a GUID")) == "spec.source.tenantId: is not a GUID"
     missing = errors.PermissionMissing("target", ["Policy.ReadWrite.CrossTenantAccess"])
     assert str(missing).startswith("target tenant:") and "Policy.ReadWrite.CrossTenantAccess" in str(missing)
     vague = errors.PermissionMissing("source", [], "Insufficient privileges to complete the operation.")

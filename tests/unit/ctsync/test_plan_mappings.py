@@ -22,9 +22,7 @@ def test_merge_unions_mappings_remove_and_deny() -> None:
         [
             spec(
                 "b",
-                mappings=[
-                    {"target": "jobTitle", "source": "[jobTitle]", "apply": "OnCreate", "default": "n/a"}
-                ],
+                mappings=[{"target": "jobTitle", "source": "[jobTitle]", "apply": "OnCreate", "default": "n/a"}],
             ),
             spec(
                 "a",
@@ -69,9 +67,7 @@ def test_merge_unions_mappings_remove_and_deny() -> None:
         ),
     ],
 )
-def test_merge_conflicts_name_both_objects(
-    first: dict[str, Any], second: dict[str, Any], words: list[str]
-) -> None:
+def test_merge_conflicts_name_both_objects(first: dict[str, Any], second: dict[str, Any], words: list[str]) -> None:
     with pytest.raises(Blocked) as info:
         merge_mappings([spec("b", **second), spec("a", **first)])
     assert info.value.reason == "MappingConflict"
@@ -107,9 +103,7 @@ def test_an_invalid_mapping_holds_the_merge() -> None:
         ),
     ],
 )
-def test_expression_checks(
-    mappings: list[dict[str, str]], deny: list[str] | None, path: str, words: str
-) -> None:
+def test_expression_checks(mappings: list[dict[str, str]], deny: list[str] | None, path: str, words: str) -> None:
     extra = {} if deny is None else {"denyAttributes": deny}
     with pytest.raises(InvalidSpec, match=re.escape(words)) as info:
         validate_attribute_mapping(spec("x", mappings=mappings, **extra))

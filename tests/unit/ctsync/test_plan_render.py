@@ -9,9 +9,7 @@ PLAN = Plan(
             "target",
             "target.partner",
             "update",
-            summary(
-                "update", "target partner policy for 3f1c5a9e…", {"inboundTrust.isMfaAccepted": (False, True)}
-            ),
+            summary("update", "target partner policy for 3f1c5a9e…", {"inboundTrust.isMfaAccepted": (False, True)}),
         ),
         Action(
             "source",

@@ -20,9 +20,7 @@ from ctsync.planning.safety import check_scope_shrink, forbid_destructive_on_inc
         (3, 1, 33, False, True),  # 33.3% > 33%
     ],
 )
-def test_shrink_gate_boundaries(
-    synced: int, leaving: int, max_percent: int, acknowledged: bool, blocked: bool
-) -> None:
+def test_shrink_gate_boundaries(synced: int, leaving: int, max_percent: int, acknowledged: bool, blocked: bool) -> None:
     if blocked:
         with pytest.raises(Blocked) as info:
             check_scope_shrink(synced, leaving, max_percent, acknowledged)
@@ -42,9 +40,7 @@ def test_shrink_message() -> None:
         check_scope_shrink(10, 3, 20, False)
 
 
-REMOVAL = Action(
-    "source", "source.assignments", "delete", "- source assignment of group 1…", destructive=True, key="a"
-)
+REMOVAL = Action("source", "source.assignments", "delete", "- source assignment of group 1…", destructive=True, key="a")
 ADDITION = Action("source", "source.assignments", "create", "+ source assignment of group 2…", key="g")
 
 

@@ -65,9 +65,7 @@ def _rename_parameters_and_respace(schema: dict[str, Any]) -> None:
                 "expression": "AltSecIdFromNetId( [netId] )",
                 "name": "AltSecIdFromNetId",
                 "type": "Function",
-                "parameters": [
-                    {"key": "netId", "value": {"name": "netId", "type": "Attribute", "parameters": []}}
-                ],
+                "parameters": [{"key": "netId", "value": {"name": "netId", "type": "Attribute", "parameters": []}}],
             }
 
 
@@ -203,9 +201,7 @@ def test_mapping_a_matching_attribute_is_blocked() -> None:
     observed = cts_schema()
     user_mappings(observed).append(mapping("mail", "[mail]", matchingPriority=2))
     with pytest.raises(Blocked, match="matching attribute") as info:
-        build_desired_schema(
-            observed, merged(mappings=[{"target": "mail", "source": "[userPrincipalName]"}]), ()
-        )
+        build_desired_schema(observed, merged(mappings=[{"target": "mail", "source": "[userPrincipalName]"}]), ())
     assert info.value.reason == "MappingConflict"
 
 

@@ -168,9 +168,7 @@ def test_choose_configuration(found: list[dict[str, Any]], policy: str, chosen: 
         ([service_principal("sp-u", NAME)], "CreateOnly", "NotOwned", ["sp-u", "CreateOnly"]),
     ],
 )
-def test_choose_configuration_blocks(
-    found: list[dict[str, Any]], policy: str, reason: str, names: list[str]
-) -> None:
+def test_choose_configuration_blocks(found: list[dict[str, Any]], policy: str, reason: str, names: list[str]) -> None:
     with pytest.raises(Blocked) as info:
         choose_configuration(*candidates(*found, policy=policy))
     assert info.value.reason == reason and info.value.stalls
@@ -183,9 +181,7 @@ def test_adopt_only_waits_for_a_configuration() -> None:
 
 
 def test_recorded_configuration_owned_elsewhere_is_refused() -> None:
-    observed = dataclasses.replace(
-        CONVERGED, configuration=service_principal("sp-x", NAME, ("ctsync.io/owner=a/b",))
-    )
+    observed = dataclasses.replace(CONVERGED, configuration=service_principal("sp-x", NAME, ("ctsync.io/owner=a/b",)))
     with pytest.raises(Blocked, match="a/b"):
         plan_sync_scope(scope(), observed, TARGET)
 

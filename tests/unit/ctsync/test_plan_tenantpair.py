@@ -19,9 +19,7 @@ def pair(**spec: Any) -> TenantPair:
     return TenantPair.from_body(body(TENANT_PAIR, **spec))
 
 
-def partner(
-    tenant_id: str, trust: dict[str, bool] | None = None, inbound: Any = None, outbound: Any = None
-) -> dict:
+def partner(tenant_id: str, trust: dict[str, bool] | None = None, inbound: Any = None, outbound: Any = None) -> dict:
     return {
         "tenantId": tenant_id,
         "inboundTrust": trust,
@@ -61,9 +59,7 @@ def test_fresh_tenants_follow_the_documented_order() -> None:
         "displayName": "tenants/contoso-to-fabrikam",
         "userSyncInbound": {"isSyncAllowed": True},
     }
-    assert source_patch.body == {
-        "automaticUserConsentSettings": {"inboundAllowed": None, "outboundAllowed": True}
-    }
+    assert source_patch.body == {"automaticUserConsentSettings": {"inboundAllowed": None, "outboundAllowed": True}}
     assert not plan.destructive
     assert list(plan.by_tenant()) == ["target", "source"]
 
