@@ -36,6 +36,9 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config import new_client_from_config
 
+# helm, and applying what it renders: fixtures for the chart's tests.
+from e2e.helm_support import apply, helm  # noqa: F401
+
 # entrasim and the operator as subprocesses: fixtures for the operator's end-to-end tests.
 from e2e.operator_fixtures import ctsync_operator, entrasim, tenants  # noqa: F401
 

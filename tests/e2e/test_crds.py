@@ -15,6 +15,8 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 
+from e2e.helm_support import TESTDATA, establish
+
 pytestmark = pytest.mark.e2e
 
 GROUP, VERSION = "ctsync.io", "v1alpha1"
@@ -25,6 +27,8 @@ EXAMPLES = sorted(p for p in EXAMPLES_DIR.rglob("*") if p.suffix in (".yaml", ".
 TENANT_A = "0f3a8c2e-4b6d-4e1f-9a7c-5d2b8e6f1a30"
 TENANT_B = "7c9e1b4a-2d3f-4a5b-8c6d-9e0f1a2b3c4d"
 FIELD_MANAGER = "ctsync-e2e"
+# The other projects' kinds the examples use: External Secrets Operator's and Argo CD's (minimal copies).
+EXAMPLE_CRDS = ("external-secrets.io-crds.yaml", "argoproj.io-crds.yaml")
 
 
 def tenant_pair() -> dict[str, Any]:
@@ -110,11 +114,18 @@ def test_examples_exist() -> None:
     assert EXAMPLES, f"no YAML manifests under {EXAMPLES_DIR}"
 
 
+@pytest.fixture(scope="session")
+def example_crds(api_client: client.ApiClient) -> None:
+    establish(api_client, [crd for name in EXAMPLE_CRDS for crd in yaml.safe_load_all((TESTDATA / name).read_text())])
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: str(p.relative_to(EXAMPLES_DIR)))
-def test_example_is_accepted(dynamic: DynamicClient, namespace: str, path: Path) -> None:
+def test_example_is_accepted(example_crds: None, dynamic: DynamicClient, namespace: str, path: Path) -> None:
     documents = [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
     assert documents, f"{path} holds no manifest"
     for doc in documents:
+        # The Argo CD objects name Argo CD's namespace; here every object goes to the test's.
+        doc["metadata"]["namespace"] = namespace
         resource = dynamic.resources.get(api_version=doc["apiVersion"], kind=doc["kind"])
         applied = resource.server_side_apply(
             body=doc,
