@@ -33,8 +33,9 @@ class Tenant:
     async def partner(self, tenant_id: str) -> dict[str, Any] | None:
         return await self.client.get_optional(f"{PARTNERS}/{tenant_id}")
 
-    async def create_partner(self, tenant_id: str) -> None:
-        await create_partner(self.client, tenant_id)
+    async def create_partner(self, tenant_id: str) -> bool:
+        """True when this call created it; False when it already existed."""
+        return await create_partner(self.client, tenant_id)
 
     async def update_partner(self, tenant_id: str, body: dict[str, Any]) -> None:
         await self.client.patch(f"{PARTNERS}/{tenant_id}", body)
@@ -42,18 +43,22 @@ class Tenant:
     async def delete_partner(self, tenant_id: str) -> None:
         await delete_quietly(self.client, f"{PARTNERS}/{tenant_id}")
 
+    async def identity_sync(self, tenant_id: str) -> dict[str, Any] | None:
+        """The inbound user sync this tenant allows from `tenant_id` (under its partner policy)."""
+        return await self.client.get_optional(f"{PARTNERS}/{tenant_id}/identitySynchronization")
+
 
 class TargetTenant(Tenant):
     """The tenant users are provisioned into: it trusts and accepts the source."""
 
-    async def identity_sync(self, tenant_id: str) -> dict[str, Any] | None:
-        return await self.client.get_optional(f"{PARTNERS}/{tenant_id}/identitySynchronization")
-
-    async def create_identity_sync(self, tenant_id: str, body: dict[str, Any]) -> None:
+    async def create_identity_sync(self, tenant_id: str, body: dict[str, Any]) -> bool:
+        """True when this call created it; False when it existed (a retry, or made by hand) and was updated."""
         try:
             await self.client.put(f"{PARTNERS}/{tenant_id}/identitySynchronization", body)
         except GraphConflict:
-            await self.update_identity_sync(tenant_id, body)  # it exists (a retry, or made by hand): converge
+            await self.update_identity_sync(tenant_id, body)
+            return False
+        return True
 
     async def update_identity_sync(self, tenant_id: str, body: dict[str, Any]) -> None:
         await self.client.patch(f"{PARTNERS}/{tenant_id}/identitySynchronization", body)
@@ -244,15 +249,16 @@ class SourceTenant(Tenant):
         )
 
 
-async def create_partner(client: GraphClient, tenant_id: str) -> None:
-    """POST is not idempotent; a conflict means the partner exists, which is the goal."""
+async def create_partner(client: GraphClient, tenant_id: str) -> bool:
+    """POST is not idempotent; a conflict means the partner exists, which is the goal (but not ours)."""
     try:
         await client.post(PARTNERS, {"tenantId": tenant_id}, retry=False)
     except GraphConflict:
-        return
+        return False
     except (domain.GraphUnavailable, domain.Throttled):
         if await client.get_optional(f"{PARTNERS}/{tenant_id}") is None:
             raise
+    return True
 
 
 async def delete_quietly(client: GraphClient, path: str) -> None:

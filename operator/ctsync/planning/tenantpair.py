@@ -26,6 +26,9 @@ class TenantPairObserved:
     target_partner: Json | None = None  # target's partner policy for the source tenant
     target_identity_sync: Json | None = None  # target's identitySynchronization for the source tenant
     source_partner: Json | None = None  # source's partner policy for the target tenant
+    # The source's own identitySynchronization for the target: the reverse direction of a two-way pair
+    # (read only when planning a deletion, which must leave it and its partner policy alone).
+    source_identity_sync: Json | None = None
 
 
 @dataclass(frozen=True)
@@ -135,13 +138,53 @@ def plan_tenant_pair_deletion(pair: TenantPair, observed: TenantPairObserved, cr
     if created.identity_sync and sync_remains:
         actions.append(_delete("target", "target.identitySync", "identity synchronization", source_id))
         sync_remains = False
-    # The service refuses to delete a partner that still has an identity synchronization (one ctsync did
-    # not create and so leaves in place).
-    if created.target_partner and observed.target_partner is not None and not sync_remains:
-        actions.append(_delete("target", "target.partner", "partner policy", source_id))
-    if created.source_partner and observed.source_partner is not None:
-        actions.append(_delete("source", "source.partner", "partner policy", target_id))
+    # A partner policy is deleted only when nothing else lives in it. The service refuses to delete one that
+    # still has an identity synchronization (one ctsync did not create: the policy is left alone). In a
+    # two-way pair the same policy carries the reverse direction's settings: then only this pair's keys are
+    # reset to inherit.
+    target_partner = observed.target_partner
+    if created.target_partner and target_partner is not None and not sync_remains:
+        actions.append(
+            _reset_target(source_id, target_partner)
+            if _consent(target_partner, "outboundAllowed")
+            else _delete("target", "target.partner", "partner policy", source_id)
+        )
+    source_partner = observed.source_partner
+    if created.source_partner and source_partner is not None:
+        shared = observed.source_identity_sync is not None or _consent(source_partner, "inboundAllowed")
+        actions.append(
+            _reset_source(target_id, source_partner)
+            if shared
+            else _delete("source", "source.partner", "partner policy", target_id)
+        )
     return Plan(tuple(actions))
+
+
+def _consent(partner: Json, key: str) -> bool:
+    return bool((partner.get("automaticUserConsentSettings") or {}).get(key))
+
+
+def _reset_target(source_id: str, partner: Json) -> Action:
+    consent = {
+        "inboundAllowed": None,
+        "outboundAllowed": (partner.get("automaticUserConsentSettings") or {}).get("outboundAllowed"),
+    }
+    return _reset("target", source_id, {"inboundTrust": None, "automaticUserConsentSettings": consent})
+
+
+def _reset_source(target_id: str, partner: Json) -> Action:
+    consent = {
+        "inboundAllowed": (partner.get("automaticUserConsentSettings") or {}).get("inboundAllowed"),
+        "outboundAllowed": None,
+    }
+    return _reset("source", target_id, {"automaticUserConsentSettings": consent})
+
+
+def _reset(tenant: Tenant, partner_id: str, body: dict[str, Any]) -> Action:
+    subject = f"{tenant} partner policy for {short_id(partner_id)}: shared with another pair, reset this pair's keys"
+    return Action(
+        tenant, f"{tenant}.partner", "update", summary("update", subject), destructive=True, body=body, key=partner_id
+    )
 
 
 def _delete(tenant: Tenant, step: str, what: str, partner_id: str) -> Action:

@@ -40,26 +40,30 @@ class Applied:
         return str(roles[0]["id"])  # a CTS configuration has exactly one role, msiam_access
 
 
-Step = Callable[[TenantClients, Action, Applied], Awaitable[None]]
+# A step returns, for a create, whether this call made the object (False: it was there already, so it is
+# not recorded as ctsync's to delete later); other verbs return None.
+Step = Callable[[TenantClients, Action, Applied], Awaitable[bool | None]]
 
 
-async def _partner(clients: TenantClients, action: Action, applied: Applied) -> None:
+async def _partner(clients: TenantClients, action: Action, applied: Applied) -> bool | None:
     side = clients.target if action.tenant == "target" else clients.source
     if action.verb == "create":
-        await side.create_partner(action.key)
-    elif action.verb == "update":
+        return await side.create_partner(action.key)
+    if action.verb == "update":
         await side.update_partner(action.key, dict(action.body or {}))
     else:
         await side.delete_partner(action.key)
+    return None
 
 
-async def _identity_sync(clients: TenantClients, action: Action, applied: Applied) -> None:
+async def _identity_sync(clients: TenantClients, action: Action, applied: Applied) -> bool | None:
     if action.verb == "create":
-        await clients.target.create_identity_sync(action.key, dict(action.body or {}))
-    elif action.verb == "update":
+        return await clients.target.create_identity_sync(action.key, dict(action.body or {}))
+    if action.verb == "update":
         await clients.target.update_identity_sync(action.key, dict(action.body or {}))
     else:
         await clients.target.delete_identity_sync(action.key)
+    return None
 
 
 async def _configuration(clients: TenantClients, action: Action, applied: Applied) -> None:
@@ -115,8 +119,8 @@ async def apply_plan(plan: Plan, clients: TenantClients, applied: Applied) -> Ap
     """Runs every action in order; an error stops the plan where it is (the next pass resumes from what
     it then observes). Each write becomes a Normal Event naming what changed."""
     for action in plan.actions:
-        await STEPS[action.step](clients, action, applied)
-        if action.verb == "create":
+        made = await STEPS[action.step](clients, action, applied)
+        if action.verb == "create" and made is not False:
             applied.created_steps.add(action.step)
         applied.events.append(Event("Normal", _event_reason(action), action.summary))
     return applied

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -162,7 +163,11 @@ async def finalize_tenant_pair(pair: TenantPair, pool: ClientPool, status: Mappi
         if pair.deletion_policy != "Delete" or pair.suspend:
             return []
         clients = await pool.for_pair(pair)
-        plan = plan_tenant_pair_deletion(pair, await observe(pair, clients), CreatedFlags.from_status(status))
+        observed = await observe(pair, clients)
+        if observed.source_partner is not None:  # a two-way pair's reverse direction lives under it
+            source_sync = await clients.source.identity_sync(pair.target.tenant_id)
+            observed = dataclasses.replace(observed, source_identity_sync=source_sync)
+        plan = plan_tenant_pair_deletion(pair, observed, CreatedFlags.from_status(status))
         return (await apply_plan(plan, clients, Applied())).events
     finally:
         await pool.forget(pair)

@@ -123,3 +123,22 @@ async def test_orphan_policy_leaves_the_tenants_alone(sim, pool):
     first = await reconcile_tenant_pair(pair, pool, {})
     assert await finalize_tenant_pair(pair, pool, first.status) == []
     assert tenant_state(sim, FABRIKAM, CONTOSO)[0] is not None
+
+
+async def test_deleting_one_direction_of_a_two_way_pair_leaves_the_other_working(sim, pool):
+    forward = TenantPair.from_body(tenant_pair_body(sim, deletionPolicy="Delete"))
+    reverse_body = tenant_pair_body(sim, name="fabrikam-to-contoso", deletionPolicy="Delete")
+    reverse_body["spec"]["source"], reverse_body["spec"]["target"] = (
+        reverse_body["spec"]["target"],
+        reverse_body["spec"]["source"],
+    )
+    reverse = TenantPair.from_body(reverse_body)
+    created = (await reconcile_tenant_pair(forward, pool, {})).status
+    assert (await reconcile_tenant_pair(reverse, pool, {})).status == {"identitySyncCreated": True}
+
+    events = await finalize_tenant_pair(forward, pool, created)
+    assert [e.reason for e in events] == ["Deleted", "Updated", "Updated"]
+    again = await reconcile_tenant_pair(reverse, pool, {"observedGeneration": 1})
+    assert again.plan.empty, again.plan.render()  # the reverse direction kept everything it needs
+    target_partner, forward_sync = tenant_state(sim, FABRIKAM, CONTOSO)
+    assert forward_sync is None and target_partner["automaticUserConsentSettings"]["inboundAllowed"] is None

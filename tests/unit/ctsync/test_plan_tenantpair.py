@@ -161,3 +161,28 @@ def test_deletion_only_removes_what_ctsync_created(
 def test_created_flags_from_status() -> None:
     status = {"targetPartnerCreated": True, "identitySyncCreated": False}
     assert CreatedFlags.from_status(status) == CreatedFlags(target_partner=True)
+
+
+def test_deletion_in_a_two_way_pair_resets_only_this_directions_keys() -> None:
+    # The reverse pair uses the target's partner policy for its outbound consent, and the source's partner
+    # policy holds the reverse direction's identity synchronization.
+    target_partner = {
+        **CONVERGED.target_partner,
+        "automaticUserConsentSettings": {"inboundAllowed": True, "outboundAllowed": True},
+    }
+    observed = TenantPairObserved(
+        target_partner=target_partner,
+        target_identity_sync=CONVERGED.target_identity_sync,
+        source_partner=CONVERGED.source_partner,
+        source_identity_sync={"tenantId": TARGET},
+    )
+    plan = plan_tenant_pair_deletion(pair(deletionPolicy="Delete"), observed, ALL_CREATED)
+    assert [(a.step, a.verb) for a in plan.actions] == [
+        ("target.identitySync", "delete"),
+        ("target.partner", "update"),
+        ("source.partner", "update"),
+    ]
+    target_reset, source_reset = plan.actions[1].body, plan.actions[2].body
+    assert target_reset["automaticUserConsentSettings"] == {"inboundAllowed": None, "outboundAllowed": True}
+    assert target_reset["inboundTrust"] is None
+    assert source_reset["automaticUserConsentSettings"]["outboundAllowed"] is None
