@@ -149,14 +149,10 @@ class ControlPlane:
             ],
         )
         tls = ssl.create_default_context(cafile=str(ca))
-        https = urllib.request.build_opener(
-            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=tls)
-        )
+        https = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=tls))
 
         def get(path: str) -> bytes:
-            request = urllib.request.Request(
-                server + path, headers={"Authorization": f"Bearer {self._token}"}
-            )
+            request = urllib.request.Request(server + path, headers={"Authorization": f"Bearer {self._token}"})
             with https.open(request, timeout=2) as response:
                 return bytes(response.read())
 
@@ -169,9 +165,7 @@ class ControlPlane:
                 {
                     "apiVersion": "v1",
                     "kind": "Config",
-                    "clusters": [
-                        {"name": "e2e", "cluster": {"server": server, "certificate-authority": str(ca)}}
-                    ],
+                    "clusters": [{"name": "e2e", "cluster": {"server": server, "certificate-authority": str(ca)}}],
                     "users": [{"name": "admin", "user": {"token": self._token}}],
                     "contexts": [{"name": "e2e", "context": {"cluster": "e2e", "user": "admin"}}],
                     "current-context": "e2e",
@@ -272,9 +266,7 @@ def _apply_crds(api: client.ApiClient) -> float:
             )
         except ApiException as e:
             message = json.loads(e.body).get("message", e.body) if e.body else e.reason
-            raise pytest.fail.Exception(
-                f"the API server rejected {path.name}: {message}", pytrace=False
-            ) from None
+            raise pytest.fail.Exception(f"the API server rejected {path.name}: {message}", pytrace=False) from None
         names.append(crd["metadata"]["name"])
     if not names:
         pytest.fail(f"no CRDs found in {CRD_DIR}", pytrace=False)

@@ -52,9 +52,7 @@ def sync_scope() -> dict[str, Any]:
             "tenantPairRef": {"name": "pair"},
             "configurationName": "Source to Target",
             "scope": {"groups": [{"displayName": "CTS-Target"}]},
-            "scopingFilters": [
-                {"clauses": [{"attribute": "department", "operator": "EQUALS", "value": "Sales"}]}
-            ],
+            "scopingFilters": [{"clauses": [{"attribute": "department", "operator": "EQUALS", "value": "Sales"}]}],
         },
     }
 
@@ -168,9 +166,7 @@ def test_example_is_accepted(example_crds: None, dynamic: DynamicClient, namespa
                 "configurationName": "Source to Target",
                 "adoptionPolicy": "AdoptOrCreate",
                 "scope": {"syncAll": False, "groups": [{"displayName": "CTS-Target"}]},
-                "scopingFilters": [
-                    {"clauses": [{"attribute": "department", "operator": "EQUALS", "value": "Sales"}]}
-                ],
+                "scopingFilters": [{"clauses": [{"attribute": "department", "operator": "EQUALS", "value": "Sales"}]}],
                 "deprovisioning": {"deletionThreshold": 500, "maxScopeShrinkPercent": 20},
                 "suspend": False,
             },
@@ -212,9 +208,7 @@ class Invalid:
 
 INVALID = [
     # TenantPair
-    Invalid(
-        "bad-guid", tenant_pair, {"spec.source.tenantId": "contoso"}, "spec.source.tenantId", "should match"
-    ),
+    Invalid("bad-guid", tenant_pair, {"spec.source.tenantId": "contoso"}, "spec.source.tenantId", "should match"),
     Invalid(
         "same-tenant",
         tenant_pair,
@@ -552,10 +546,7 @@ STATUSES = {
 @pytest.fixture
 def objects(custom: client.CustomObjectsApi, namespace: str) -> dict[str, dict[str, Any]]:
     """One valid object of each kind, created in the test's namespace, by kind."""
-    return {
-        make()["kind"]: create(custom, namespace, make())
-        for make in (tenant_pair, sync_scope, attribute_mapping)
-    }
+    return {make()["kind"]: create(custom, namespace, make()) for make in (tenant_pair, sync_scope, attribute_mapping)}
 
 
 @pytest.mark.parametrize("kind", list(STATUSES))
