@@ -392,3 +392,15 @@ def allow_sync(sim: Sim, allowed: bool) -> None:
 def contoso_group_id(sim: Sim) -> str:
     state = sim.tenant_state(CONTOSO)
     return str(next(g["id"] for g in state["groups"] if g["displayName"] == "CTS-Fabrikam"))
+
+
+def guests(sim: Sim) -> dict[str, str]:
+    """Fabrikam's synced users: source user name -> "active" or "deleted"."""
+    state = sim.tenant_state(FABRIKAM)
+    found = {}
+    for bucket, users in (("active", state["users"]), ("deleted", state["deletedItems"])):
+        for user in users:
+            upn = user.get("userPrincipalName") or ""
+            if "#EXT#" in upn:
+                found[upn.split("_", 1)[0]] = bucket
+    return found

@@ -23,6 +23,7 @@ from e2e.operator_fixtures import (
     apply_scope_and_mapping,
     contoso_group_id,
     example,
+    guests,
     tenant_pair,
     wait_until,
 )
@@ -52,18 +53,6 @@ def sync_allowed(sim: Sim) -> bool | None:
 
 def event_reasons(kube: Kube, kind: str, name: str) -> list[str]:
     return [e.reason for e in kube.events(kind, name)]
-
-
-def guests(sim: Sim) -> dict[str, str]:
-    """Fabrikam's synced users: source user name -> "active" or "deleted"."""
-    state = sim.tenant_state(FABRIKAM)
-    found = {}
-    for bucket, users in (("active", state["users"]), ("deleted", state["deletedItems"])):
-        for user in users:
-            upn = user.get("userPrincipalName") or ""
-            if "#EXT#" in upn:
-                found[upn.split("_", 1)[0]] = bucket
-    return found
 
 
 def configurations(sim: Sim) -> list[dict[str, Any]]:
