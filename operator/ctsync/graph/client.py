@@ -73,6 +73,9 @@ class GraphClient:
         self.endpoints = endpoints
         self._credential = credential
         self._observer = observer
+        # Graph throttles per app and tenant: after a Retry-After longer than an in-call wait, every caller
+        # of this client (the change handler and the drift timer alike) waits it out without a request.
+        self._not_before = 0.0
         http = httpx.AsyncClient(
             verify=_ssl_context(ca_file),
             timeout=httpx.Timeout(60, connect=15),
@@ -174,6 +177,9 @@ class GraphClient:
     ) -> Any:
         url = self._url(path, query)
         route = route_template(url)
+        held = self._not_before - time.monotonic()
+        if held > 0:
+            raise domain.Throttled(held, f"{self.role} tenant: still within Graph's Retry-After")
         attempt = 0
         while True:
             attempt += 1
@@ -181,6 +187,7 @@ class GraphClient:
                 return await self._send_once(method, url, route, body, headers)
             except domain.Throttled as exc:
                 if not retry or attempt >= MAX_ATTEMPTS or exc.retry_after > MAX_INLINE_RETRY_AFTER:
+                    self._not_before = max(self._not_before, time.monotonic() + exc.retry_after)
                     raise
                 await asyncio.sleep(exc.retry_after)
 

@@ -39,6 +39,9 @@ def configure(settings: kopf.OperatorSettings, config: Settings) -> None:
     settings.queueing.error_delays = (1, 2, 5, 10, 30, 60, 120, 300)
     # Kubernetes API calls are small; a minute is generous and frees a stuck connection long before
     # aiohttp's five-minute default. Watch streams have their own inactivity timeout (70 s).
+    # A timer still running when its resource is deleted is re-checked this often (kopf's default, 60 s,
+    # keeps a deleted resource Terminating for a minute after its finalizer succeeded).
+    settings.background.cancellation_polling = 1
     settings.networking.request_timeout = 60
     settings.networking.connect_timeout = 10
     # One replica by default (the chart's Deployment uses Recreate); a peering name makes replicas defer
