@@ -109,12 +109,38 @@ async def _faults_middleware(request: web.Request, handler: Any) -> web.StreamRe
     if fault.delay:
         await asyncio.sleep(fault.delay)
     if fault.drop:
+        _log_faulted(request, 0, new_guid())  # status 0: no answer at all
         if request.transport is not None:
             request.transport.abort()
         raise ConnectionResetError("fault injected: connection dropped")
     if fault.status is None:
         return await handler(request)
     return _fault_reply(request, fault)
+
+
+def _log_faulted(request: web.Request, status: int, request_id: str) -> None:
+    """Logs a faulted request like any other: Graph path, route template and caller when they can be told."""
+    world = request.app[WORLD]
+    path = request.path
+    route = tenant = app_id = None
+    if path.startswith(GRAPH_PREFIX):
+        path = _SLASHES.sub("/", path[len(GRAPH_PREFIX) :]) or "/"
+        try:
+            route = ROUTER.match(request.method, path)[0].template
+            ctx = _authenticate(world, request.headers.get("Authorization"))
+            tenant, app_id = ctx.tenant.id, ctx.app_id
+        except GraphError:
+            pass  # an unknown route or a bad token: logged without them
+    world.requests.add(
+        time=world.clock.iso_now(),
+        method=request.method,
+        path=path,
+        route=route,
+        status=status,
+        tenant=tenant,
+        app_id=app_id,
+        request_id=request_id,
+    )
 
 
 def _fault_reply(request: web.Request, fault: Fault) -> web.Response:
@@ -131,16 +157,7 @@ def _fault_reply(request: web.Request, fault: Fault) -> web.Response:
     )
     headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
     request_id = new_guid()
-    world.requests.add(
-        time=world.clock.iso_now(),
-        method=request.method,
-        path=request.path,
-        route=None,
-        status=error.status,
-        tenant=None,
-        app_id=None,
-        request_id=request_id,
-    )
+    _log_faulted(request, error.status, request_id)
     return _json_response(
         error.status,
         error.body(
