@@ -243,3 +243,16 @@ def contoso_people(count: int, *, in_group: int | None = None) -> dict:
         "users": {"contoso": users},
         "groups": {"contoso": [{"displayName": "CTS-Fabrikam", "members": members}]},
     }
+
+
+def app_client(server: EntraSim, tenant_key: str, app_id: str, roles: set[str]) -> httpx.Client:
+    """Registers an app granted only `roles` in that tenant and returns a Graph client with its token
+    (for permission tests); close it after use, e.g. `with app_client(...) as graph:`."""
+    from entrasim.identity.models import ClientApp
+
+    tenant_id = TENANTS[tenant_key][0]
+    server.call(lambda w: w.tenant(tenant_id).identity.register(ClientApp(app_id, "limited", roles, secrets=[SECRET])))
+    token = fetch_token(server, tenant_key, app_id=app_id)
+    return httpx.Client(
+        base_url=f"{server.base_url}/v1.0", verify=ca_context(server), headers={"Authorization": f"Bearer {token}"}
+    )

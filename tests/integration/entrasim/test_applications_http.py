@@ -8,8 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from entrasim.identity.models import ClientApp
-from support.sim import CONTOSO, SECRET, ca_context, fetch_token
+from support.sim import CONTOSO, app_client
 
 CTS_TEMPLATE = "518e5f48-1fc8-4c48-9387-9fdf28b0dfe7"
 INSTANTIATE = f"/applicationTemplates/{CTS_TEMPLATE}/instantiate"
@@ -218,15 +217,7 @@ def test_assign_resource_must_be_the_service_principal(source, pair):
 
 
 def test_assignment_needs_a_companion_read_role(sim, source, pair):
-    sim.call(
-        lambda w: w.tenant(CONTOSO).identity.register(
-            ClientApp(LIMITED_APP, "assign-only", {"AppRoleAssignment.ReadWrite.All"}, secrets=[SECRET])
-        )
-    )
-    token = fetch_token(sim, "contoso", app_id=LIMITED_APP)
-    with httpx.Client(
-        base_url=f"{sim.base_url}/v1.0", verify=ca_context(sim), headers={"Authorization": f"Bearer {token}"}
-    ) as limited:
+    with app_client(sim, "contoso", LIMITED_APP, {"AppRoleAssignment.ReadWrite.All"}) as limited:
         assert _error(_assign(limited, pair["servicePrincipal"], ADA), 403)["code"] == "Authorization_RequestDenied"
         assert limited.post(INSTANTIATE, json={"displayName": "x"}).status_code == 403
         assert limited.get("/applicationTemplates").status_code == 200  # any valid token reads the gallery

@@ -7,8 +7,7 @@ import json
 import httpx
 import pytest
 
-from entrasim.identity.models import ClientApp
-from support.sim import CONTOSO, SECRET, ca_context, fetch_token
+from support.sim import CONTOSO, app_client
 
 CTS_TEMPLATE = "518e5f48-1fc8-4c48-9387-9fdf28b0dfe7"
 ADA = "aaaaaaaa-0000-4000-8000-000000000001"
@@ -162,15 +161,7 @@ def test_malformed_json_is_400(graph):
 
 
 def test_each_item_is_authorised_on_its_own(sim, graph):
-    sim.call(
-        lambda w: w.tenant(CONTOSO).identity.register(
-            ClientApp(POLICY_ONLY_APP, "policy-only", {"Policy.Read.All"}, secrets=[SECRET])
-        )
-    )
-    token = fetch_token(sim, "contoso", app_id=POLICY_ONLY_APP)
-    with httpx.Client(
-        base_url=f"{sim.base_url}/v1.0", verify=ca_context(sim), headers={"Authorization": f"Bearer {token}"}
-    ) as limited:
+    with app_client(sim, "contoso", POLICY_ONLY_APP, {"Policy.Read.All"}) as limited:
         out = _batch(limited, _get("1", "/policies/crossTenantAccessPolicy/default"), _get("2", "/applications"))
     assert out["1"]["status"] == 200
     assert out["2"]["status"] == 403 and out["2"]["body"]["error"]["code"] == "Authorization_RequestDenied"

@@ -5,8 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from entrasim.identity.models import ClientApp
-from support.sim import CONTOSO, FABRIKAM, SECRET, ca_context, fetch_token
+from support.sim import CONTOSO, FABRIKAM, app_client
 
 PARTNERS = "/policies/crossTenantAccessPolicy/partners"
 SYNC = f"{PARTNERS}/{CONTOSO}/identitySynchronization"
@@ -160,15 +159,7 @@ def test_default_policy(graph_http):
 
 
 def test_policy_read_all_reads_but_cannot_write(sim):
-    sim.call(
-        lambda w: w.tenant(FABRIKAM).identity.register(
-            ClientApp(READER_APP, "reader", {"Policy.Read.All"}, secrets=[SECRET])
-        )
-    )
-    token = fetch_token(sim, "fabrikam", app_id=READER_APP)
-    with httpx.Client(
-        base_url=f"{sim.base_url}/v1.0", verify=ca_context(sim), headers={"Authorization": f"Bearer {token}"}
-    ) as reader:
+    with app_client(sim, "fabrikam", READER_APP, {"Policy.Read.All"}) as reader:
         assert reader.get(PARTNERS).status_code == 200
         assert reader.get(DEFAULT).status_code == 200
         denied = reader.post(PARTNERS, json={"tenantId": CONTOSO})

@@ -9,8 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from entrasim.identity.models import ClientApp
-from support.sim import CONTOSO, FABRIKAM, SECRET, ca_context, fetch_token
+from support.sim import CONTOSO, FABRIKAM, app_client
 
 CTS_TEMPLATE = "518e5f48-1fc8-4c48-9387-9fdf28b0dfe7"
 READER_APP = "7c3e9a1b-2d4f-4b6a-8e1c-5f0a9b8d7c62"
@@ -181,15 +180,7 @@ def test_unknown_service_principal_and_permissions(sim: Any, graph: httpx.Client
     assert _error(graph.get(f"/servicePrincipals/{UNKNOWN}/synchronization/jobs"), 404)["code"] == (
         "Request_ResourceNotFound"
     )
-    sim.call(
-        lambda w: w.tenant(CONTOSO).identity.register(
-            ClientApp(READER_APP, "reader", {"Synchronization.Read.All"}, secrets=[SECRET])
-        )
-    )
-    token = fetch_token(sim, "contoso", app_id=READER_APP)
-    with httpx.Client(
-        base_url=f"{sim.base_url}/v1.0", verify=ca_context(sim), headers={"Authorization": f"Bearer {token}"}
-    ) as reader:
+    with app_client(sim, "contoso", READER_APP, {"Synchronization.Read.All"}) as reader:
         assert reader.get(f"{sync}/jobs").status_code == 200
         assert _error(reader.post(f"{sync}/jobs", json={"templateId": "Azure2Azure"}), 403)["code"] == (
             "Authorization_RequestDenied"
