@@ -31,7 +31,8 @@ async def reconcile(
     async def one_pass(_: Mapping[str, Any]) -> Outcome:
         mapping = AttributeMapping.from_body(body)
         scope = indexes.one(sync_scopes, (mapping.namespace, mapping.sync_scope_name))
-        outcome = reconcile_attribute_mapping(mapping, scope.status if scope else None)
+        siblings = indexes.mappings_of(mappings_by_scope, mapping.namespace, mapping.sync_scope_name)
+        outcome = reconcile_attribute_mapping(mapping, scope.status if scope else None, siblings)
         if isinstance(outcome.error, InvalidSpec):
             return outcome
         # On a changed syncScopeRef the SyncScope it left must drop these mappings too.

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..api import conditions
 from ..api.attributemapping import AttributeMapping
 from ..api.conditions import Health
-from ..errors import CtsyncError, DependencyNotReady
-from ..planning.mappings import validate_attribute_mapping
+from ..errors import Blocked, CtsyncError, DependencyNotReady
+from ..planning.mappings import merge_mappings, validate_attribute_mapping
 from .outcome import Outcome, from_error
+
+
+def _check_conflicts(mapping: AttributeMapping, siblings: Sequence[AttributeMapping]) -> None:
+    others = [m for m in siblings if (m.namespace, m.name) != (mapping.namespace, mapping.name)]
+    try:
+        merge_mappings([mapping, *others])
+    except Blocked as conflict:
+        if mapping.ref in conflict.message:  # a conflict between two other mappings is theirs to report
+            raise
+    except DependencyNotReady:
+        pass  # another mapping of the SyncScope is invalid: it is Stalled on that itself
 
 
 def applied_key(mapping: AttributeMapping) -> str:
@@ -18,11 +29,15 @@ def applied_key(mapping: AttributeMapping) -> str:
     return f"{mapping.name}@{mapping.generation}"
 
 
-def reconcile_attribute_mapping(mapping: AttributeMapping, scope_status: Mapping[str, Any] | None) -> Outcome:
+def reconcile_attribute_mapping(
+    mapping: AttributeMapping, scope_status: Mapping[str, Any] | None, siblings: Sequence[AttributeMapping] = ()
+) -> Outcome:
     """Ready once its SyncScope has written this generation of it into the job schema; Stalled when its own
-    spec is invalid (expressions, denied or matching attributes)."""
+    spec is invalid (expressions, denied or matching attributes) or when it conflicts with another
+    AttributeMapping of the same SyncScope (`siblings`): then both are Stalled with MappingConflict."""
     try:
         validate_attribute_mapping(mapping)
+        _check_conflicts(mapping, siblings)
         ref = f"SyncScope {mapping.namespace}/{mapping.sync_scope_name}"
         if scope_status is None:
             raise DependencyNotReady(f"{ref} does not exist")

@@ -167,3 +167,16 @@ async def test_a_converged_pass_without_audit_stays_within_its_request_budget(si
     assert outcome.plan.empty and outcome.status.get("scopeSize") is None
     graph_calls = [r for r in control.get("/requests").json()["requests"] if r["path"].startswith("/")]
     assert len(graph_calls) <= 12, [r["route"] for r in graph_calls]
+
+
+def test_two_mappings_claiming_one_target_are_both_stalled():
+    first = AttributeMapping.from_body(attribute_mapping_body(name="first"))
+    second = AttributeMapping.from_body(attribute_mapping_body(name="second"))  # also maps jobTitle
+    third = AttributeMapping.from_body(
+        attribute_mapping_body(name="third", mappings=[{"target": "department", "source": "[department]"}])
+    )
+    siblings = [first, second, third]
+    for mapping in (first, second):
+        outcome = reconcile_attribute_mapping(mapping, {}, siblings)
+        assert outcome.health is Health.STALLED and outcome.reason == conditions.MAPPING_CONFLICT
+    assert reconcile_attribute_mapping(third, {}, siblings).reason == conditions.DEPENDENCY_NOT_READY
