@@ -254,7 +254,8 @@ def test_defaults_apply(
         "--standalone",
     ]
     user = f"system:serviceaccount:{namespace}:ctsync"
-    assert can(api_client, user, "watch", "secrets", namespace)
+    assert can(api_client, user, "get", "secrets", namespace)
+    assert not can(api_client, user, "list", "secrets", namespace)  # read by name only
     assert can(api_client, user, "patch", "ctsync.io/tenantpairs/status", namespace)
     assert can(api_client, user, "create", "events", namespace)
     assert can(api_client, user, "watch", "apiextensions.k8s.io/customresourcedefinitions")
@@ -295,7 +296,7 @@ def test_all_enabled_applies(
 
     user = f"system:serviceaccount:{namespace}:ctsync-operator"
     for ns in watched:
-        assert can(api_client, user, "list", "secrets", ns)
+        assert can(api_client, user, "get", "secrets", ns)
         assert can(api_client, user, "patch", "kopf.dev/kopfpeerings", ns)
     # Served namespaces are exactly the listed ones: not even the release namespace's Secrets.
     assert not can(api_client, user, "get", "secrets", namespace)
@@ -323,7 +324,8 @@ def test_all_namespaces_applies(
     (deployment,) = [o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "ctsync"]
     assert "--all-namespaces" in args(deployment)
     user = f"system:serviceaccount:{namespace}:ctsync-operator"
-    assert can(api_client, user, "watch", "secrets", "any-namespace")
+    assert can(api_client, user, "get", "secrets", "any-namespace")
+    assert not can(api_client, user, "watch", "secrets", "any-namespace")
     assert can(api_client, user, "patch", "ctsync.io/syncscopes", "any-namespace")
     assert can(api_client, user, "patch", "kopf.dev/clusterkopfpeerings")
     assert not can(api_client, user, "create", "secrets", "any-namespace")

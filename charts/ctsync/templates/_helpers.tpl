@@ -81,10 +81,11 @@ app.kubernetes.io/part-of: ctsync
 
 {{/* Rules the operator needs wherever it serves resources (namespaced Role or ClusterRole). */}}
 {{- define "ctsync.servingRules" -}}
-# Credentials Secrets named by TenantPair.spec.{source,target}.credentialsRef.
+# Credentials Secrets named by TenantPair.spec.{source,target}.credentialsRef: read one by one, by name,
+# when a pair reconciles, so neither listing nor watching every Secret of the namespace is needed.
 - apiGroups: [""]
   resources: [secrets]
-  verbs: [get, list, watch]
+  verbs: [get]
 - apiGroups: [ctsync.io]
   resources: [tenantpairs, syncscopes, attributemappings]
   verbs: [get, list, watch, patch]
