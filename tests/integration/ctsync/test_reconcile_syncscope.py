@@ -15,6 +15,7 @@ from ctsync.reconcile.tenantpair import reconcile_tenant_pair
 from entrasim.seed import load_seed
 from support.sim import (
     CONTOSO,
+    CTSYNC_APP,
     FABRIKAM,
     attribute_mapping_body,
     contoso_people,
@@ -146,6 +147,35 @@ async def test_a_failed_read_never_removes_assignments(sim, pool, pair, control)
     outcome = await reconcile_sync_scope(SyncScope.from_body(other), pair, True, [], pool, status)
     assert outcome.health is Health.RECONCILING
     assert requests(control, "DELETE", "/appRoleAssignedTo/{id}") == 0
+
+
+def revoke(sim, tenant_id: str, *roles: str) -> None:
+    sim.call(lambda w: w.tenant(tenant_id).identity.apps[CTSYNC_APP].roles.difference_update(roles))
+
+
+@pytest.mark.parametrize(
+    ("tenant_id", "revoked", "named"),
+    [
+        # The scope audit reads the target's users.
+        (
+            FABRIKAM,
+            ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"),
+            "target tenant: the app registration needs User.Read.All or Directory.Read.All",
+        ),
+        # The provisioning log, read after each pass.
+        (CONTOSO, ("AuditLog.Read.All",), "source tenant: the app registration needs AuditLog.Read.All"),
+    ],
+)
+async def test_a_missing_permission_stalls_before_any_write_naming_it_and_the_tenant(
+    sim, pool, pair, control, tenant_id, revoked, named
+):
+    revoke(sim, tenant_id, *revoked)
+    await pool.forget(pair)  # a new token carries the roles as they are now
+    control.delete("/requests")
+    outcome = await reconcile_sync_scope(SyncScope.from_body(sync_scope_body()), pair, True, [], pool, {})
+    assert outcome.health is Health.STALLED and outcome.reason == conditions.PERMISSION_MISSING
+    assert named in outcome.message
+    assert [r for r in control.get("/requests").json()["requests"] if r["method"] != "GET"] == []
 
 
 async def test_deletion_with_delete_policy_removes_the_configuration_not_the_users(sim, pool, pair):
