@@ -33,7 +33,7 @@ Needs = Mapping[TenantRole, Sequence[Need]]
 _POLICY_WRITE = ("Policy.ReadWrite.CrossTenantAccess",)
 _POLICY_READ = ("Policy.Read.All", "Policy.ReadWrite.CrossTenantAccess")
 
-# What a TenantPair's pass does, by managementPolicy: Observe only reads.
+# What a TenantPair's pass does, by managementPolicy (Observe only reads); the target is checked first.
 TENANT_PAIR: Mapping[str, Needs] = {
     "Manage": {
         "target": (Need("partner policy for the source, inbound user sync", _POLICY_WRITE),),
@@ -79,11 +79,8 @@ async def require(client: GraphClient, role: TenantRole, needs: Sequence[Need]) 
 
 
 async def require_all(clients: TenantClients, needs: Needs) -> None:
-    """Every tenant's needs, the source's first; raises PermissionMissing for the first tenant lacking any."""
-    tenants: tuple[tuple[TenantRole, GraphClient], ...] = (
-        ("source", clients.source.client),
-        ("target", clients.target.client),
-    )
-    for role, client in tenants:
-        if role in needs:
-            await require(client, role, needs[role])
+    """Every tenant's needs, in the order `needs` lists the tenants; raises PermissionMissing for the first
+    tenant lacking any."""
+    for role, tenant_needs in needs.items():
+        tenant = clients.source if role == "source" else clients.target
+        await require(tenant.client, role, tenant_needs)

@@ -132,7 +132,7 @@ async def test_scope_shrink_is_blocked_until_acknowledged(sim, pool, pair):
     narrowed = sync_scope_body(generation=2, scope={"syncAll": False, "groups": [{"displayName": "Small"}]})
     outcome = await reconcile_sync_scope(SyncScope.from_body(narrowed), pair, True, [], pool, status)
     assert outcome.health is Health.STALLED and outcome.reason == conditions.SCOPE_SHRINK_BLOCKED
-    assert "20 of 20 synced users" in outcome.message
+    assert "20 of 20 users in scope (100%) would leave it" in outcome.message  # no cycle has run: none synced
     acknowledged = dict(
         narrowed, metadata={**narrowed["metadata"], "annotations": {"ctsync.io/acknowledge-shrink": "2"}}
     )
