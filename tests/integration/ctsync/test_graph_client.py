@@ -135,3 +135,14 @@ async def test_error_codes_and_messages_survive_the_transport(contoso):
         await contoso.get("/groups/not-a-guid/members")
     assert caught.value.status == 400 and caught.value.code == "Request_BadRequest"
     assert "not-a-guid" in caught.value.message
+
+
+async def test_a_retry_after_given_as_an_http_date_holds_the_tenant_that_long(contoso, control):
+    fault = {"path": "/v1.0/users$", "status": 503, "retryAfter": 90, "retryAfterDate": True, "times": 1}
+    control.post("/faults", json=fault)
+    with pytest.raises(errors.Throttled) as caught:
+        await contoso.get("/users")
+    assert 80 <= caught.value.retry_after <= 91
+    with pytest.raises(errors.Throttled, match="still within Graph's Retry-After"):
+        await contoso.get_optional(f"{PARTNERS}/{FABRIKAM}")
+    assert len(contoso.seen) == 1
