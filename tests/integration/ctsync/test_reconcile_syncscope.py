@@ -9,7 +9,9 @@ from ctsync.api.attributemapping import AttributeMapping
 from ctsync.api.conditions import Health
 from ctsync.api.syncscope import SyncScope
 from ctsync.api.tenantpair import TenantPair
+from ctsync.reconcile import permissions
 from ctsync.reconcile.attributemapping import reconcile_attribute_mapping
+from ctsync.reconcile.provisioning import poll_provisioning
 from ctsync.reconcile.syncscope import finalize_sync_scope, reconcile_sync_scope
 from ctsync.reconcile.tenantpair import reconcile_tenant_pair
 from entrasim.seed import load_seed
@@ -176,6 +178,25 @@ async def test_a_missing_permission_stalls_before_any_write_naming_it_and_the_te
     assert outcome.health is Health.STALLED and outcome.reason == conditions.PERMISSION_MISSING
     assert named in outcome.message
     assert [r for r in control.get("/requests").json()["requests"] if r["method"] != "GET"] == []
+
+
+async def test_the_least_privileged_permissions_of_the_table_are_enough(sim, pool, people):
+    needs = [permissions.TENANT_PAIR["Manage"], permissions.SYNC_SCOPE]
+    least = {role: {n.alternatives[0] for kind in needs for n in kind.get(role, ())} for role in ("source", "target")}
+    for tenant_id, role in ((CONTOSO, "source"), (FABRIKAM, "target")):
+        sim.call(lambda w, t=tenant_id, r=role: setattr(w.tenant(t).identity.apps[CTSYNC_APP], "roles", set(least[r])))
+    assert "Application.ReadWrite.All" not in least["source"] and "Directory.Read.All" not in least["target"]
+    pair = TenantPair.from_body(tenant_pair_body(sim, deletionPolicy="Delete"))
+    assert (await reconcile_tenant_pair(pair, pool, {})).health is Health.READY
+    scope = SyncScope.from_body(sync_scope_body())
+    outcome, status = await converge(scope, pair, pool)
+    assert outcome.health is Health.READY, outcome.message
+    advance(sim, 2 * CYCLE)
+    outcome, status = await converge(scope, pair, pool, status=status)
+    assert outcome.health is Health.READY, outcome.message
+    assert status["syncedUsers"] == 20
+    entries, _ = await poll_provisioning(pool, pair, status)
+    assert entries
 
 
 async def test_deletion_with_delete_policy_removes_the_configuration_not_the_users(sim, pool, pair):
