@@ -79,6 +79,7 @@ class World:
     def set_profile(self, profile: Profile) -> None:
         self.profile = profile
         self.throttle.enabled = profile.throttling
+        self.throttle.wide = profile.wide_throttling
 
     def add_tenant(self, tenant_id: str, initial_domain: str, display_name: str) -> Tenant:
         if not is_guid(tenant_id):
