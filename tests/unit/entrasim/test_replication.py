@@ -221,3 +221,11 @@ def test_reset_forgets_pending_objects() -> None:
     _create_user(tenant)
     tenant.world.reset()
     assert tenant.world.replication.pending == {}
+
+
+def test_replicated_objects_are_forgotten_even_if_nobody_reads() -> None:
+    tenant = _tenant(PRODUCTION)
+    for n in range(1_100):
+        _create_user(tenant, f"user{n}")
+        tenant.world.clock.advance(1)
+    assert len(tenant.world.replication.pending) < 1_024
