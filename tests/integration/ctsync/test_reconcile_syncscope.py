@@ -11,9 +11,11 @@ from ctsync.api.syncscope import SyncScope
 from ctsync.api.tenantpair import TenantPair
 from ctsync.reconcile import permissions
 from ctsync.reconcile.attributemapping import reconcile_attribute_mapping
+from ctsync.reconcile.connections import ClientPool
 from ctsync.reconcile.provisioning import poll_provisioning
 from ctsync.reconcile.syncscope import finalize_sync_scope, reconcile_sync_scope
 from ctsync.reconcile.tenantpair import reconcile_tenant_pair
+from entrasim.core.profile import Profile
 from entrasim.seed import load_seed
 from support.sim import (
     CONTOSO,
@@ -21,6 +23,8 @@ from support.sim import (
     FABRIKAM,
     attribute_mapping_body,
     contoso_people,
+    credentials_secrets,
+    start_sim,
     sync_scope_body,
     tenant_pair_body,
     two_tenant_seed,
@@ -231,3 +235,52 @@ def test_two_mappings_claiming_one_target_are_both_stalled():
         outcome = reconcile_attribute_mapping(mapping, {}, siblings)
         assert outcome.health is Health.STALLED and outcome.reason == conditions.MAPPING_CONFLICT
     assert reconcile_attribute_mapping(third, {}, siblings).reason == conditions.DEPENDENCY_NOT_READY
+
+
+@pytest.fixture
+def flaky_sim(tmp_path):
+    """Graph answering one request in ten with a transient 503 or 504 (a third of them with Retry-After),
+    and nothing else of production: the errors are the point."""
+    server = start_sim(tmp_path / "flaky", profile=Profile("flaky", transient_error_rate=0.1), random_seed=3)
+    server.call(lambda w: (w.reset(), load_seed(w, two_tenant_seed(**contoso_people(30, in_group=20)))))
+    yield server
+    server.stop()
+
+
+async def test_transient_503s_and_504s_converge_without_duplicates(flaky_sim):
+    sim = flaky_sim
+    secrets = credentials_secrets(sim)
+
+    async def read_secret(namespace: str, name: str):
+        return secrets.get(name)
+
+    statuses: list[int] = []
+    pool = ClientPool(read_secret, observer=lambda role, method, route, status, seconds: statuses.append(status))
+    try:
+        await converge_through_transient_errors(sim, pool)
+    finally:
+        await pool.close()
+    assert sum(1 for status in statuses if status in (503, 504)) >= 5  # the errors did happen
+
+
+async def converge_through_transient_errors(sim, pool):
+    pair = TenantPair.from_body(tenant_pair_body(sim, deletionPolicy="Delete"))
+    scope = SyncScope.from_body(sync_scope_body())
+    pair_outcome = scope_outcome = None
+    status: dict = {}
+    for _ in range(8):  # each pass is what the operator's next attempt would do
+        pair_outcome = await reconcile_tenant_pair(pair, pool, {})
+        if pair_outcome.health is not Health.READY:
+            continue
+        scope_outcome = await reconcile_sync_scope(scope, pair, True, [], pool, status)
+        if scope_outcome.health is Health.READY:
+            status.update(scope_outcome.status, observedGeneration=scope_outcome.observed_generation)
+            if scope_outcome.plan.empty:
+                break
+    assert scope_outcome is not None and scope_outcome.health is Health.READY, scope_outcome or pair_outcome
+    assert scope_outcome.plan.empty
+    sps = sim.call(lambda w: [dict(sp) for sp in w.tenant(CONTOSO).applications.service_principals.values()])
+    configurations = [sp for sp in sps if sp.get("displayName") == scope.configuration_name]
+    assert len(configurations) == 1, configurations
+    jobs = sim.call(lambda w: len(w.tenant(CONTOSO).synchronization.jobs(configurations[0]["id"])))
+    assert jobs == 1
