@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from ctsync.api import conditions
@@ -260,24 +262,24 @@ async def test_transient_503s_and_504s_converge_without_duplicates(flaky_sim):
         await converge_through_transient_errors(sim, pool)
     finally:
         await pool.close()
-    assert sum(1 for status in statuses if status in (503, 504)) >= 5  # the errors did happen
+    assert sum(1 for status in statuses if status in (503, 504)) >= 3  # the errors did happen
 
 
 async def converge_through_transient_errors(sim, pool):
     pair = TenantPair.from_body(tenant_pair_body(sim, deletionPolicy="Delete"))
     scope = SyncScope.from_body(sync_scope_body())
-    pair_outcome = scope_outcome = None
+    scope_outcome = None
     status: dict = {}
-    for _ in range(8):  # each pass is what the operator's next attempt would do
-        pair_outcome = await reconcile_tenant_pair(pair, pool, {})
-        if pair_outcome.health is not Health.READY:
-            continue
-        scope_outcome = await reconcile_sync_scope(scope, pair, True, [], pool, status)
-        if scope_outcome.health is Health.READY:
-            status.update(scope_outcome.status, observedGeneration=scope_outcome.observed_generation)
-            if scope_outcome.plan.empty:
+    for _ in range(12):  # each pass is the operator's next attempt, after the wait an outcome asks for
+        outcome = await reconcile_tenant_pair(pair, pool, {})
+        if outcome.health is Health.READY:
+            outcome = scope_outcome = await reconcile_sync_scope(scope, pair, True, [], pool, status)
+        if outcome.health is Health.READY:
+            status.update(outcome.status, observedGeneration=outcome.observed_generation)
+            if outcome.plan.empty:
                 break
-    assert scope_outcome is not None and scope_outcome.health is Health.READY, scope_outcome or pair_outcome
+        await asyncio.sleep(min(outcome.retry_after or 0, 5))
+    assert scope_outcome is not None and scope_outcome.health is Health.READY, outcome
     assert scope_outcome.plan.empty
     sps = sim.call(lambda w: [dict(sp) for sp in w.tenant(CONTOSO).applications.service_principals.values()])
     configurations = [sp for sp in sps if sp.get("displayName") == scope.configuration_name]
