@@ -21,6 +21,8 @@ class Router:
             self._buckets.setdefault(_first_segment(r.template), []).append(r)
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        if len(path) > 1:
+            path = path.rstrip("/")  # Graph accepts a trailing slash on a resource path (`/users/delta/?...`)
         candidates = self._buckets.get(_first_segment(path), [])
         allowed = False
         for r in candidates:

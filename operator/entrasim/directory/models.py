@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.errors import BadRequest, ResourceNotFound, UnsupportedQuery
 from ..core.ids import is_guid, new_guid
-from ..core.odata import Predicate, QueryOptions, apply_query
+from ..core.odata import FilterTerm, Predicate, QueryOptions, apply_query
+from ..core.resources import RESOURCES
 from .exceptions import InvalidObjectIdentifier, ObjectConflict, SyncStateNotFound
 from .membership_rules import Rule, compile_rule
 
@@ -25,12 +26,8 @@ RECYCLE_BIN_SECONDS = 30 * 24 * 3600
 DELTA_TOKEN_SECONDS = 7 * 24 * 3600  # directory delta tokens stay valid for seven days
 
 # fmt: off
-# Properties GET /users returns when the caller gives no $select (Graph's default set).
-USER_DEFAULT_PROPERTIES = (
-    "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
-    "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id",
-)
-USER_PROPERTIES = frozenset(USER_DEFAULT_PROPERTIES) | {
+# Properties a user or group may be created or updated with; reads know more (core/resources.py).
+USER_PROPERTIES = frozenset(RESOURCES["user"].default) | {
     "accountEnabled", "ageGroup", "city", "companyName", "country", "createdDateTime", "creationType",
     "department", "employeeId", "employeeType", "externalUserState", "faxNumber", "identities",
     "mailNickname", "onPremisesExtensionAttributes", "otherMails", "passwordProfile", "postalCode",
@@ -80,11 +77,7 @@ _ADVANCED_HINT = (
     "https://aka.ms/graph-docs/advanced-queries for more information"
 )
 _ADVANCED_OPERATORS = {"not": "not", "ne": "ne", "ne null": "ne", "endswith": "endsWith"}
-_REFUSED_OPERATORS = {"gt", "lt", "contains", "tolower", "toupper"}
-_FILTER_TOKEN_RE = re.compile(r"'(?:[^']|'')*'|[A-Za-z_@$][\w./@$]*|\S")
-_COMPARATORS = {"eq", "ne", "gt", "ge", "lt", "le", "in"}
-_FILTER_FUNCTIONS = {"startswith", "endswith", "contains", "tolower", "toupper"}
-_FILTER_KEYWORDS = _COMPARATORS | {"and", "or", "not", "true", "false", "null"}
+_REFUSED_OPERATORS = {"gt", "lt", "contains", "tolower", "toupper", "all"}
 
 
 @dataclass(frozen=True)
@@ -119,7 +112,7 @@ class Capabilities:
 CAPABILITIES = {
     "user": Capabilities(
         resource="User",
-        properties=USER_PROPERTIES,
+        properties=RESOURCES["user"].known,
         default=frozenset({
             "accountEnabled", "ageGroup", "businessPhones", "city", "country", "createdDateTime",
             "creationType", "deletedDateTime", "department", "displayName", "employeeId", "externalUserState",
@@ -139,7 +132,7 @@ CAPABILITIES = {
     ),
     "group": Capabilities(
         resource="Group",
-        properties=GROUP_PROPERTIES,
+        properties=RESOURCES["group"].known,
         default=frozenset({
             "createdDateTime", "deletedDateTime", "displayName", "groupTypes", "id", "isAssignableToRole",
             "mail", "mailEnabled", "mailNickname", "proxyAddresses", "securityEnabled",
@@ -153,51 +146,17 @@ CAPABILITIES = {
 # fmt: on
 
 
-def filter_terms(text: str) -> list[tuple[str, str]]:
-    """The (property, operator) pairs of a $filter, e.g. [("userType", "eq"), ("mail", "startswith")].
-    `not` gives ("", "not"), a lambda (collection, "any"), a comparison with null "eq null" or "ne null".
-    Terms on a lambda's variable are left out: the lambda's collection stands for them."""
-    toks = _FILTER_TOKEN_RE.findall(text)
-
-    def at(i: int) -> str:
-        return toks[i] if i < len(toks) else ""
-
-    lambda_vars: set[str] = set()
-    terms: list[tuple[str, str]] = []
-    for i, tok in enumerate(toks):
-        low, nxt = tok.lower(), at(i + 1).lower()
-        if low.endswith(("/any", "/all")) and nxt == "(":
-            terms.append((tok.rsplit("/", 1)[0], low.rsplit("/", 1)[1]))
-            if at(i + 3) == ":":
-                lambda_vars.add(at(i + 2))
-            continue
-        if low == "not":
-            term = ("", "not")
-        elif low in _FILTER_FUNCTIONS and nxt == "(":
-            term = (at(i + 2), low)
-        elif nxt in _COMPARATORS and tok[0].isalpha() and low not in _FILTER_KEYWORDS:
-            term = (tok, f"{nxt} null" if at(i + 2).lower() == "null" else nxt)
-        else:
-            continue
-        if term[0].split("/")[0] not in lambda_vars:
-            terms.append(term)
-    return terms
-
-
-def check_select(kind: str, select: Iterable[str] | None, *, extra: Iterable[str] = ()) -> None:
-    caps = CAPABILITIES[kind]
-    for prop in select or ():
-        if prop not in caps.properties and prop not in extra:
-            raise caps.unknown(prop)
+def check_select(kind: str, select: Iterable[str] | None, *, listing: bool = True, extra: Iterable[str] = ()) -> None:
+    RESOURCES[kind].check_select(select, listing=listing, extra=extra)
 
 
 def check_query(kind: str, opts: QueryOptions, *, advanced: bool) -> None:
     """Refuses the $select/$filter/$orderby/$expand forms the directory refuses for this request."""
     caps = CAPABILITIES[kind]
     check_select(kind, opts.select)
-    if opts.filter_text:
-        _check_filter(caps, opts.filter_text, advanced=advanced)
-    if opts.orderby and opts.filter_text and not advanced:
+    if opts.filter_clause:
+        _check_filter(caps, opts.filter_clause.terms, advanced=advanced)
+    if opts.orderby and opts.filter_clause and not advanced:
         raise UnsupportedQuery("Sorting not supported for current query.")
     for prop, _desc in opts.orderby:
         if prop not in caps.orderby and not (advanced and prop in caps.orderby_advanced):
@@ -206,8 +165,8 @@ def check_query(kind: str, opts: QueryOptions, *, advanced: bool) -> None:
         raise UnsupportedQuery(f"Expanding '{opts.expand[0]}' is not supported on this collection.")
 
 
-def _check_filter(caps: Capabilities, text: str, *, advanced: bool) -> None:
-    for prop, op in filter_terms(text):
+def _check_filter(caps: Capabilities, terms: Iterable[FilterTerm], *, advanced: bool) -> None:
+    for prop, op in ((t.prop, t.op) for t in terms):
         if op in _ADVANCED_OPERATORS and not advanced:
             raise UnsupportedQuery(f"Operator '{_ADVANCED_OPERATORS[op]}' {_ADVANCED_HINT}")
         if not prop:
@@ -719,7 +678,7 @@ class DirectoryBackend:
         check_query(kind, opts, advanced=advanced)
         if opts.filter is None and not opts.orderby and search is None:
             return self._listing(kind)
-        candidates = self._indexed(kind, opts.filter_text)
+        candidates = self._indexed(kind, opts.filter_clause.equality if opts.filter_clause else None)
         store = self.users if kind == "user" else self.groups
         items = apply_query(store.values() if candidates is None else candidates, opts)
         if search is not None:
@@ -738,13 +697,11 @@ class DirectoryBackend:
             )
         return cached[1]
 
-    _INDEXED_EQ = re.compile(r"^\s*(userPrincipalName|displayName|id)\s+eq\s+'((?:[^']|'')*)'\s*$")
-
-    def _indexed(self, kind: str, filter_text: str | None) -> list[dict[str, Any]] | None:
-        m = self._INDEXED_EQ.match(filter_text or "")
-        if m is None:
+    def _indexed(self, kind: str, equality: tuple[str, Any] | None) -> list[dict[str, Any]] | None:
+        """The objects an equality filter on an indexed property names, or None to scan."""
+        if equality is None or not isinstance(equality[1], str):
             return None
-        prop, value = m.group(1), m.group(2).replace("''", "'").lower()
+        prop, value = equality[0], equality[1].lower()
         store = self.users if kind == "user" else self.groups
         if prop == "id":
             return [store[value]] if value in store else []

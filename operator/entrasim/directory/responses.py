@@ -14,17 +14,10 @@ from ..core.odata import (
     decode_skiptoken,
     encode_skiptoken,
     parse_query,
-    select_fields,
 )
 from .exceptions import InvalidObjectIdentifier, SyncStateNotFound
-from .models import (
-    CAPABILITIES,
-    ODATA_TYPES,
-    USER_DEFAULT_PROPERTIES,
-    DirectoryBackend,
-    check_query,
-    check_select,
-)
+from ..core.resources import RESOURCES
+from .models import ODATA_TYPES, DirectoryBackend, check_query, check_select
 
 USER_READ = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
 USER_WRITE = ("User.ReadWrite.All", "Directory.ReadWrite.All")
@@ -62,8 +55,9 @@ def _directory(req: GraphRequest) -> DirectoryBackend:
 
 
 def _eventual(req: GraphRequest) -> bool:
-    value = next((v for k, v in req.headers.items() if k.lower() == "consistencylevel"), "")
-    return value.strip().lower() == "eventual"
+    """ConsistencyLevel: eventual, sent as a header or (as Microsoft's own examples do) a query parameter."""
+    sent = [*req.headers.items(), *req.query.items()]
+    return any(k.lower() == "consistencylevel" and v.strip().lower() == "eventual" for k, v in sent)
 
 
 def _list_options(req: GraphRequest) -> tuple[QueryOptions, bool]:
@@ -80,10 +74,8 @@ def _list_options(req: GraphRequest) -> tuple[QueryOptions, bool]:
 
 
 def _view(kind: str, obj: Mapping[str, Any], select: list[str] | None) -> dict[str, Any]:
-    """An object as Graph returns it: users without $select carry only the default property set."""
-    if select is None and kind == "user":
-        return select_fields(obj, USER_DEFAULT_PROPERTIES)
-    return select_fields(obj, select)
+    """An object as Graph returns it: without $select, exactly the resource's default property set."""
+    return RESOURCES[kind].view(obj, select)
 
 
 def _body(req: GraphRequest) -> dict[str, Any]:
@@ -118,7 +110,7 @@ def _get(req: GraphRequest, kind: str) -> dict[str, Any]:
 
 def get_object(req: GraphRequest, kind: str) -> Reply:
     opts = req.options()
-    check_select(kind, opts.select)
+    check_select(kind, opts.select, listing=False)
     obj = _view(kind, _get(req, kind), opts.select)
     return ok(obj, context=odata_context(_ENTITY_SETS[kind], opts.select, "/$entity"), req=req)
 
@@ -153,7 +145,7 @@ def create_group(req: GraphRequest) -> Reply:
         raise BadRequest("Invalid value specified for property 'members@odata.bind' of resource 'Group'.")
     props = {k: v for k, v in body.items() if not k.startswith("@odata.") and k != "members@odata.bind"}
     group = _directory(req).create_group(props, members=[_referenced_id(b, "@odata.bind") for b in binds])
-    return created(group, context="groups/$entity", req=req)
+    return created(_view("group", group, None), context="groups/$entity", req=req)
 
 
 def _referenced_id(url: str, annotation: str) -> str:
@@ -175,7 +167,7 @@ def _members(req: GraphRequest, *, transitive: bool, cast: str | None) -> tuple[
         check_query(cast, opts, advanced=advanced)
         found = [o for o in found if d.kind_of(o["id"]) == cast]
     else:
-        check_select("user", opts.select, extra=CAPABILITIES["group"].properties)
+        check_select("user", opts.select, extra=RESOURCES["group"].known)
     return apply_query(found, opts), opts
 
 
@@ -296,8 +288,8 @@ def list_deleted(req: GraphRequest, kind: str) -> Reply:
 
 def _deleted_view(kind: str, obj: Mapping[str, Any], select: list[str] | None) -> dict[str, Any]:
     if select is None and kind == "user":
-        return select_fields(obj, (*USER_DEFAULT_PROPERTIES, "deletedDateTime"))
-    return select_fields(obj, select)
+        return RESOURCES[kind].view(obj, (*RESOURCES[kind].default, "deletedDateTime"))
+    return RESOURCES[kind].view(obj, select)
 
 
 def _deleted_kind(req: GraphRequest, roles: Mapping[str, tuple[str, ...]]) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from entrasim.core.errors import BadRequest, GraphError, ResourceNotFound, UnsupportedQuery
-from entrasim.core.odata import parse_query
+from entrasim.core.odata import parse_filter, parse_query
 from entrasim.directory.exceptions import InvalidObjectIdentifier, ObjectConflict, SyncStateNotFound
 from entrasim.directory.models import (
     DELTA_TOKEN_SECONDS,
@@ -16,7 +16,6 @@ from entrasim.directory.models import (
     DirectoryBackend,
     check_query,
     compile_search,
-    filter_terms,
 )
 from entrasim.world import World
 
@@ -436,7 +435,7 @@ def test_change_log_stays_bounded(d):
     ],
 )  # fmt: skip
 def test_filter_terms(text, terms):
-    assert filter_terms(text) == terms
+    assert [(t.prop, t.op) for t in parse_filter(text).terms] == terms
 
 
 def opts(**query: str):  # type: ignore[no-untyped-def]
