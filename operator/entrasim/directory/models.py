@@ -171,6 +171,8 @@ def _check_filter(caps: Capabilities, terms: Iterable[FilterTerm], *, advanced: 
             raise UnsupportedQuery(f"Operator '{_ADVANCED_OPERATORS[op]}' {_ADVANCED_HINT}")
         if not prop:
             continue
+        if prop.split("/")[0] not in caps.properties:
+            raise caps.unknown(prop)
         if op in _REFUSED_OPERATORS or (op == "endswith" and prop not in caps.endswith):
             raise caps.unsupported(prop)
         if prop in caps.default or (advanced and prop in caps.advanced):
@@ -179,9 +181,7 @@ def _check_filter(caps: Capabilities, terms: Iterable[FilterTerm], *, advanced: 
             continue
         if prop in caps.advanced:
             raise caps.needs_advanced(prop)
-        if prop.split("/")[0] in caps.properties:
-            raise caps.unsupported(prop)
-        raise caps.unknown(prop)
+        raise caps.unsupported(prop)
 
 
 _SEARCH_CLAUSE_RE = re.compile(r'^"([A-Za-z]+):([^"]*)"$')
