@@ -97,8 +97,12 @@ def select_fields(obj: Mapping[str, Any], select: Sequence[str] | None) -> dict[
 
 
 def resolve_path(obj: Mapping[str, Any] | None, path: str) -> Any:
+    """A property, a nested one (`a/b`), or the size of a collection (`assignedLicenses/$count`)."""
     value: Any = obj
     for part in path.split("/"):
+        if part == "$count":
+            value = len(value) if isinstance(value, list) else 0  # an absent collection is empty
+            continue
         if not isinstance(value, Mapping):
             return None
         value = value.get(part)

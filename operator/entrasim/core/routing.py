@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from .errors import BadRequest, MethodNotAllowed
 from .http import Route
+
+
+# OData's key syntax, `/users('adele@contoso.com')`, addresses the same object as `/users/adele@contoso.com`;
+# Graph's docs use it for keys a path segment cannot carry (a user principal name starting with `$`).
+_KEY_IN_PARENTHESES = re.compile(r"^/(\w+)\('([^']*)'\)")
 
 
 def _first_segment(path: str) -> str:
@@ -23,6 +29,7 @@ class Router:
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         if len(path) > 1:
             path = path.rstrip("/")  # Graph accepts a trailing slash on a resource path (`/users/delta/?...`)
+        path = _KEY_IN_PARENTHESES.sub(r"/\1/\2", path)
         candidates = self._buckets.get(_first_segment(path), [])
         allowed = False
         for r in candidates:

@@ -84,6 +84,7 @@ _REFUSED_OPERATORS = {"gt", "lt", "contains", "tolower", "toupper", "all"}
 class Capabilities:
     resource: str  # the type name Graph's errors use: User, Group
     properties: frozenset[str]
+    collections: frozenset[str]  # whose `/$count` an advanced query may compare
     default: frozenset[str]  # filterable without advanced query parameters
     advanced: frozenset[str]  # filterable only with them
     endswith: frozenset[str]
@@ -113,8 +114,9 @@ CAPABILITIES = {
     "user": Capabilities(
         resource="User",
         properties=RESOURCES["user"].known,
+        collections=RESOURCES["user"].collections,
         default=frozenset({
-            "accountEnabled", "ageGroup", "businessPhones", "city", "country", "createdDateTime",
+            "accountEnabled", "ageGroup", "assignedLicenses", "businessPhones", "city", "country", "createdDateTime",
             "creationType", "deletedDateTime", "department", "displayName", "employeeId", "externalUserState",
             "givenName", "id", "identities", "jobTitle", "mail", "mailNickname", "onPremisesSyncEnabled",
             "otherMails", "proxyAddresses", "state", "surname", "usageLocation", "userPrincipalName",
@@ -133,8 +135,10 @@ CAPABILITIES = {
     "group": Capabilities(
         resource="Group",
         properties=RESOURCES["group"].known,
+        collections=RESOURCES["group"].collections,
         default=frozenset({
-            "createdDateTime", "deletedDateTime", "displayName", "groupTypes", "id", "isAssignableToRole",
+            "assignedLicenses", "createdDateTime", "deletedDateTime", "displayName", "groupTypes",
+            "hasMembersWithLicenseErrors", "id", "isAssignableToRole",
             "mail", "mailEnabled", "mailNickname", "proxyAddresses", "securityEnabled",
         }),
         advanced=frozenset({"description", "membershipRule", "membershipRuleProcessingState", "visibility"}),
@@ -173,6 +177,10 @@ def _check_filter(caps: Capabilities, terms: Iterable[FilterTerm], *, advanced: 
             continue
         if prop.split("/")[0] not in caps.properties:
             raise caps.unknown(prop)
+        if prop.endswith("/$count"):  # a collection's size: `eq`/`ne` with advanced query parameters only
+            if not advanced or op not in ("eq", "ne") or prop[: -len("/$count")] not in caps.collections:
+                raise caps.unsupported(prop)
+            continue
         if op in _REFUSED_OPERATORS or (op == "endswith" and prop not in caps.endswith):
             raise caps.unsupported(prop)
         if prop in caps.default or (advanced and prop in caps.advanced):
