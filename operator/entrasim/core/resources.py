@@ -5,10 +5,10 @@ come back empty (null, or [] for a collection), as Graph answers them for an obj
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import BadRequest, GraphError
+from .errors import AuthorizationRequestDenied, BadRequest, GraphError
 
 
 class NotImplementedQuery(GraphError):
@@ -22,6 +22,7 @@ class ResourceProperties:
     known: frozenset[str]  # every property a $select may name
     collections: frozenset[str]  # properties whose empty value is [] rather than null
     single_only: frozenset[str] = frozenset()  # returned only when reading one object, never in a list
+    gated: Mapping[str, frozenset[str]] = field(default_factory=dict)  # property -> roles one of which reads it
 
     def check_select(self, select: Iterable[str] | None, *, listing: bool, extra: Iterable[str] = ()) -> None:
         """An unknown property is a 400; one Graph serves only on a single object is a 501 in a list."""
@@ -33,6 +34,12 @@ class ResourceProperties:
                     f"The property '{prop}' is only supported when reading a single {self.type_name} "
                     "(GET /{collection}/{id})."
                 )
+
+    def check_roles(self, select: Iterable[str] | None, roles: frozenset[str]) -> None:
+        """A $select of a property that needs a permission the app-only token lacks is a 403."""
+        for prop in select or ():
+            if prop in self.gated and not roles & self.gated[prop]:
+                raise AuthorizationRequestDenied()
 
     def view(self, obj: Mapping[str, Any], select: Iterable[str] | None) -> dict[str, Any]:
         """The object as Graph returns it: its default properties, or the $select-ed ones (and its id)."""
@@ -83,6 +90,7 @@ USER = ResourceProperties(
     },
     collections=_USER_COLLECTIONS,
     single_only=_USER_SINGLE_ONLY,
+    gated={"signInActivity": frozenset({"AuditLog.Read.All"})},
 )
 
 # The documented List groups answer ("all default properties"); hasMembersWithLicenseErrors and isArchived

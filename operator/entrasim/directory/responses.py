@@ -73,6 +73,11 @@ def _list_options(req: GraphRequest) -> tuple[QueryOptions, bool]:
     return opts, advanced
 
 
+def _check_roles(req: GraphRequest, kind: str, select: list[str] | None) -> None:
+    if req.ctx is not None:
+        RESOURCES[kind].check_roles(select, req.ctx.roles)
+
+
 def _view(kind: str, obj: Mapping[str, Any], select: list[str] | None) -> dict[str, Any]:
     """An object as Graph returns it: without $select, exactly the resource's default property set."""
     return RESOURCES[kind].view(obj, select)
@@ -92,6 +97,7 @@ def _count_reply(count: int) -> Reply:
 def list_objects(req: GraphRequest, kind: str) -> Reply:
     opts, advanced = _list_options(req)
     found = _directory(req).find(kind, opts, advanced=advanced, search=req.query.get("$search"))
+    _check_roles(req, kind, opts.select)
     context = odata_context(_ENTITY_SETS[kind], opts.select)
     return collection(req, found, context=context, opts=opts, view=lambda o: _view(kind, o, opts.select))
 
@@ -111,6 +117,7 @@ def _get(req: GraphRequest, kind: str) -> dict[str, Any]:
 def get_object(req: GraphRequest, kind: str) -> Reply:
     opts = req.options()
     check_select(kind, opts.select, listing=False)
+    _check_roles(req, kind, opts.select)
     obj = _view(kind, _get(req, kind), opts.select)
     return ok(obj, context=odata_context(_ENTITY_SETS[kind], opts.select, "/$entity"), req=req)
 

@@ -13,13 +13,14 @@ from hypothesis import strategies as st
 
 from entrasim.seed import load_seed
 from entrasim.server import EntraSim
-from support.sim import CONTOSO, FABRIKAM, two_tenant_seed
+from support.sim import CONTOSO, FABRIKAM, app_client, two_tenant_seed
 
 EVENTUAL = {"ConsistencyLevel": "eventual"}
 ADELE = "a1b2c3d4-0000-4000-8000-000000000001"
 SALES = "a1b2c3d4-0000-4000-8000-0000000000a1"
 PARTNER = "3d0f5dec-5d3d-455c-8016-e2af1ae4d31a"
 CTS_TEMPLATE = "518e5f48-1fc8-4c48-9387-9fdf28b0dfe7"
+READER_APP = "6b2d8f1e-3a7c-4e9b-8d5f-0c1a2b3e4f58"
 
 USERS = [
     {"id": ADELE, "userPrincipalName": "AdeleV@fabrikam.onmicrosoft.com", "displayName": "Adele Vance",
@@ -251,3 +252,14 @@ def test_tenants_see_only_their_own_policy_root(graph, graph_http):
     assert graph.patch("/policies/crossTenantAccessPolicy", json={"allowedCloudEndpoints": ["microsoftonline.us"]})
     assert graph_http("contoso").get("/policies/crossTenantAccessPolicy").json()["allowedCloudEndpoints"] == []
     assert CONTOSO != FABRIKAM
+
+
+def test_sign_in_activity_needs_the_audit_log_permission(sim, graph):
+    """Documented: reading signInActivity with an app-only token needs AuditLog.Read.All."""
+    with app_client(sim, "fabrikam", READER_APP, {"User.Read.All"}) as reader:
+        denied = reader.get("/users?$select=displayName,signInActivity")
+        assert denied.status_code == 403
+        assert denied.json()["error"]["code"] == "Authorization_RequestDenied"
+        assert reader.get(f"/users/{ADELE}?$select=signInActivity").status_code == 403
+        assert reader.get("/users?$select=displayName").status_code == 200
+    assert graph.get("/users?$select=displayName,signInActivity").json()["value"][0]["signInActivity"] is None
