@@ -6,10 +6,10 @@ import base64
 import json
 import re
 from collections import ChainMap
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from .errors import BadRequest, UnsupportedQuery
 
@@ -201,9 +201,12 @@ class _FilterParser:
         sole = self.equalities[0] if len(self.equalities) == 1 and len(self.terms) == 1 else None
         return Filter(self.text, pred, tuple(self.terms), sole)
 
+    def on_resource(self, path: str) -> bool:
+        """A property of the resource, not of a lambda's variable (its collection stands for it)."""
+        return path.split("/")[0] not in self.lambda_vars
+
     def record(self, prop: str | None, op: str) -> None:
-        """Notes a term on a property of the resource (terms on a lambda's variable stand for its collection)."""
-        if prop is not None and prop.split("/")[0] not in self.lambda_vars:
+        if prop is not None and self.on_resource(prop):
             self.terms.append(FilterTerm(prop, op))
 
     def parenthesized(self, item: Callable[[], T]) -> list[T]:
@@ -292,7 +295,8 @@ class _FilterParser:
 
         def pred(o: Mapping[str, Any]) -> bool:
             # the body sees the variable and, through it, the outer object's properties
-            return combine(body(ChainMap({var: item}, o)) for item in _items(o, path))
+            outer = cast(MutableMapping[str, Any], o)  # ChainMap only reads the maps after the first
+            return combine(body(ChainMap({var: item}, outer)) for item in _items(o, path))
 
         return pred
 
@@ -312,9 +316,9 @@ class _FilterParser:
         is_null = nxt is not None and nxt.kind == "word" and nxt.text.lower() == "null"
         self.record(path, f"{op} null" if is_null and op in ("eq", "ne") else op)
         right, right_path = self.operand()
-        if op == "eq" and path is not None and right_path is None and nxt is not None and nxt.kind != "word":
-            if path.split("/")[0] not in self.lambda_vars:
-                self.equalities.append((path, right({})))
+        literal = right_path is None and nxt is not None and nxt.kind != "word"  # a string, number, GUID, date
+        if op == "eq" and literal and path is not None and self.on_resource(path):
+            self.equalities.append((path, right({})))
         return lambda o: _compare(op, left(o), right(o))
 
     def operand(self) -> tuple[Operand, str | None]:

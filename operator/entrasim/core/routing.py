@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from .errors import BadRequest, MethodNotAllowed
 from .http import Route
 
-
 # OData's key syntax, `/users('adele@contoso.com')`, addresses the same object as `/users/adele@contoso.com`;
 # Graph's docs use it for keys a path segment cannot carry (a user principal name starting with `$`).
 _KEY_IN_PARENTHESES = re.compile(r"^/(\w+)\('([^']*)'\)")

@@ -15,8 +15,8 @@ from ..core.odata import (
     encode_skiptoken,
     parse_query,
 )
-from .exceptions import InvalidObjectIdentifier, SyncStateNotFound
 from ..core.resources import RESOURCES
+from .exceptions import InvalidObjectIdentifier, SyncStateNotFound
 from .models import ODATA_TYPES, DirectoryBackend, check_query, check_select
 
 USER_READ = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")

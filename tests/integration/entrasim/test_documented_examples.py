@@ -25,7 +25,8 @@ READER_APP = "6b2d8f1e-3a7c-4e9b-8d5f-0c1a2b3e4f58"
 USERS = [
     {"id": ADELE, "userPrincipalName": "AdeleV@fabrikam.onmicrosoft.com", "displayName": "Adele Vance",
      "mail": "AdeleV@fabrikam.com", "givenName": "Adele", "surname": "Vance", "postalCode": "98004",
-     "identities": [{"signInType": "emailAddress", "issuer": "My B2C tenant", "issuerAssignedId": "j.smith@yahoo.com"}]},
+     "identities": [{"signInType": "emailAddress", "issuer": "My B2C tenant",
+                     "issuerAssignedId": "j.smith@yahoo.com"}]},
     {"userPrincipalName": "AlexW@fabrikam.onmicrosoft.com", "displayName": "Alex Wilber", "mail": "AlexW@contoso.com"},
     {"userPrincipalName": "wanda@fabrikam.onmicrosoft.com", "displayName": "Wanda Maximoff"},
 ]  # fmt: skip
@@ -60,8 +61,8 @@ EXAMPLES: list[tuple[str, str, dict[str, str], Any, int, dict[str, Any]]] = [
     ("GET", "/users?$filter=assignedLicenses/$count ne 0&$count=true", EVENTUAL, None, 200, {"@odata.count": 0}),
     ("GET", "/users?$select=id,mail,assignedLicenses&$filter=assignedLicenses/any(u:u/skuId eq "
      "cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46)", {}, None, 200, {"count": 0}),
-    ("GET", "/users?$count=true&ConsistencyLevel=eventual&$filter=endswith(userPrincipalName,'@fabrikam.onmicrosoft.com')",
-     {}, None, 200, {"@odata.count": 3}),
+    ("GET", "/users?$count=true&ConsistencyLevel=eventual&$filter=endswith(userPrincipalName,"
+     "'@fabrikam.onmicrosoft.com')", {}, None, 200, {"@odata.count": 3}),
     # Get user
     ("GET", f"/users/{ADELE}", {}, None, 200, {"keys": "user default"}),
     ("GET", "/users/AdeleV@fabrikam.onmicrosoft.com", {}, None, 200, {"id": ADELE}),
@@ -152,7 +153,9 @@ def _check(body: dict[str, Any], expect: dict[str, Any]) -> None:
             assert [o["displayName"] for o in items] == want
         elif key == "keys":
             assert items, body
-            assert all(set(o) - {"@odata.type", "@odata.context"} == DEFAULT_KEYS[want] for o in items), set(items[0]) ^ DEFAULT_KEYS[want]
+            assert all(set(o) - {"@odata.type", "@odata.context"} == DEFAULT_KEYS[want] for o in items), (
+                set(items[0]) ^ DEFAULT_KEYS[want]
+            )
         else:
             assert body[key] == want, body
 
