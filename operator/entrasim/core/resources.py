@@ -28,12 +28,15 @@ class ResourceProperties:
         """An unknown property is a 400; one Graph serves only on a single object is a 501 in a list."""
         for prop in select or ():
             if prop not in self.known and prop not in extra:
-                raise BadRequest(f"Could not find a property named '{prop}' on type '{self.type_name}'.")
+                raise self.unknown(prop)
             if listing and prop in self.single_only:
                 raise NotImplementedQuery(
                     f"The property '{prop}' is only supported when reading a single {self.type_name} "
                     "(GET /{collection}/{id})."
                 )
+
+    def unknown(self, prop: str) -> BadRequest:
+        return BadRequest(f"Could not find a property named '{prop}' on type '{self.type_name}'.")
 
     def check_roles(self, select: Iterable[str] | None, roles: frozenset[str]) -> None:
         """A $select of a property that needs a permission the app-only token lacks is a 403."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.errors import BadRequest, ResourceNotFound, UnsupportedQuery
 from ..core.ids import is_guid, new_guid
 from ..core.odata import FilterTerm, Predicate, QueryOptions, apply_query
-from ..core.resources import RESOURCES
+from ..core.resources import RESOURCES, ResourceProperties
 from .exceptions import InvalidObjectIdentifier, ObjectConflict, SyncStateNotFound
 from .membership_rules import Rule, compile_rule
 
@@ -83,8 +83,7 @@ _REFUSED_OPERATORS = {"gt", "lt", "contains", "tolower", "toupper", "all"}
 @dataclass(frozen=True)
 class Capabilities:
     resource: str  # the type name Graph's errors use: User, Group
-    properties: frozenset[str]
-    collections: frozenset[str]  # whose `/$count` an advanced query may compare
+    declared: ResourceProperties  # every property of the type; its collections' `/$count` may be compared
     default: frozenset[str]  # filterable without advanced query parameters
     advanced: frozenset[str]  # filterable only with them
     endswith: frozenset[str]
@@ -104,17 +103,14 @@ class Capabilities:
         return self.unsupported(prop)
 
     def unknown(self, prop: str) -> BadRequest:
-        return BadRequest(
-            f"Could not find a property named '{prop}' on type 'microsoft.graph.{self.resource.lower()}'."
-        )
+        return self.declared.unknown(prop)
 
 
 # fmt: off
 CAPABILITIES = {
     "user": Capabilities(
         resource="User",
-        properties=RESOURCES["user"].known,
-        collections=RESOURCES["user"].collections,
+        declared=RESOURCES["user"],
         default=frozenset({
             "accountEnabled", "ageGroup", "assignedLicenses", "businessPhones", "city", "country", "createdDateTime",
             "creationType", "deletedDateTime", "department", "displayName", "employeeId", "externalUserState",
@@ -134,8 +130,7 @@ CAPABILITIES = {
     ),
     "group": Capabilities(
         resource="Group",
-        properties=RESOURCES["group"].known,
-        collections=RESOURCES["group"].collections,
+        declared=RESOURCES["group"],
         default=frozenset({
             "assignedLicenses", "createdDateTime", "deletedDateTime", "displayName", "groupTypes",
             "hasMembersWithLicenseErrors", "id", "isAssignableToRole",
@@ -175,10 +170,10 @@ def _check_filter(caps: Capabilities, terms: Iterable[FilterTerm], *, advanced: 
             raise UnsupportedQuery(f"Operator '{_ADVANCED_OPERATORS[op]}' {_ADVANCED_HINT}")
         if not prop:
             continue
-        if prop.split("/")[0] not in caps.properties:
+        if prop.split("/")[0] not in caps.declared.known:
             raise caps.unknown(prop)
         if prop.endswith("/$count"):  # a collection's size: `eq`/`ne` with advanced query parameters only
-            if not advanced or op not in ("eq", "ne") or prop[: -len("/$count")] not in caps.collections:
+            if not advanced or op not in ("eq", "ne") or prop[: -len("/$count")] not in caps.declared.collections:
                 raise caps.unsupported(prop)
             continue
         if op in _REFUSED_OPERATORS or (op == "endswith" and prop not in caps.endswith):
@@ -208,7 +203,7 @@ def _search_clause(kind: str, clause: str) -> Predicate:
     if m is None:
         raise BadRequest(f"Syntax error: '{clause}' is not a valid $search clause. Use \"property:value\".")
     prop, term = m.group(1), m.group(2).lower()
-    if prop not in CAPABILITIES[kind].properties:
+    if prop not in CAPABILITIES[kind].declared.known:
         raise CAPABILITIES[kind].unknown(prop)
 
     def test(o: Mapping[str, Any]) -> bool:
