@@ -5,9 +5,9 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from ..core.errors import AuthorizationRequestDenied
+from ..core.errors import AuthorizationRequestDenied, UnsupportedQuery
 from ..core.http import GraphRequest, Reply, collection, created, no_content, ok
-from ..core.odata import apply_query, select_fields
+from ..core.odata import SEARCH_NEEDS_EVENTUAL, apply_query, compile_search, consistency_eventual, select_fields
 from ..core.resources import RESOURCES
 from .models import ApplicationsBackend
 
@@ -39,8 +39,17 @@ def _list(req: GraphRequest, items: list[dict[str, Any]], context: str, kind: st
     if kind is None:
         return collection(req, apply_query(items, opts), context=context, opts=opts)
     RESOURCES[kind].check_select(opts.select, listing=True)
+    found = apply_query(items, opts)
+    # directory objects: $search and @odata.count need ConsistencyLevel: eventual, as for users and groups
+    eventual = consistency_eventual(req.headers, req.query)
+    opts.count = opts.count and eventual
+    if "$search" in req.query:
+        if not eventual:
+            raise UnsupportedQuery(SEARCH_NEEDS_EVENTUAL)
+        matches = compile_search(req.query["$search"], RESOURCES[kind])
+        found = [o for o in found if matches(o)]
     view = partial(RESOURCES[kind].view, select=opts.select)
-    return collection(req, apply_query(items, opts), context=context, opts=opts, view=view)
+    return collection(req, found, context=context, opts=opts, view=view)
 
 
 def _entity(req: GraphRequest, obj: dict[str, Any], context: str, kind: str | None = None) -> Reply:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from .errors import BadRequest, UnsupportedQuery
+from .resources import ResourceProperties
 
 Predicate = Callable[[Mapping[str, Any]], bool]
 T = TypeVar("T")
@@ -414,6 +415,44 @@ def parse_filter(text: str) -> Filter:
     if not text.strip():
         raise UnsupportedQuery("Invalid filter clause: empty filter.")
     return _FilterParser(text).parse()
+
+
+# --- advanced queries and $search on directory objects -------------------------------------------------
+
+SEARCH_NEEDS_EVENTUAL = (
+    "Request with $search query parameter only works through MSGraph with a special request header: "
+    "'ConsistencyLevel: eventual'"
+)
+_SEARCH_CLAUSE_RE = re.compile(r'^"([A-Za-z]+):([^"]*)"$')
+_WORD_SPLIT_RE = re.compile(r"[^0-9A-Za-z]+")
+
+
+def consistency_eventual(headers: Mapping[str, str], query: Mapping[str, str]) -> bool:
+    """ConsistencyLevel: eventual, sent as a header or (as Microsoft's own examples do) a query parameter."""
+    sent = [*headers.items(), *query.items()]
+    return any(k.lower() == "consistencylevel" and v.strip().lower() == "eventual" for k, v in sent)
+
+
+def compile_search(text: str, resource: ResourceProperties) -> Predicate:
+    """$search="prop:term" clauses joined by AND/OR (AND binds tighter). A term matches the start of any
+    word of the property value, as the directory's tokenized search does."""
+    groups = [[_search_clause(c.strip(), resource) for c in part.split(" AND ")] for part in text.split(" OR ")]
+    return lambda o: any(all(test(o) for test in clauses) for clauses in groups)
+
+
+def _search_clause(clause: str, resource: ResourceProperties) -> Predicate:
+    m = _SEARCH_CLAUSE_RE.match(clause)
+    if m is None:
+        raise BadRequest(f"Syntax error: '{clause}' is not a valid $search clause. Use \"property:value\".")
+    prop, term = m.group(1), m.group(2).lower()
+    if prop not in resource.known:
+        raise resource.unknown(prop)
+
+    def test(o: Mapping[str, Any]) -> bool:
+        value = o.get(prop)
+        return isinstance(value, str) and any(w.lower().startswith(term) for w in [value, *_WORD_SPLIT_RE.split(value)])
+
+    return test
 
 
 # --- paging -------------------------------------------------------------------------------------------

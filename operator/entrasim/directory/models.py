@@ -6,7 +6,6 @@ Graph does not expose lives in separate maps and indexes."""
 from __future__ import annotations
 
 import bisect
-import re
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.errors import BadRequest, ResourceNotFound, UnsupportedQuery
 from ..core.ids import is_guid, new_guid
-from ..core.odata import FilterTerm, Predicate, QueryOptions, apply_query
+from ..core.odata import FilterTerm, QueryOptions, apply_query, compile_search
 from ..core.resources import RESOURCES, ResourceProperties
 from .exceptions import InvalidObjectIdentifier, ObjectConflict, SyncStateNotFound
 from .membership_rules import Rule, compile_rule
@@ -185,32 +184,6 @@ def _check_filter(caps: Capabilities, terms: Iterable[FilterTerm], *, advanced: 
         if prop in caps.advanced:
             raise caps.needs_advanced(prop)
         raise caps.unsupported(prop)
-
-
-_SEARCH_CLAUSE_RE = re.compile(r'^"([A-Za-z]+):([^"]*)"$')
-_WORD_SPLIT_RE = re.compile(r"[^0-9A-Za-z]+")
-
-
-def compile_search(kind: str, text: str) -> Predicate:
-    """$search="prop:term" clauses joined by AND/OR (AND binds tighter). A term matches the start of any
-    word of the property value, as the directory's tokenized search does."""
-    groups = [[_search_clause(kind, c.strip()) for c in part.split(" AND ")] for part in text.split(" OR ")]
-    return lambda o: any(all(test(o) for test in clauses) for clauses in groups)
-
-
-def _search_clause(kind: str, clause: str) -> Predicate:
-    m = _SEARCH_CLAUSE_RE.match(clause)
-    if m is None:
-        raise BadRequest(f"Syntax error: '{clause}' is not a valid $search clause. Use \"property:value\".")
-    prop, term = m.group(1), m.group(2).lower()
-    if prop not in CAPABILITIES[kind].declared.known:
-        raise CAPABILITIES[kind].unknown(prop)
-
-    def test(o: Mapping[str, Any]) -> bool:
-        value = o.get(prop)
-        return isinstance(value, str) and any(w.lower().startswith(term) for w in [value, *_WORD_SPLIT_RE.split(value)])
-
-    return test
 
 
 # --- the backend ----------------------------------------------------------------------------------------
@@ -685,7 +658,7 @@ class DirectoryBackend:
         store = self.users if kind == "user" else self.groups
         items = apply_query(store.values() if candidates is None else candidates, opts)
         if search is not None:
-            matches = compile_search(kind, search)
+            matches = compile_search(search, RESOURCES[kind])
             items = [o for o in items if matches(o)]
         return items
 

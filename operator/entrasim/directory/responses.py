@@ -9,8 +9,10 @@ from ..core.errors import AuthorizationRequestDenied, BadRequest, UnsupportedQue
 from ..core.http import GraphRequest, Reply, collection, created, no_content, odata_context, ok
 from ..core.ids import is_guid
 from ..core.odata import (
+    SEARCH_NEEDS_EVENTUAL,
     QueryOptions,
     apply_query,
+    consistency_eventual,
     decode_skiptoken,
     encode_skiptoken,
     parse_query,
@@ -43,10 +45,6 @@ _RAW_COUNT_NEEDS_EVENTUAL = (
     "Raw count (/$count) is not supported because the 'ConsistencyLevel:eventual' header is missing. "
     "Refer to https://aka.ms/graph-docs/advanced-queries for more information"
 )
-_SEARCH_NEEDS_EVENTUAL = (
-    "Request with $search query parameter only works through MSGraph with a special request header: "
-    "'ConsistencyLevel: eventual'"
-)
 _ENTITY_SETS = {"user": "users", "group": "groups"}
 
 
@@ -55,9 +53,7 @@ def _directory(req: GraphRequest) -> DirectoryBackend:
 
 
 def _eventual(req: GraphRequest) -> bool:
-    """ConsistencyLevel: eventual, sent as a header or (as Microsoft's own examples do) a query parameter."""
-    sent = [*req.headers.items(), *req.query.items()]
-    return any(k.lower() == "consistencylevel" and v.strip().lower() == "eventual" for k, v in sent)
+    return consistency_eventual(req.headers, req.query)
 
 
 def _list_options(req: GraphRequest) -> tuple[QueryOptions, bool]:
@@ -68,7 +64,7 @@ def _list_options(req: GraphRequest) -> tuple[QueryOptions, bool]:
     if "$skip" in req.query:
         raise BadRequest("'$skip' is not supported by the service.")  # directory collections page by $skiptoken
     if "$search" in req.query and not eventual:
-        raise UnsupportedQuery(_SEARCH_NEEDS_EVENTUAL)
+        raise UnsupportedQuery(SEARCH_NEEDS_EVENTUAL)
     opts.count = advanced = eventual and opts.count
     return opts, advanced
 

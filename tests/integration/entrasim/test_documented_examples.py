@@ -91,6 +91,9 @@ EXAMPLES: list[tuple[str, str, dict[str, str], Any, int, dict[str, Any]]] = [
     ("GET", "/servicePrincipals", {}, None, 200, {"keys": "servicePrincipal default"}),
     ("GET", "/servicePrincipals?$filter=startswith(displayName, 'a')&$count=true&$top=1&$orderby=displayName",
      EVENTUAL, None, 200, {"count": 0}),
+    ("GET", "/servicePrincipals?$count=true&$search=\"displayName:Team\"&$select=appDisplayName,displayName",
+     EVENTUAL, None, 200, {"@odata.count": 0}),
+    ("GET", "/servicePrincipals?$search=\"displayName:cts\"&$count=true", EVENTUAL, None, 200, {"@odata.count": 1}),
     ("GET", "/applications", {}, None, 200, {"keys": "application default"}),
     # crossTenantAccessPolicy: the root, the default, partners
     ("GET", "/policies/crossTenantAccessPolicy", {}, None, 200,
@@ -198,6 +201,8 @@ def test_the_default_policy_has_every_documented_property(graph):
     [
         ("/users?$select=aboutMe", 501, "NotImplemented", "only supported when reading a single"),
         ("/users?$select=shoeSize", 400, "Request_BadRequest", "Could not find a property named 'shoeSize'"),
+        ("/servicePrincipals?$search=\"displayName:cts\"", 400, "Request_UnsupportedQuery",
+         "only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'"),
         ("/servicePrincipals?$select=shoeSize", 400, "Request_BadRequest",
          "on type 'microsoft.graph.servicePrincipal'"),
         ("/users?$filter=endswith(mail,'a@contoso.com')&$count=true", 400, "Request_UnsupportedQuery",
