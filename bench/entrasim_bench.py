@@ -3,11 +3,13 @@
 A script, not a test: speed depends on the machine, so no test asserts it. Run it from the repository root:
 
     .venv/bin/python bench/entrasim_bench.py                 # every figure
-    .venv/bin/python bench/entrasim_bench.py --only engine   # seed, paging, gets, engine
+    .venv/bin/python bench/entrasim_bench.py --only engine   # seed, paging, members, gets, engine
 
 Figures:
   seed     load_seed of a generated 100k-user tenant; `entrasim seed generate` + reading + loading it
   paging   all 100k users of a tenant, 999 per page, with a plain synchronous httpx client
+  members  a 100k-member group's members and transitiveMembers ($select, 999 per page) against /users paged
+           the same way: each must read at no less than half the /users rate
   gets     small GETs per second (GET /v1.0/users/{id}) against `entrasim serve` pinned to one core,
            with wrk (or a Python client when wrk is not installed) on the other core
   engine   CPU seconds of one provisioning cycle over 10k in-scope users: initial, incremental, full
@@ -37,8 +39,8 @@ import httpx
 from entrasim.applications.models import CTS_TEMPLATE_ID
 from entrasim.seed import generate, load_seed, read_seed_file
 from entrasim.server import EntraSim
-from entrasim.synchronization.engine import (
-    CYCLE_INTERVAL_SECONDS,
+from entrasim.synchronization.job import CYCLE_INTERVAL_SECONDS
+from entrasim.synchronization.provisioning import (
     INCREMENTAL_EXPORT_SECONDS,
     INITIAL_CREATE_SECONDS,
     INITIAL_MATCH_SECONDS,
@@ -166,6 +168,56 @@ def bench_paging(work: Path) -> list[Figure]:
             3,
             "GET /v1.0/users?$top=999, then each @odata.nextLink",
         )
+    ]
+
+
+# --- member paging ------------------------------------------------------------------------------------------
+
+MEMBER_SELECT = "id,displayName,userPrincipalName"
+
+
+def read_all(client: httpx.Client, url: str) -> tuple[int, float]:
+    """Follows @odata.nextLink from `url` to the end; returns (objects read, objects per second)."""
+    seen = 0
+    next_url: str | None = url
+    with stopwatch() as paged:
+        while next_url:
+            body = client.get(next_url).raise_for_status().json()
+            seen += len(body["value"])
+            next_url = body.get("@odata.nextLink")
+    return seen, seen / paged[0]
+
+
+def bench_members(work: Path) -> list[Figure]:
+    """A group holding all 100k users, read through members and transitiveMembers, against /users read with
+    the same $select and page size in the same server: the ratio is what the figure checks, so a loaded
+    machine slows both sides alike."""
+    sim = EntraSim(work / "members", time_scale=0).start()
+    try:
+        sim.call(lambda world: setattr(world.throttle, "enabled", False))
+        (tenant,) = sim.call(lambda world: load_seed(world, tenant_doc(SEED_USERS)))
+        everyone = {"displayName": "everyone", "mailEnabled": False, "mailNickname": "all", "securityEnabled": True}
+        group = sim.call(lambda _: tenant.directory.create_group(everyone, members=list(tenant.directory.users)))
+        headers = {"Authorization": f"Bearer {token(sim.base_url, str(sim.ca_path))}"}
+        query = f"$select={MEMBER_SELECT}&$top={PAGE_SIZE}"
+        urls = {
+            "users": f"{sim.base_url}/v1.0/users?{query}",
+            "members": f"{sim.base_url}/v1.0/groups/{group['id']}/members?{query}",
+            "transitiveMembers": f"{sim.base_url}/v1.0/groups/{group['id']}/transitiveMembers?{query}",
+        }
+        rates: dict[str, float] = {}
+        with httpx.Client(verify=str(sim.ca_path), headers=headers, timeout=120) as client:
+            for name, url in urls.items():
+                seen, rates[name] = read_all(client, url)
+                assert seen == SEED_USERS, (name, seen)
+    finally:
+        sim.stop()
+    floor = rates["users"] / 2
+    command = f"GET ...?{query}, then each @odata.nextLink; target: half the /users rate"
+    return [
+        Figure("members: /users, 100k, $select, 999 per page", "(reference)", rates["users"], "/s", True, command),
+        at_least("members: /groups/{id}/members, 100k members", rates["members"], floor, command),
+        at_least("members: /groups/{id}/transitiveMembers, 100k", rates["transitiveMembers"], floor, command),
     ]
 
 
@@ -318,6 +370,7 @@ def bench_engine(_: Path) -> list[Figure]:
 BENCHES: dict[str, Callable[[Path], list[Figure]]] = {
     "seed": bench_seed,
     "paging": bench_paging,
+    "members": bench_members,
     "gets": bench_gets,
     "engine": bench_engine,
 }
