@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.errors import BadRequest, ResourceNotFound, UnsupportedQuery
 from ..core.ids import is_guid, new_guid
 from ..core.odata import Predicate, QueryOptions, apply_query
+from ..core.replication import hidden, unreplicated_reference, visible_only
 from .exceptions import InvalidObjectIdentifier, ObjectConflict, SyncStateNotFound
 from .membership_rules import Rule, compile_rule
 
@@ -59,7 +60,7 @@ def _not_found(object_id: str) -> ResourceNotFound:
 
 
 def _existing(obj: dict[str, Any] | None, ref: str) -> dict[str, Any]:
-    if obj is None:
+    if obj is None or hidden(obj["id"]):
         raise _not_found(ref)
     return obj
 
@@ -586,6 +587,8 @@ class DirectoryBackend:
     # --- membership ----------------------------------------------------------------------------------
     def _resolve_member(self, ref: str) -> str:
         """A member given by id or (for users) by UPN, as seeds and @odata.bind references name them."""
+        if is_guid(ref) and hidden(ref.lower()):
+            raise unreplicated_reference()
         if is_guid(ref) and self._exists(ref.lower()):
             return ref.lower()
         if not is_guid(ref) and ref.lower() in self._upn_index:
@@ -593,6 +596,8 @@ class DirectoryBackend:
         raise _not_found(ref)
 
     def add_member(self, group_id: str, member_id: str) -> None:
+        if hidden(group_id.lower()):
+            raise unreplicated_reference()
         group = self.get_group(group_id)
         self._refuse_if_dynamic(group)
         mid = self._resolve_member(member_id)
@@ -672,12 +677,18 @@ class DirectoryBackend:
         return [mid for mid in self._added_at.get(group_id, {}) if mid in members]
 
     def direct_members(self, group_id: str) -> list[dict[str, Any]]:
-        group = self.get_group(group_id)
-        return [self._object(mid) for mid in self._ordered_members(group["id"])]
+        return visible_only(self._members_of(self.get_group(group_id)["id"], transitive=False))
 
     def transitive_members(self, group_id: str) -> list[dict[str, Any]]:
+        return visible_only(self._members_of(self.get_group(group_id)["id"], transitive=True))
+
+    def _members_of(self, group_id: str, *, transitive: bool) -> list[dict[str, Any]]:
+        """Direct or transitive members as every replica will have them (callers filter what the reader's
+        replica has); transitive members walk nested groups, group by group."""
+        if not transitive:
+            return [self._object(mid) for mid in self._ordered_members(group_id)]
         seen: dict[str, None] = {}  # insertion-ordered set
-        stack = [self.get_group(group_id)["id"]]
+        stack = [group_id]
         while stack:
             for mid in self._ordered_members(stack.pop()):
                 if mid not in seen:
@@ -687,9 +698,10 @@ class DirectoryBackend:
         return [self._object(mid) for mid in seen]
 
     def member_listing(self, group_id: str, *, transitive: bool, kind: str | None = None) -> list[dict[str, Any]]:
-        """A group's direct or transitive members (only users or groups when `kind` says so), listed again
-        only after a directory change: paging through a 100k-member group reads the same list once per
-        page instead of rebuilding it. Callers must not modify it."""
+        """A group's direct or transitive members (only users or groups when `kind` says so) as the
+        reader's replica has them. The full listing is made again only after a directory change: paging
+        through a 100k-member group reads the same list once per page instead of rebuilding it. Callers
+        must not modify it."""
         gid = self.get_group(group_id)["id"]
         if self._member_listings_at != self.sequence:  # every change moves the sequence
             self._member_listings.clear()
@@ -697,11 +709,11 @@ class DirectoryBackend:
         key = (gid, transitive, kind)
         listing = self._member_listings.get(key)
         if listing is None:
-            listing = self.transitive_members(gid) if transitive else self.direct_members(gid)
+            listing = self._members_of(gid, transitive=transitive)
             if kind is not None:
                 listing = [o for o in listing if self.kind_of(o["id"]) == kind]
             self._member_listings[key] = listing
-        return listing
+        return visible_only(listing)
 
     def member_of(self, object_id: str) -> Iterable[str]:
         return iter(self._member_of.get(object_id, ()))
@@ -745,14 +757,14 @@ class DirectoryBackend:
         property reads the index instead of scanning the directory."""
         check_query(kind, opts, advanced=advanced)
         if opts.filter is None and not opts.orderby and search is None:
-            return self._listing(kind)
+            return visible_only(self._listing(kind))
         candidates = self._indexed(kind, opts.filter_text)
         store = self.users if kind == "user" else self.groups
         items = apply_query(store.values() if candidates is None else candidates, opts)
         if search is not None:
             matches = compile_search(kind, search)
             items = [o for o in items if matches(o)]
-        return items
+        return visible_only(items)
 
     def _listing(self, kind: str) -> list[Mapping[str, Any]]:
         """Every user (or group), listed again only after a change: paging through 100k users reads the
