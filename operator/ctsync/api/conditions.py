@@ -22,6 +22,7 @@ TARGET_CONFIGURED: Final = "TargetConfigured"
 CREDENTIALS_VALID: Final = "CredentialsValid"
 SYNCED: Final = "Synced"
 DRIFTED: Final = "Drifted"
+GUEST_MFA_RISK: Final = "GuestMFARisk"  # a warning: never changes Ready
 
 # --- reasons: progress and success
 RECONCILED: Final = "Reconciled"  # the tenants match the spec
@@ -38,6 +39,11 @@ INITIAL_CYCLE: Final = "InitialCycle"  # the job started and has not finished it
 QUARANTINED: Final = "Quarantined"  # the provisioning service quarantined the job
 DELETIONS_HELD: Final = "DeletionsHeld"  # the accidental-deletion threshold holds deletes for review
 DELETING: Final = "Deleting"  # the resource is being deleted (finalizer running)
+# --- reasons: the Conditional Access guardrail (GuestMFARisk)
+POLICIES_NEED_TRUST: Final = "PoliciesNeedTrust"  # policies require what the inbound trust does not accept
+NO_POLICY_EXPOSED: Final = "NoPolicyExposed"  # no policy applying to synced users needs a trust that is off
+POLICIES_NOT_EVALUATED: Final = "PoliciesNotEvaluated"  # some policies could not be read or interpreted
+POLICY_READ_DENIED: Final = "PolicyReadDenied"  # Policy.Read.All not granted in the target: check skipped
 
 # --- reasons: errors. ctsync.errors defines them with the errors that carry them (it imports nothing of
 # ctsync, so that the api can raise those errors); every layer reads them here with the other reasons.

@@ -101,6 +101,7 @@ class Result:
                     "verb": a.verb,
                     "summary": a.summary,
                     "destructive": a.destructive,
+                    "risks": list(a.risks),
                     "changes": {name: list(values) for name, values in a.changes.items()},
                 }
                 for a in self.plan.actions
