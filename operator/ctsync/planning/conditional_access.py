@@ -145,8 +145,10 @@ def _evaluate(policy: Any, name: str, source: str) -> Finding | None:
         raise Unreadable(f"state {state!r} is not one ctsync knows")
     conditions = _object(policy, "conditions")
     users = _object(conditions, "users", "conditions.users")
-    kinds, why = _included(users, source)
-    kinds -= _excluded(users, source)
+    included, why = _included(users, source)
+    kinds = included - _excluded(users, source)
+    if kinds != included:
+        why = _kinds(kinds)
     applications = _object(conditions, "applications", "conditions.applications", optional=True)
     if not kinds or _list(applications, "includeApplications", "conditions.applications") == ["None"]:
         return None
@@ -163,7 +165,11 @@ def _included(users: Json, source: str) -> tuple[set[str], str]:
     if "GuestsOrExternalUsers" in include:
         return set(_ALL_KINDS), "all guests and external users"
     kinds = _guest_kinds(users.get("includeGuestsOrExternalUsers"), source, "includeGuestsOrExternalUsers")
-    return kinds, " and ".join(_SYNCED_KINDS[kind] for kind in sorted(kinds, reverse=True))
+    return kinds, _kinds(kinds)
+
+
+def _kinds(kinds: set[str]) -> str:
+    return " and ".join(_SYNCED_KINDS[kind] for kind in sorted(kinds, reverse=True))
 
 
 def _excluded(users: Json, source: str) -> set[str]:
