@@ -9,28 +9,9 @@ from ctsync.api import conditions
 from ctsync.api.conditions import Health
 from ctsync.api.tenantpair import TenantPair
 from ctsync.reconcile.tenantpair import reconcile_tenant_pair
+from support.conditional_access import GUEST_MFA_POLICY as GUEST_MFA
 from support.sim import CONTOSO, CTSYNC_APP, FABRIKAM, tenant_pair_body
 
-GUEST_MFA = {
-    "id": "5b3f0c2e-7d4a-4c1b-9a8e-000000000001",
-    "displayName": "Require MFA for B2B collaboration members",
-    "state": "enabled",
-    "conditions": {
-        "users": {
-            "includeGuestsOrExternalUsers": {
-                "guestOrExternalUserTypes": "b2bCollaborationGuest,b2bCollaborationMember",
-                "externalTenants": {
-                    "@odata.type": "#microsoft.graph.conditionalAccessEnumeratedExternalTenants",
-                    "membershipKind": "enumerated",
-                    "members": [CONTOSO],
-                },
-            }
-        },
-        "applications": {"includeApplications": ["All"]},
-        "clientAppTypes": ["all"],
-    },
-    "grantControls": {"operator": "OR", "builtInControls": ["mfa"]},
-}
 NO_MFA_TRUST = {"mfa": False, "compliantDevice": False, "hybridJoinedDevice": False}
 
 
