@@ -34,7 +34,8 @@ class GuestMfaCheck:
         return conditional_access.mark_trust_risks(plan, self.evaluation, spec_trust(pair))
 
     def events(self, status: Mapping[str, Any]) -> list[Event]:
-        """A Warning when the pair is exposed and the message differs from the one already in status."""
+        """A Warning when the pair is exposed and the message differs from the one already in status. Only a
+        pass that writes nothing sends it: one that writes is followed by another on the same status."""
         if self.condition.status != "True":
             return []
         previous: Mapping[str, Any] = next(

@@ -78,7 +78,8 @@ async def reconcile_tenant_pair(
     except CtsyncError as error:
         return from_error(error, pair.generation, conditions=_error_conditions(error, pair.generation))
     created = {CREATED_STATUS[step]: True for step in applied.created_steps if step in CREATED_STATUS}
-    events = [*guardrail.events(status), *applied.events]
+    # No guardrail Event from a pass that wrote: the pass after it, which settles, sends it once.
+    events = applied.events
     if drift:
         events = [
             Event("Warning", "DriftCorrected", f"changed behind ctsync's back, now restored: {line}") for line in drift

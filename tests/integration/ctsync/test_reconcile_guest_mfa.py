@@ -26,8 +26,13 @@ def guest_mfa_risk(outcome):
 async def test_a_guest_mfa_policy_without_mfa_trust_warns_and_the_pair_stays_ready(sim, pool):
     seed_policy(sim, GUEST_MFA)
     pair = TenantPair.from_body(tenant_pair_body(sim, trust=NO_MFA_TRUST))
+    writing = await reconcile_tenant_pair(pair, pool, {})
+    assert writing.health is Health.READY, writing.message
+    assert guest_mfa_risk(writing).status == "True"
+    # The handler runs another pass on the same status after one that wrote: that one warns, once.
+    assert not [e for e in writing.events if e.reason == conditions.GUEST_MFA_RISK]
     outcome = await reconcile_tenant_pair(pair, pool, {})
-    assert outcome.health is Health.READY, outcome.message
+    assert outcome.plan.empty and outcome.health is Health.READY
     risk = guest_mfa_risk(outcome)
     assert (risk.status, risk.reason) == ("True", conditions.POLICIES_NEED_TRUST)
     assert "Require MFA for B2B collaboration members" in risk.message and GUEST_MFA["id"] in risk.message
