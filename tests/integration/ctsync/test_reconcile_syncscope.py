@@ -10,6 +10,7 @@ from ctsync.api.conditions import Health
 from ctsync.api.syncscope import SyncScope
 from ctsync.api.tenantpair import TenantPair
 from ctsync.reconcile.attributemapping import reconcile_attribute_mapping
+from ctsync.reconcile.converge import converge as run_passes
 from ctsync.reconcile.syncscope import finalize_sync_scope, reconcile_sync_scope
 from ctsync.reconcile.tenantpair import reconcile_tenant_pair
 from entrasim.seed import load_seed
@@ -42,16 +43,15 @@ async def pair(sim, pool, people):
     return pair
 
 
-async def converge(scope, pair, pool, mappings=(), status=None, passes=3):
+async def converge(scope, pair, pool, mappings=(), status=None):
+    """Passes as the operator runs them; the last outcome, and the status it would write."""
     status = dict(status or {})
-    outcome = None
-    for _ in range(passes):
-        outcome = await reconcile_sync_scope(scope, pair, True, mappings, pool, status)
-        if outcome.health is not Health.READY:
-            return outcome, status
+    converged = await run_passes(
+        lambda seen: reconcile_sync_scope(scope, pair, True, mappings, pool, seen), status, scope.generation
+    )
+    outcome = converged.outcome
+    if outcome.health is Health.READY:
         status.update(outcome.status, observedGeneration=outcome.observed_generation)
-        if outcome.plan.empty:
-            break
     return outcome, status
 
 
