@@ -37,6 +37,9 @@ class WriteDecision:
     def writes_all(self) -> bool:
         return self.held_steps == frozenset()
 
+    def holds(self, step: str) -> bool:
+        return self.held_steps is None or step in self.held_steps
+
     def split(self, plan: Plan) -> tuple[Plan, Plan]:
         """(what may be written, what is held) of a plan."""
         if self.held_steps is None:

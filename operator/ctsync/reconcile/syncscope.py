@@ -21,7 +21,7 @@ from . import permissions
 from .apply import Applied, apply_plan
 from .attributemapping import applied_key
 from .connections import ClientPool, TenantClients
-from .gate import may_write
+from .gate import SCHEMA_STEP, may_write
 from .outcome import Event, Outcome, from_error
 from .scope import ScopeReader, count_in_target, resolve_principals
 
@@ -97,7 +97,8 @@ async def reconcile_sync_scope(
         report, synced, members = await _report(scope, clients, applied, observed, reader, mappings, status, audit)
     except CtsyncError as error:
         return from_error(error, scope.generation)
-    if not held.empty:  # the schema these mappings need is not written
+    if decision.holds(SCHEMA_STEP) and (observed.schema is None or not held.empty):
+        # The mappings reach the job schema only if it already matched them: otherwise the last word stands.
         report["appliedMappings"] = list(status.get("appliedMappings") or [])
     unwritten = describe_drift(held)
     events = applied.events

@@ -180,3 +180,51 @@ def test_two_mappings_claiming_one_target_are_both_stalled():
         outcome = reconcile_attribute_mapping(mapping, {}, siblings)
         assert outcome.health is Health.STALLED and outcome.reason == conditions.MAPPING_CONFLICT
     assert reconcile_attribute_mapping(third, {}, siblings).reason == conditions.DEPENDENCY_NOT_READY
+
+
+def writes(control) -> list[str]:
+    return [f"{r['method']} {r['route']}" for r in control.get("/requests").json()["requests"] if r["method"] != "GET"]
+
+
+@pytest.mark.parametrize(
+    ("pair_spec", "scope_spec", "reason"),
+    [
+        ({"managementPolicy": "Observe"}, {}, conditions.PAIR_OBSERVED),
+        ({"suspend": True}, {}, conditions.PAIR_SUSPENDED),
+        ({}, {"managementPolicy": "Observe"}, conditions.OBSERVED),
+    ],
+    ids=["pair-observe", "pair-suspended", "scope-observe"],
+)
+async def test_held_writes_plan_and_report_but_write_nothing(sim, pool, pair, control, pair_spec, scope_spec, reason):
+    """A Ready pair in Observe or suspended, or a SyncScope in Observe: the configuration is planned and shown
+    as drift with the reason writes are held, and nothing reaches Graph."""
+    held_pair = TenantPair.from_body(tenant_pair_body(sim, deletionPolicy="Delete", **pair_spec))
+    scope = SyncScope.from_body(sync_scope_body(**scope_spec))
+    control.delete("/requests")
+
+    outcome, _ = await converge(scope, held_pair, pool, [AttributeMapping.from_body(attribute_mapping_body())])
+
+    assert writes(control) == []
+    assert outcome.health is Health.READY and outcome.reason == reason
+    assert outcome.plan.empty and outcome.held.actions[0].step == "source.configuration"
+    by_type = {c.type: c for c in outcome.all_conditions()}
+    assert by_type[conditions.WRITES_ALLOWED].status == "False"
+    assert by_type[conditions.WRITES_ALLOWED].reason == reason
+    assert by_type[conditions.DRIFTED].status == "True"
+    assert "Sync to Fabrikam" in by_type[conditions.DRIFTED].message
+    assert outcome.status["appliedMappings"] == []  # no schema was written for the mapping
+
+
+async def test_an_observed_mapping_holds_only_the_job_schema(sim, pool, pair, control):
+    scope = SyncScope.from_body(sync_scope_body())
+    observed = AttributeMapping.from_body(attribute_mapping_body(managementPolicy="Observe"))
+    outcome, status = await converge(scope, pair, pool, [observed])
+    assert outcome.health is Health.READY, outcome.message
+    assert requests(control, "POST", "/instantiate") == 1 and requests(control, "PUT", "/schema") == 0
+    assert [a.step for a in outcome.held.actions] == ["source.schema"]
+    writes_allowed = next(c for c in outcome.conditions if c.type == conditions.WRITES_ALLOWED)
+    assert writes_allowed.reason == conditions.MAPPING_OBSERVED and observed.name in writes_allowed.message
+    scope_status = {**status, "conditions": [c.to_dict() for c in outcome.all_conditions()]}
+    mapping_outcome = reconcile_attribute_mapping(observed, scope_status)
+    assert mapping_outcome.health is Health.READY and mapping_outcome.reason == conditions.OBSERVED
+    assert next(c for c in mapping_outcome.conditions if c.type == conditions.DRIFTED).status == "True"
