@@ -276,6 +276,29 @@ def test_sync_scope_configures_the_job_and_users_flow(
     assert entrasim.count("PUT", "/schema") == 2
 
 
+@pytest.mark.parametrize(
+    ("pair_spec", "reason"),
+    [({"managementPolicy": "Observe"}, "TenantPairObserved"), ({"suspend": True}, "TenantPairSuspended")],
+    ids=["pair-observe", "pair-suspended"],
+)
+def test_a_sync_scope_whose_pair_holds_writes_plans_and_writes_nothing(
+    entrasim: Sim, tenants: Kube, ctsync_operator: OperatorProcess, pair_spec: dict[str, Any], reason: str
+) -> None:
+    entrasim.control("DELETE", "/requests")
+    apply_pair(tenants, entrasim, **pair_spec)
+    apply_scope_and_mapping(tenants)
+
+    writes_allowed = tenants.condition("syncscopes", PAIR, "WritesAllowed")
+    assert writes_allowed is not None and (writes_allowed["status"], writes_allowed["reason"]) == ("False", reason)
+    ready = tenants.condition("syncscopes", PAIR, "Ready")
+    assert ready is not None and ready["reason"] == reason and "writes held" in ready["message"]
+    drifted = tenants.condition("syncscopes", PAIR, "Drifted")
+    assert drifted is not None and drifted["status"] == "True" and "Contoso to Fabrikam" in drifted["message"]
+    time.sleep(2 * DRIFT_INTERVAL)  # the drift timer's passes hold their writes too
+    assert [f"{r['method']} {r['path']}" for r in entrasim.requests() if r["method"] != "GET"] == []
+    assert configurations(entrasim) == []
+
+
 # A drift timer far beyond the test: only the pair's nudge can bring the SyncScope to Ready in time.
 @pytest.mark.parametrize("ctsync_operator", [600.0], indirect=True, ids=["drift-interval-600s"])
 def test_a_sync_scope_applied_with_its_pair_starts_when_the_pair_is_ready(
