@@ -53,6 +53,7 @@ def run_operator(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     import kopf
 
     from . import handlers
+    from .handlers import logs
 
     kopf.configure(
         log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL,
@@ -61,6 +62,7 @@ def run_operator(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     )
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    logs.install()
     scope = ", ".join(settings.namespaces) or "all namespaces"
     mode = "standalone" if settings.standalone else f"peering {settings.peering} priority {settings.priority}"
     log.info(

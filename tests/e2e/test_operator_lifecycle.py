@@ -189,6 +189,9 @@ def test_invalid_spec_stalls_without_touching_graph_until_fixed(
     assert warnings[0].type == "Warning"
     time.sleep(DRIFT_INTERVAL + 1)  # the drift timer passes too, and must not reach Graph either
     assert [r for r in entrasim.requests() if "/policies/" in r["path"]] == []
+    # Once in the log, at WARNING with its reason and message, however many passes found it.
+    (stall,) = [line for line in ctsync_operator.log().splitlines() if "is Stalled" in line]
+    assert "[WARNING" in stall and "at generation 1: InvalidSpec: spec.target.tenantId" in stall
 
     tenants.patch("tenantpairs", PAIR, {"spec": {"target": {"tenantId": FABRIKAM}}})
     fixed = tenants.wait_ready("tenantpairs", PAIR)
@@ -211,6 +214,13 @@ def test_a_missing_secret_is_reported_while_kopf_retries_then_picked_up(
     )
     assert waiting["reason"] == "DependencyNotReady" and "fabrikam-credentials" in waiting["message"]
     assert "observedGeneration" not in (tenants.get("tenantpairs", PAIR) or {})["status"]
+    # Waiting is not an error.
+    logged = wait_until(
+        lambda: [line for line in ctsync_operator.log().splitlines() if "DependencyNotReady" in line],
+        5,
+        "the wait in the operator log",
+    )
+    assert all("[INFO" in line and "waits: DependencyNotReady" in line for line in logged), logged
 
     # The drift timer retries sooner than kopf's 60 s delay.
     tenants.core.create_namespaced_secret(

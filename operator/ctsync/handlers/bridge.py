@@ -22,8 +22,10 @@ from ..metrics import Metrics
 from ..reconcile.converge import Pass, converge
 from ..reconcile.outcome import RETRY_DEFAULT_SECONDS, Event, Outcome, from_error
 from .indexes import key_of
+from .logs import StallLog
 
 Finish = Callable[[Outcome], Awaitable[Outcome]]
+STALLS = StallLog()
 
 
 def now_iso() -> str:
@@ -35,8 +37,10 @@ def generation_of(body: Mapping[str, Any]) -> int:
 
 
 def apply(outcome: Outcome, body: kopf.Body, patch: kopf.Patch, *, now: str | None = None) -> None:
-    """Writes the outcome as status and Events; raises kopf.TemporaryError when the outcome wants a retry."""
+    """Writes the outcome as status and Events, logs a stall; raises kopf.TemporaryError when the outcome wants
+    a retry."""
     write(outcome, body, patch, now=now)
+    STALLS.record(_resource(body), outcome)
     if outcome.retry_after is not None:
         raise kopf.TemporaryError(f"{outcome.reason}: {outcome.message}", delay=outcome.retry_after)
 
@@ -102,3 +106,8 @@ async def finalize(
 def forget(body: kopf.Body, metrics: Metrics) -> None:
     """Removes the series of a deleted resource."""
     metrics.forget(str(body.get("kind")), *key_of(body))
+    STALLS.forget(_resource(body))
+
+
+def _resource(body: Mapping[str, Any]) -> tuple[str, str, str]:
+    return (str(body.get("kind")), *key_of(body))
