@@ -315,15 +315,21 @@ def test_a_sync_scope_applied_with_its_pair_starts_when_the_pair_is_ready(
     entrasim: Sim, tenants: Kube, ctsync_operator: OperatorProcess
 ) -> None:
     tenants.create(example("syncscope"))  # first, as `kubectl apply -f` of the directory may do
+    tenants.create(example("attributemapping"))
     tenants.create(tenant_pair(entrasim))
     pair = tenants.wait_ready("tenantpairs", PAIR)
     ready_at = time.monotonic()
 
     scope = tenants.wait_ready("syncscopes", PAIR, timeout=SLACK)
-    print(f"\nSyncScope Ready {time.monotonic() - ready_at:.1f} s after its TenantPair")
+    scope_ready_at = time.monotonic()
+    print(f"\nSyncScope Ready {scope_ready_at - ready_at:.1f} s after its TenantPair")
     ready = next(c for c in pair["status"]["conditions"] if c["type"] == "Ready")
     mark = f"{pair['metadata']['generation']}/{ready['lastTransitionTime']}"
     assert scope["metadata"]["annotations"]["ctsync.io/tenantpair-ready"] == mark
+    # The AttributeMapping waited for its SyncScope: nudged when that turns Ready, not at kopf's 60 s retry.
+    mapping = tenants.wait_ready("attributemappings", PAIR, timeout=SLACK)
+    print(f"AttributeMapping Ready {time.monotonic() - scope_ready_at:.1f} s after its SyncScope")
+    assert mapping["metadata"]["annotations"]["ctsync.io/syncscope-ready"]
 
 
 # --- e) deletion policies -----------------------------------------------------------------------------------
