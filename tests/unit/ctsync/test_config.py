@@ -133,3 +133,11 @@ def test_version_and_help_need_no_cluster(capsys: pytest.CaptureFixture[str]) ->
             cli.main(argv)
         assert exited.value.code == 0
         assert shows in capsys.readouterr().out
+
+
+def test_a_kubeconfig_that_does_not_load_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    missing = str(tmp_path / "missing.kubeconfig")
+    assert cli.main(["operator", "--kubeconfig", missing, "--context", "staging"]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"ctsync operator: no Kubernetes configuration ({missing}, context staging): ")
+    assert line.endswith("(hint: pass --kubeconfig FILE and --context NAME, or set KUBECONFIG)")
