@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ssl
+from pathlib import Path
 
 import httpx
 
+from entrasim.core.profile import FAST, Profile
 from entrasim.server import EntraSim
 
 CONTOSO = "5f0ad2c4-6a55-4b73-9d2e-0b9a3c1e7f10"
@@ -102,7 +104,9 @@ def graph_sdk_client(server: EntraSim, tenant_key: str):  # type: ignore[no-unty
     return GraphServiceClient(request_adapter=adapter)
 
 
-def ctsync_graph_client(server: EntraSim, tenant_key: str, role: str, *, secret: str = SECRET, observer=None):  # type: ignore[no-untyped-def]
+def ctsync_graph_client(
+    server: EntraSim, tenant_key: str, role: str, *, secret: str = SECRET, observer=None, **options
+):  # type: ignore[no-untyped-def]
     """ctsync's own GraphClient for one tenant of the emulator, as a TenantPair with cloud Custom builds it."""
     from ctsync.graph.client import GraphClient
     from ctsync.graph.credentials import make_credential
@@ -120,6 +124,7 @@ def ctsync_graph_client(server: EntraSim, tenant_key: str, role: str, *, secret:
         endpoints=endpoints,  # type: ignore[arg-type]
         ca_file=str(server.ca_path),
         observer=observer,
+        **options,
     )
 
 
@@ -256,3 +261,12 @@ def app_client(server: EntraSim, tenant_key: str, app_id: str, roles: set[str]) 
     return httpx.Client(
         base_url=f"{server.base_url}/v1.0", verify=ca_context(server), headers={"Authorization": f"Bearer {token}"}
     )
+
+
+def start_sim(state_dir: Path, *, profile: Profile = FAST, random_seed: int = 0) -> EntraSim:
+    """A started emulator with the two tenants, frozen clock, on the given profile (seeded); stop it after use."""
+    from entrasim.seed import load_seed
+
+    server = EntraSim(state_dir, time_scale=0, profile=profile, random_seed=random_seed).start()
+    server.call(lambda world: load_seed(world, two_tenant_seed()))
+    return server

@@ -73,7 +73,7 @@ async def reconcile_sync_scope(
         if pair is None or decision.waiting:
             raise DependencyNotReady(decision.message)
         clients = await pool.for_pair(pair)
-        await permissions.require(clients.source.client, "source", permissions.CONFIGURATION)
+        await permissions.require_all(clients, permissions.SYNC_SCOPE)
         merged = merge_mappings(mappings) if mappings else None
         observed = await observe(scope, clients, status)
         plan, held = decision.split(plan_sync_scope(scope, observed, pair.target.tenant_id, merged))
