@@ -23,6 +23,7 @@ CREDENTIALS_VALID: Final = "CredentialsValid"
 SYNCED: Final = "Synced"
 DRIFTED: Final = "Drifted"
 GUEST_MFA_RISK: Final = "GuestMFARisk"  # a warning: never changes Ready
+WRITES_ALLOWED: Final = "WritesAllowed"  # SyncScope: whether it may write to its source tenant, and if not why
 
 # --- reasons: progress and success
 RECONCILED: Final = "Reconciled"  # the tenants match the spec
@@ -44,6 +45,11 @@ POLICIES_NEED_TRUST: Final = "PoliciesNeedTrust"  # policies require what the in
 NO_POLICY_EXPOSED: Final = "NoPolicyExposed"  # no policy applying to synced users needs a trust that is off
 POLICIES_NOT_EVALUATED: Final = "PoliciesNotEvaluated"  # some policies could not be read or interpreted
 POLICY_READ_DENIED: Final = "PolicyReadDenied"  # Policy.Read.All not granted in the target: check skipped
+MANAGED: Final = "Managed"  # the SyncScope, its TenantPair and its AttributeMappings all say Manage
+# Why a SyncScope's writes are held: it plans and reports, and writes nothing (or not the job schema).
+PAIR_OBSERVED: Final = "TenantPairObserved"  # its TenantPair's managementPolicy is Observe
+PAIR_SUSPENDED: Final = "TenantPairSuspended"  # its TenantPair's spec.suspend is true
+MAPPING_OBSERVED: Final = "AttributeMappingObserved"  # one of its AttributeMappings says Observe: schema held
 
 # --- reasons: errors. ctsync.errors defines them with the errors that carry them (it imports nothing of
 # ctsync, so that the api can raise those errors); every layer reads them here with the other reasons.
