@@ -48,10 +48,12 @@ async def _resolve(kind: str, ref: PrincipalRef, source: SourceTenant, path: str
 
 
 class ScopeReader:
-    """Member users of principals, read once per group per reconcile."""
+    """Member users of principals, read once per group per reconcile, with the properties the scoping
+    filters compare (`properties`, Graph names)."""
 
-    def __init__(self, source: SourceTenant) -> None:
+    def __init__(self, source: SourceTenant, properties: Iterable[str] = ()) -> None:
         self.source = source
+        self.properties = tuple(sorted(properties))
         self._members: dict[str, list[dict[str, Any]]] = {}
         self._everyone: list[dict[str, Any]] | None = None
 
@@ -65,10 +67,10 @@ class ScopeReader:
             kind = principal.get("principalType") or principal.get("type")
             if kind == "Group":
                 if pid not in self._members:
-                    self._members[pid] = await self.source.direct_member_users(pid)
+                    self._members[pid] = await self.source.direct_member_users(pid, self.properties)
                 candidates: Sequence[Json] = self._members[pid]
             else:
-                user = await self.source.user(pid)
+                user = await self.source.user(pid, self.properties)
                 candidates = [user] if user else []
             users.update({u["id"].lower(): u for u in candidates if u.get("userType", MEMBER) == MEMBER})
         return users
@@ -76,7 +78,7 @@ class ScopeReader:
     async def everyone(self) -> dict[str, Json]:
         """Every internal member of the source tenant (syncAll)."""
         if self._everyone is None:
-            self._everyone = await self.source.member_users()
+            self._everyone = await self.source.member_users(self.properties)
         return {u["id"].lower(): u for u in self._everyone if u.get("userType", MEMBER) == MEMBER}
 
 

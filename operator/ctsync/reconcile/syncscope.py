@@ -4,6 +4,7 @@ assignments, schema) and the job's state, plus the numbers that say how far the 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..api import conditions
@@ -12,6 +13,7 @@ from ..api.conditions import Condition, Health
 from ..api.syncscope import SyncScope
 from ..api.tenantpair import TenantPair
 from ..errors import CtsyncError, DependencyNotReady
+from ..planning import scoping
 from ..planning.configuration import choose_configuration
 from ..planning.mappings import merge_mappings
 from ..planning.plan import Plan, describe_drift
@@ -75,8 +77,11 @@ async def reconcile_sync_scope(
         merged = merge_mappings(mappings) if mappings else None
         observed = await observe(scope, clients, status)
         plan = plan_sync_scope(scope, observed, pair.target.tenant_id, merged)
-        reader = ScopeReader(clients.source)
-        leaving = await _check_shrink(scope, observed, reader, plan)
+        filters = _Filters(
+            scoping.from_schema(observed.schema), scoping.desired_filter(observed.schema, scope.scoping_filters)
+        )
+        reader = ScopeReader(clients.source, filters.now.graph_properties | filters.planned.graph_properties)
+        leaving = await _check_shrink(scope, observed, reader, plan, filters)
         already_reconciled = status.get("observedGeneration") == scope.generation
         drift = describe_drift(plan) if already_reconciled and not plan.empty else []
         applied = Applied(
@@ -92,7 +97,10 @@ async def reconcile_sync_scope(
                 # redemption is missing on either side (which the TenantPair should have set).
                 await clients.source.validate_credentials(applied.sp_id, pair.target.tenant_id)
             await apply_plan(from_job, clients, applied)
-        report, synced, members = await _report(scope, clients, applied, observed, reader, mappings, status, audit)
+        in_effect = filters.now if dry_run else filters.planned
+        report, synced, members = await _report(
+            scope, clients, applied, observed, _Audit(reader, in_effect), mappings, status, audit
+        )
     except CtsyncError as error:
         return from_error(error, scope.generation)
     events = applied.events
@@ -122,13 +130,30 @@ def _dict(value: Json | None) -> dict[str, Any] | None:
     return dict(value) if value is not None else None
 
 
-async def _check_shrink(scope: SyncScope, observed: SyncScopeObserved, reader: ScopeReader, plan: Plan) -> int:
-    """Before removing anyone from scope, count how many synced users would leave it; returns that count."""
+@dataclass(frozen=True)
+class _Filters:
+    now: scoping.Filter  # the job schema's scoping filter as read
+    planned: scoping.Filter  # the one the plan writes
+
+
+@dataclass(frozen=True)
+class _Audit:
+    reader: ScopeReader
+    filter: scoping.Filter  # the scoping filter in effect after this pass
+
+
+async def _check_shrink(
+    scope: SyncScope, observed: SyncScopeObserved, reader: ScopeReader, plan: Plan, filters: _Filters
+) -> int:
+    """Before removing anyone from scope (fewer assignments, or a narrower scoping filter), count how many
+    users in scope now would leave it; returns that count."""
     if not plan.destructive or observed.configuration is None:
         return 0
     current_all = any(a.step == "source.secrets" and a.destructive for a in plan.actions)
-    current = await (reader.everyone() if current_all else reader.users_of(observed.assignments))
-    desired = await reader.users_of(observed.desired_principals) if not scope.scope.sync_all else current
+    assigned = await (reader.everyone() if current_all else reader.users_of(observed.assignments))
+    current = filters.now.select(assigned)
+    planned = await (reader.everyone() if scope.scope.sync_all else reader.users_of(observed.desired_principals))
+    desired = filters.planned.select(planned)
     leaving = len(set(current) - set(desired))
     check_scope_shrink(
         len(current),
@@ -153,7 +178,7 @@ async def _report(
     clients: TenantClients,
     applied: Applied,
     observed: SyncScopeObserved,
-    reader: ScopeReader,
+    scope_audit: _Audit,
     mappings: Sequence[AttributeMapping],
     previous: Json,
     audit: bool,
@@ -182,7 +207,9 @@ async def _report(
     scope_size, synced = int(previous.get("scopeSize") or 0), int(previous.get("syncedUsers") or 0)
     members = None
     if audit:
-        in_scope = await (reader.everyone() if scope.scope.sync_all else reader.users_of(assignments))
+        reader = scope_audit.reader
+        assigned = await (reader.everyone() if scope.scope.sync_all else reader.users_of(assignments))
+        in_scope = scope_audit.filter.select(assigned)
         domains = sorted({u.get("userPrincipalName", "@").split("@")[-1] for u in in_scope.values()})
         counts = await count_in_target(in_scope, domains, clients.target)
         scope_size, synced, members = len(in_scope), counts.synced, frozenset(in_scope)
