@@ -19,7 +19,24 @@ from entrasim.synchronization.engine import SourceView
 
 ATTRIBUTES = sorted(FILTERABLE_ATTRIBUTES)
 OPERATORS = sorted(UNARY_OPERATORS + BINARY_OPERATORS)
-TEXTS = ["Sales", "sales", "Sales,Ops", "Ops", "les", "10", "7", "-3", "010", "True", "false", "", "a.c", "abc"]
+TEXTS = [
+    "Sales",
+    "sales",
+    "true",
+    "TRUE",
+    "Sales,Ops",
+    "Ops",
+    "les",
+    "10",
+    "7",
+    "-3",
+    "010",
+    "True",
+    "false",
+    "",
+    "a.c",
+    "abc",
+]
 PATTERNS = ["^S", "s$", "a.c", "[0-9]+", "^$", "Sales|Ops"]
 GRAPH_PROPERTIES = sorted({scoping.GRAPH_PROPERTY[a] for a in ATTRIBUTES if a in scoping.GRAPH_PROPERTY} - {"id"})
 
@@ -31,9 +48,9 @@ def _schema(groups: list[dict[str, Any]]) -> dict[str, Any]:
     return schema
 
 
-values = st.one_of(
-    st.none(), st.booleans(), st.integers(-20, 20), st.sampled_from(TEXTS), st.lists(st.sampled_from(TEXTS), max_size=2)
-)
+# Short strings over a small alphabet: prefixes, suffixes, substrings, case and integers all collide often.
+texts = st.one_of(st.sampled_from(TEXTS), st.text(alphabet="aSs1-0,", max_size=4))
+values = st.one_of(texts, st.none(), st.booleans(), st.integers(-20, 20), st.lists(texts, max_size=2))
 
 
 @st.composite
@@ -77,6 +94,35 @@ def test_same_users_in_scope_as_the_provisioning_engine(filter_groups: list[dict
     ours = scoping.from_schema(schema)
     for user in people:
         assert ours.admits(user) == oracle.in_scope(SourceView(user, assigned=True)), (filter_groups, user)
+
+
+def _with_value(user: dict[str, Any], attribute: str, value: object) -> dict[str, Any]:
+    prop = scoping.GRAPH_PROPERTY.get(attribute)
+    if prop == "onPremisesExtensionAttributes":
+        return {**user, prop: {**user[prop], attribute: value}}
+    if prop is not None and prop != "id":
+        return {**user, prop: value}
+    return user
+
+
+@settings(max_examples=300, deadline=None)
+@given(clauses(), users(), st.lists(values, max_size=3))
+def test_each_clause_admits_whom_the_provisioning_engine_admits(
+    clause: dict[str, Any], user: dict[str, Any], others: list[object]
+) -> None:
+    """Values close to the operand (equal, another case, shorter, with something before or after it)
+    and arbitrary ones, each as the user's value of the clause's attribute."""
+    schema = _schema([{"name": "g", "clauses": [clause]}])
+    ours, oracle = scoping.from_schema(schema), sim_schema.validate(schema)
+    near = [
+        text
+        for operand in clause["targetOperand"]["values"] or ["Sales", "true"]
+        for text in (operand, operand.swapcase(), operand[1:], operand[:-1], "x" + operand, operand + "x")
+    ]
+    near += [str(int(o) + d) for o in clause["targetOperand"]["values"] if o.lstrip("-").isdigit() for d in (-1, 1)]
+    for value in [*near, *others]:
+        someone = _with_value(user, clause["sourceOperandName"], value)
+        assert ours.admits(someone) == oracle.in_scope(SourceView(someone, True)), (clause, value)
 
 
 @settings(max_examples=200, deadline=None)
