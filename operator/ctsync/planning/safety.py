@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 from ctsync.api import conditions, constants
 from ctsync.errors import Blocked, ReadIncomplete
-from ctsync.planning.plan import Plan
+from ctsync.planning.plan import Json, Plan
 
 
 def check_scope_shrink(
@@ -28,6 +28,17 @@ def check_scope_shrink(
         f"{leaving:,} of {synced_users:,} synced users ({percent}%) would leave scope; max {max_percent}%; "
         f"annotate {constants.ANNOTATION_ACKNOWLEDGE_SHRINK}={acknowledge_with} to proceed",
     )
+
+
+def never_started(job: Json | None) -> bool:
+    """A job that was never started and never ran a cycle has provisioned nobody, so a scope change
+    before its first start (a new configuration getting its scoping filter) takes nobody out of the target."""
+    if job is None:
+        return True
+    state = job.get("status") or {}
+    began = (state.get("lastExecution") or {}).get("timeBegan")
+    ran = bool(began) and not str(began).startswith("0001-")
+    return not ran and (job.get("schedule") or {}).get("state") != "Active"
 
 
 def forbid_destructive_on_incomplete(plan: Plan, incomplete: Sequence[str]) -> None:

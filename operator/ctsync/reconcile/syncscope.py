@@ -17,7 +17,7 @@ from ..planning import scoping
 from ..planning.configuration import choose_configuration
 from ..planning.mappings import merge_mappings
 from ..planning.plan import Plan, describe_drift
-from ..planning.safety import check_scope_shrink
+from ..planning.safety import check_scope_shrink, never_started
 from ..planning.syncscope import SyncScopeObserved, find_job, plan_sync_scope
 from . import permissions
 from .apply import Applied, apply_plan
@@ -147,7 +147,7 @@ async def _check_shrink(
 ) -> int:
     """Before removing anyone from scope (fewer assignments, or a narrower scoping filter), count how many
     users in scope now would leave it; returns that count."""
-    if not plan.destructive or observed.configuration is None:
+    if not plan.destructive or observed.configuration is None or never_started(find_job(observed.jobs)):
         return 0
     current_all = any(a.step == "source.secrets" and a.destructive for a in plan.actions)
     assigned = await (reader.everyone() if current_all else reader.users_of(observed.assignments))
