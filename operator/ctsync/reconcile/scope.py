@@ -97,22 +97,34 @@ def external_upn_prefix(source_upn: str) -> str:
 
 
 async def count_in_target(
-    in_scope: Mapping[str, Json], source_domains: Sequence[str], target: TargetTenant
+    in_scope: Mapping[str, Json], source_domains: Sequence[str], target: TargetTenant, links: Mapping[str, str]
 ) -> TargetCounts:
-    """Matches target users to source users by the external UPN the service gives them."""
-    wanted = {external_upn_prefix(u.get("userPrincipalName", "")): u for u in in_scope.values()}
+    """Matches target users to source users by the provisioning log's links (target id -> source id, see
+    links.py), and a target user no log entry names by the external name the service gives it."""
+    by_name = {external_upn_prefix(u.get("userPrincipalName", "")): uid for uid, u in in_scope.items()}
     suffixes = tuple("_" + d.lower() + "#ext#@" for d in source_domains)
+    found: set[str] = set()
     synced = disabled = orphans = 0
     for user in await target.external_members():
-        prefix = user.get("userPrincipalName", "").lower().split("#ext#@")[0] + "#ext#@"
-        if prefix in wanted:
+        source_id = links.get(str(user.get("id", "")).lower())
+        if source_id is None:
+            source_id = by_name.get(_upn_prefix(user))
+            if source_id is None:
+                orphans += _upn_prefix(user).endswith(suffixes)
+                continue
+        if source_id in in_scope:
+            found.add(source_id)
             synced += 1
             disabled += user.get("accountEnabled") is False
-        elif prefix.endswith(suffixes):
+        else:
             orphans += 1
     soft_deleted = sum(
         1
         for u in await target.deleted_users()
-        if u.get("userPrincipalName", "").lower().split("#ext#@")[0].endswith(tuple(s.split("#")[0] for s in suffixes))
+        if str(u.get("id", "")).lower() in links or _upn_prefix(u).endswith(suffixes)
     )
-    return TargetCounts(synced, disabled, soft_deleted, max(len(wanted) - synced, 0), orphans)
+    return TargetCounts(synced, disabled, soft_deleted, max(len(in_scope) - len(found), 0), orphans)
+
+
+def _upn_prefix(user: Json) -> str:
+    return str(user.get("userPrincipalName", "")).lower().split("#ext#@")[0] + "#ext#@"

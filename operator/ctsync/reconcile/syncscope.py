@@ -24,6 +24,7 @@ from .apply import Applied, apply_plan
 from .attributemapping import applied_key
 from .connections import ClientPool, TenantClients
 from .outcome import Event, Outcome, from_error
+from .links import provisioned_links
 from .scope import ScopeReader, count_in_target, resolve_principals
 
 Json = Mapping[str, Any]
@@ -211,7 +212,8 @@ async def _report(
         assigned = await (reader.everyone() if scope.scope.sync_all else reader.users_of(assignments))
         in_scope = scope_audit.filter.select(assigned)
         domains = sorted({u.get("userPrincipalName", "@").split("@")[-1] for u in in_scope.values()})
-        counts = await count_in_target(in_scope, domains, clients.target)
+        links = await provisioned_links(clients.source, applied.job_id) if applied.job else {}
+        counts = await count_in_target(in_scope, domains, clients.target, links)
         scope_size, synced, members = len(in_scope), counts.synced, frozenset(in_scope)
         status.update(
             scopeSize=scope_size,

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from ctsync.api import conditions
+from ctsync.api.attributemapping import AttributeMapping
 from ctsync.api.conditions import Health
 from ctsync.api.syncscope import SyncScope
 from ctsync.api.tenantpair import TenantPair
@@ -16,7 +17,15 @@ from ctsync.reconcile.syncscope import reconcile_sync_scope
 from ctsync.reconcile.tenantpair import reconcile_tenant_pair
 from entrasim.seed import load_seed
 from entrasim.synchronization.engine import Engine
-from support.sim import CONTOSO, contoso_people, sync_scope_body, tenant_pair_body, two_tenant_seed
+from support.sim import (
+    CONTOSO,
+    FABRIKAM,
+    attribute_mapping_body,
+    contoso_people,
+    sync_scope_body,
+    tenant_pair_body,
+    two_tenant_seed,
+)
 
 CYCLE = 40 * 60
 EXAMPLE = Path(__file__).parents[3] / "examples" / "tenants" / "contoso-to-many" / "contoso-to-tailspin.yaml"
@@ -36,10 +45,10 @@ async def _pair(pool, sim):
     return pair
 
 
-async def _converge(scope, pair, pool, status=None, passes=3):
+async def _converge(scope, pair, pool, status=None, passes=3, mappings=()):
     status = dict(status or {})
     for _ in range(passes):
-        outcome = await reconcile_sync_scope(scope, pair, True, [], pool, status)
+        outcome = await reconcile_sync_scope(scope, pair, True, mappings, pool, status)
         assert outcome.health is Health.READY, outcome.message
         status.update(outcome.status, observedGeneration=outcome.observed_generation)
         if outcome.plan.empty:
@@ -153,3 +162,21 @@ async def test_a_bad_filter_stalls_naming_the_field_before_any_graph_call(sim, p
     assert outcome.health is Health.STALLED and outcome.reason == conditions.INVALID_SPEC
     assert field in outcome.message
     assert [r for r in control.get("/requests").json()["requests"] if r["path"].startswith("/")] == []
+
+
+async def test_a_mapping_that_renames_users_keeps_them_counted(sim, pool):
+    """Target users are known by the provisioning log's source and target ids, not by their name."""
+    _seed(sim, contoso_people(6))
+    pair = await _pair(pool, sim)
+    renaming = AttributeMapping.from_body(
+        attribute_mapping_body(
+            mappings=[{"target": "userPrincipalName", "source": 'Join("", "ext.", [userPrincipalName])'}]
+        )
+    )
+    scope = SyncScope.from_body(sync_scope_body())
+    _, status = await _converge(scope, pair, pool, mappings=[renaming])
+    _advance(sim, 2 * CYCLE)
+    _, status = await _converge(scope, pair, pool, status, mappings=[renaming])
+    names = sim.call(lambda w: [u["userPrincipalName"] for u in w.tenant(FABRIKAM).directory.users.values()])
+    assert sum(n.startswith("ext.person") for n in names) == 6
+    assert status["syncedUsers"] == 6 and status["missingUsers"] == 0 and status["orphanedUsers"] == 0
