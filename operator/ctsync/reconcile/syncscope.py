@@ -23,8 +23,8 @@ from . import permissions
 from .apply import Applied, apply_plan
 from .attributemapping import applied_key
 from .connections import ClientPool, TenantClients
-from .outcome import Event, Outcome, from_error
 from .links import provisioned_links
+from .outcome import Event, Outcome, from_error
 from .scope import ScopeReader, count_in_target, resolve_principals
 
 Json = Mapping[str, Any]
