@@ -8,15 +8,14 @@ from typing import Any
 import pytest
 
 from entrasim.core.errors import BadRequest, GraphError, ResourceNotFound, UnsupportedQuery
-from entrasim.core.odata import parse_query
+from entrasim.core.odata import compile_search, parse_filter, parse_query
+from entrasim.core.resources import RESOURCES
 from entrasim.directory.exceptions import InvalidObjectIdentifier, ObjectConflict, SyncStateNotFound
 from entrasim.directory.models import (
     DELTA_TOKEN_SECONDS,
     RECYCLE_BIN_SECONDS,
     DirectoryBackend,
     check_query,
-    compile_search,
-    filter_terms,
 )
 from entrasim.world import World
 
@@ -436,7 +435,7 @@ def test_change_log_stays_bounded(d):
     ],
 )  # fmt: skip
 def test_filter_terms(text, terms):
-    assert filter_terms(text) == terms
+    assert [(t.prop, t.op) for t in parse_filter(text).terms] == terms
 
 
 def opts(**query: str):  # type: ignore[no-untyped-def]
@@ -500,9 +499,9 @@ def test_indexed_equality_filters_give_the_same_answer_as_a_scan(d):
 
 
 def test_search_matches_word_prefixes():
-    matches = compile_search("user", '"displayName:ada" OR "mail:zed" AND "jobTitle:boss"')
+    matches = compile_search('"displayName:ada" OR "mail:zed" AND "jobTitle:boss"', RESOURCES["user"])
     assert matches({"displayName": "Alice Adams"})
     assert matches({"mail": "zed@x.com", "jobTitle": "Big Boss"})
     assert not matches({"mail": "zed@x.com", "jobTitle": "Intern"})
     with pytest.raises(BadRequest):
-        compile_search("user", "displayName:ada")
+        compile_search("displayName:ada", RESOURCES["user"])
