@@ -4,7 +4,7 @@ import pytest
 
 from ctsync.errors import Blocked, ReadIncomplete
 from ctsync.planning.plan import Action, Plan
-from ctsync.planning.safety import check_scope_shrink, forbid_destructive_on_incomplete
+from ctsync.planning.safety import check_scope_shrink, forbid_destructive_on_incomplete, never_started
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,17 @@ def test_incomplete_read_and_destructive_plan() -> None:
         forbid_destructive_on_incomplete(Plan((ADDITION, REMOVAL)), ["group members"])
     forbid_destructive_on_incomplete(Plan((ADDITION,)), ["group members"])
     forbid_destructive_on_incomplete(Plan((REMOVAL,)), [])
+
+
+@pytest.mark.parametrize(
+    ("job", "never"),
+    [
+        (None, True),
+        ({"status": {"code": "Paused", "lastExecution": None}, "schedule": {"state": "Disabled"}}, True),
+        ({"status": {"lastExecution": {"timeBegan": "0001-01-01T00:00:00Z"}}, "schedule": {"state": "Paused"}}, True),
+        ({"status": {"code": "NotRun", "lastExecution": None}, "schedule": {"state": "Active"}}, False),
+        ({"status": {"lastExecution": {"timeBegan": "2026-12-01T10:00:00Z"}}, "schedule": {"state": "Paused"}}, False),
+    ],
+)
+def test_a_job_never_started_has_provisioned_nobody(job: dict | None, never: bool) -> None:
+    assert never_started(job) is never
