@@ -12,12 +12,12 @@ from ..api.attributemapping import AttributeMapping
 from ..api.conditions import Condition, Health
 from ..api.syncscope import SyncScope
 from ..api.tenantpair import TenantPair
-from ..errors import CtsyncError, DependencyNotReady
+from ..errors import CtsyncError, DependencyNotReady, ReadIncomplete
 from ..planning import scoping
 from ..planning.configuration import choose_configuration
 from ..planning.mappings import merge_mappings
 from ..planning.plan import Plan, describe_drift
-from ..planning.safety import check_scope_shrink, never_started
+from ..planning.safety import check_scope_shrink, check_uncountable_shrink, never_started
 from ..planning.syncscope import SyncScopeObserved, find_job, plan_sync_scope
 from . import permissions
 from .apply import Applied, apply_plan
@@ -78,10 +78,8 @@ async def reconcile_sync_scope(
         merged = merge_mappings(mappings) if mappings else None
         observed = await observe(scope, clients, status)
         plan = plan_sync_scope(scope, observed, pair.target.tenant_id, merged)
-        filters = _Filters(
-            scoping.from_schema(observed.schema), scoping.desired_filter(observed.schema, scope.scoping_filters)
-        )
-        reader = ScopeReader(clients.source, filters.now.graph_properties | filters.planned.graph_properties)
+        filters = _filters(scope, observed)
+        reader = ScopeReader(clients.source, filters.graph_properties)
         leaving = await _check_shrink(scope, observed, reader, plan, filters)
         already_reconciled = status.get("observedGeneration") == scope.generation
         drift = describe_drift(plan) if already_reconciled and not plan.empty else []
@@ -98,7 +96,7 @@ async def reconcile_sync_scope(
                 # redemption is missing on either side (which the TenantPair should have set).
                 await clients.source.validate_credentials(applied.sp_id, pair.target.tenant_id)
             await apply_plan(from_job, clients, applied)
-        in_effect = filters.now if dry_run else filters.planned
+        in_effect = filters.now if dry_run and filters.now is not None else filters.planned
         report, synced, members = await _report(
             scope, clients, applied, observed, _Audit(reader, in_effect), mappings, status, audit
         )
@@ -133,8 +131,21 @@ def _dict(value: Json | None) -> dict[str, Any] | None:
 
 @dataclass(frozen=True)
 class _Filters:
-    now: scoping.Filter  # the job schema's scoping filter as read
+    now: scoping.Filter | None  # the job schema's scoping filter as read; None: ctsync cannot evaluate it
     planned: scoping.Filter  # the one the plan writes
+    unreadable: str = ""  # why `now` is None
+
+    @property
+    def graph_properties(self) -> frozenset[str]:
+        return self.planned.graph_properties | (self.now.graph_properties if self.now else frozenset())
+
+
+def _filters(scope: SyncScope, observed: SyncScopeObserved) -> _Filters:
+    planned = scoping.desired_filter(observed.schema, scope.scoping_filters)
+    try:
+        return _Filters(scoping.from_schema(observed.schema), planned)
+    except ReadIncomplete as unknown:  # written by someone else, e.g. in the portal
+        return _Filters(None, planned, unknown.what)
 
 
 @dataclass(frozen=True)
@@ -149,6 +160,9 @@ async def _check_shrink(
     """Before removing anyone from scope (fewer assignments, or a narrower scoping filter), count how many
     users in scope now would leave it; returns that count."""
     if not plan.destructive or observed.configuration is None or never_started(find_job(observed.jobs)):
+        return 0
+    if filters.now is None:
+        check_uncountable_shrink(filters.unreadable, scope.shrink_acknowledged, scope.generation)
         return 0
     current_all = any(a.step == "source.secrets" and a.destructive for a in plan.actions)
     assigned = await (reader.everyone() if current_all else reader.users_of(observed.assignments))

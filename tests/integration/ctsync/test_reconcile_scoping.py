@@ -180,3 +180,26 @@ async def test_a_mapping_that_renames_users_keeps_them_counted(sim, pool):
     names = sim.call(lambda w: [u["userPrincipalName"] for u in w.tenant(FABRIKAM).directory.users.values()])
     assert sum(n.startswith("ext.person") for n in names) == 6
     assert status["syncedUsers"] == 6 and status["missingUsers"] == 0 and status["orphanedUsers"] == 0
+
+
+async def test_a_filter_ctsync_cannot_evaluate_holds_a_narrowing_until_acknowledged(sim, pool):
+    _seed(sim, contoso_people(3))
+    pair = await _pair(pool, sim)
+    _, status = await _converge(SyncScope.from_body(sync_scope_body()), pair, pool)
+
+    def portal_filter(world) -> None:  # set in the portal, with an operator ctsync does not evaluate
+        tenant = world.tenant(CONTOSO)
+        (job,) = (job for config in tenant.synchronization.configs.values() for job in config.jobs.values())
+        clause = {"sourceOperandName": "department", "operatorName": "IsMemberOf", "targetOperand": {"values": ["x"]}}
+        job.schema["synchronizationRules"][0]["objectMappings"][0]["scope"] = {
+            "groups": [{"name": "portal", "clauses": [clause]}]
+        }
+
+    sim.call(portal_filter)
+    narrowed = sync_scope_body(generation=2, scopingFilters=FINANCE_ONLY)
+    outcome = await reconcile_sync_scope(SyncScope.from_body(narrowed), pair, True, [], pool, status)
+    assert outcome.health is Health.STALLED and outcome.reason == conditions.SCOPE_SHRINK_BLOCKED
+    assert "cannot count who would leave scope" in outcome.message and "IsMemberOf" in outcome.message
+    narrowed["metadata"]["annotations"] = {"ctsync.io/acknowledge-shrink": "2"}
+    outcome, status = await _converge(SyncScope.from_body(narrowed), pair, pool, status)
+    assert status["scopeSize"] == 1
