@@ -62,14 +62,14 @@ def _verdict(parse, render, text: str) -> str | None:  # type: ignore[no-untyped
         return None
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(expressions())
 def test_same_verdict_and_canonical_form_as_the_service(text: str) -> None:
     theirs = _verdict(oracle.parse, oracle.canonical, text)
     assert _verdict(ours.parse, ours.render, text) == theirs, text
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(expressions(), st.integers(0, 10_000), st.sampled_from(["", ",", ")", "(", '"', "[", "]", "=", " "]))
 def test_same_verdict_on_damaged_expressions(text: str, at: int, insert: str) -> None:
     """One character replaced: mostly syntax errors, which both must see."""

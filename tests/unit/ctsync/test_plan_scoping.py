@@ -86,7 +86,7 @@ groups = st.lists(
 )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(groups, st.lists(users(), min_size=1, max_size=5))
 def test_same_users_in_scope_as_the_provisioning_engine(filter_groups: list[dict[str, Any]], people: list[Any]) -> None:
     schema = _schema(filter_groups)
@@ -125,7 +125,7 @@ def test_each_clause_admits_whom_the_provisioning_engine_admits(
         assert ours.admits(someone) == oracle.in_scope(SourceView(someone, True)), (clause, value)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.lists(clauses(), min_size=1, max_size=3), max_size=3), st.lists(users(), min_size=1, max_size=3))
 def test_spec_filters_mean_what_the_schema_they_write_means(
     spec_groups: list[list[dict[str, Any]]], people: list[Any]
