@@ -16,7 +16,7 @@ from ctsync.api.tenantpair import TenantPair
 from ctsync.reconcile.syncscope import reconcile_sync_scope
 from ctsync.reconcile.tenantpair import reconcile_tenant_pair
 from entrasim.seed import load_seed
-from entrasim.synchronization.engine import Engine
+from entrasim.synchronization.scope import in_scope
 from support.sim import (
     CONTOSO,
     FABRIKAM,
@@ -66,8 +66,7 @@ def _in_scope_per_service(sim) -> int:
     def count(world) -> int:
         tenant = world.tenant(CONTOSO)
         (job,) = (job for config in tenant.synchronization.configs.values() for job in config.jobs.values())
-        engine = Engine(tenant, job)
-        return len(engine._scope(engine._assigned()))
+        return len(in_scope(tenant, job))
 
     return sim.call(count)
 
@@ -93,11 +92,11 @@ async def test_a_filter_that_excludes_synced_users_is_held_by_the_shrink_gate(si
 
     narrowed = SyncScope.from_body(sync_scope_body(generation=2, scopingFilters=FINANCE_ONLY))
     preview = await reconcile_sync_scope(narrowed, pair, True, [], pool, status, dry_run=True)
-    assert preview.reason == conditions.SCOPE_SHRINK_BLOCKED and "2 of 3 synced users" in preview.message
+    assert preview.reason == conditions.SCOPE_SHRINK_BLOCKED and "2 of 3 users in scope" in preview.message
     control.delete("/requests")
     outcome = await reconcile_sync_scope(narrowed, pair, True, [], pool, status)
     assert outcome.health is Health.STALLED and outcome.reason == conditions.SCOPE_SHRINK_BLOCKED
-    assert "2 of 3 synced users (66.7%) would leave scope" in outcome.message
+    assert "2 of 3 users in scope (66.7%) would leave it" in outcome.message
     assert _requests(control, "PUT", "/schema") == 0
 
     acknowledged = SyncScope.from_body(

@@ -15,7 +15,7 @@ from ctsync.api.userschema import BINARY_OPERATORS, FILTERABLE_ATTRIBUTES, UNARY
 from ctsync.errors import ReadIncomplete
 from ctsync.planning import scoping
 from entrasim.synchronization import schema as sim_schema
-from entrasim.synchronization.engine import SourceView
+from entrasim.synchronization.scope import SourceView
 
 ATTRIBUTES = sorted(FILTERABLE_ATTRIBUTES)
 OPERATORS = sorted(UNARY_OPERATORS + BINARY_OPERATORS)

@@ -187,6 +187,31 @@ def test_membership_add_remove_and_indexes(d):
         d.remove_member(outer["id"], alice["id"])
 
 
+def test_member_listing_is_read_once_per_directory_change(d):
+    """Paging a group reads its member listing once per page: it is listed again only after a change."""
+    outer, inner = group(d, "Outer"), group(d, "Inner")
+    alice, bob = user(d, "alice"), user(d, "bob")
+    d.add_member(outer["id"], inner["id"])
+    d.add_member(outer["id"], alice["id"])
+    d.add_member(inner["id"], bob["id"])
+    first = d.member_listing(outer["id"], transitive=False)
+    assert d.member_listing(outer["id"].upper(), transitive=False) is first
+    assert {o["id"] for o in first} == {inner["id"], alice["id"]}
+    transitive = d.member_listing(outer["id"], transitive=True)
+    assert {o["id"] for o in transitive} == {inner["id"], alice["id"], bob["id"]}
+    assert {o["id"] for o in d.member_listing(outer["id"], transitive=True, kind="user")} == {alice["id"], bob["id"]}
+    assert [o["id"] for o in d.member_listing(outer["id"], transitive=False, kind="group")] == [inner["id"]]
+    carol = user(d, "carol")
+    d.add_member(inner["id"], carol["id"])
+    assert d.member_listing(outer["id"], transitive=False) is not first
+    assert carol["id"] in {o["id"] for o in d.member_listing(outer["id"], transitive=True)}
+    d.update_user(alice["id"], {"displayName": "Alice Renamed"})
+    renamed = {o["id"]: o["displayName"] for o in d.member_listing(outer["id"], transitive=False, kind="user")}
+    assert renamed == {alice["id"]: "Alice Renamed"}
+    with pytest.raises(ResourceNotFound):
+        d.member_listing("00000000-0000-4000-8000-000000000000", transitive=False)
+
+
 def test_group_creation_with_members(d):
     alice = user(d, "alice")
     team = d.create_group({"displayName": "T", "mailEnabled": False, "mailNickname": "t",
