@@ -4,6 +4,7 @@ assignments, schema) and the job's state, plus the numbers that say how far the 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..api import conditions
@@ -11,17 +12,19 @@ from ..api.attributemapping import AttributeMapping
 from ..api.conditions import Condition, Health
 from ..api.syncscope import SyncScope
 from ..api.tenantpair import TenantPair
-from ..errors import CtsyncError, DependencyNotReady
+from ..errors import CtsyncError, DependencyNotReady, ReadIncomplete
+from ..planning import scoping
 from ..planning.configuration import choose_configuration
 from ..planning.mappings import merge_mappings
 from ..planning.plan import Plan, describe_drift
-from ..planning.safety import check_scope_shrink
+from ..planning.safety import check_scope_shrink, check_uncountable_shrink, never_started
 from ..planning.syncscope import SyncScopeObserved, find_job, plan_sync_scope
 from . import permissions
 from .apply import Applied, apply_plan
 from .attributemapping import applied_key
 from .connections import ClientPool, TenantClients
 from .gate import SCHEMA_STEP, may_write
+from .links import provisioned_links
 from .outcome import Event, Outcome, from_error
 from .scope import ScopeReader, count_in_target, resolve_principals
 
@@ -77,8 +80,9 @@ async def reconcile_sync_scope(
         merged = merge_mappings(mappings) if mappings else None
         observed = await observe(scope, clients, status)
         plan, held = decision.split(plan_sync_scope(scope, observed, pair.target.tenant_id, merged))
-        reader = ScopeReader(clients.source)
-        leaving = await _check_shrink(scope, observed, reader, plan)
+        filters = _filters(scope, observed)
+        reader = ScopeReader(clients.source, filters.graph_properties)
+        leaving = await _check_shrink(scope, observed, reader, plan, filters)
         already_reconciled = status.get("observedGeneration") == scope.generation
         drift = describe_drift(plan) if already_reconciled and not plan.empty else []
         applied = Applied(
@@ -94,7 +98,10 @@ async def reconcile_sync_scope(
                 # redemption is missing on either side (which the TenantPair should have set).
                 await clients.source.validate_credentials(applied.sp_id, pair.target.tenant_id)
             await apply_plan(from_job, clients, applied)
-        report, synced, members = await _report(scope, clients, applied, observed, reader, mappings, status, audit)
+        in_effect = filters.now if dry_run and filters.now is not None else filters.planned
+        report, synced, members = await _report(
+            scope, clients, applied, observed, _Audit(reader, in_effect), mappings, status, audit
+        )
     except CtsyncError as error:
         return from_error(error, scope.generation)
     if decision.holds(SCHEMA_STEP) and (observed.schema is None or not held.empty):
@@ -139,13 +146,46 @@ def _dict(value: Json | None) -> dict[str, Any] | None:
     return dict(value) if value is not None else None
 
 
-async def _check_shrink(scope: SyncScope, observed: SyncScopeObserved, reader: ScopeReader, plan: Plan) -> int:
-    """Before removing anyone from scope, count how many synced users would leave it; returns that count."""
-    if not plan.destructive or observed.configuration is None:
+@dataclass(frozen=True)
+class _Filters:
+    now: scoping.Filter | None  # the job schema's scoping filter as read; None: ctsync cannot evaluate it
+    planned: scoping.Filter  # the one the plan writes
+    unreadable: str = ""  # why `now` is None
+
+    @property
+    def graph_properties(self) -> frozenset[str]:
+        return self.planned.graph_properties | (self.now.graph_properties if self.now else frozenset())
+
+
+def _filters(scope: SyncScope, observed: SyncScopeObserved) -> _Filters:
+    planned = scoping.desired_filter(observed.schema, scope.scoping_filters)
+    try:
+        return _Filters(scoping.from_schema(observed.schema), planned)
+    except ReadIncomplete as unknown:  # written by someone else, e.g. in the portal
+        return _Filters(None, planned, unknown.what)
+
+
+@dataclass(frozen=True)
+class _Audit:
+    reader: ScopeReader
+    filter: scoping.Filter  # the scoping filter in effect after this pass
+
+
+async def _check_shrink(
+    scope: SyncScope, observed: SyncScopeObserved, reader: ScopeReader, plan: Plan, filters: _Filters
+) -> int:
+    """Before removing anyone from scope (fewer assignments, or a narrower scoping filter), count how many
+    users in scope now would leave it; returns that count."""
+    if not plan.destructive or observed.configuration is None or never_started(find_job(observed.jobs)):
+        return 0
+    if filters.now is None:
+        check_uncountable_shrink(filters.unreadable, scope.shrink_acknowledged, scope.generation)
         return 0
     current_all = any(a.step == "source.secrets" and a.destructive for a in plan.actions)
-    current = await (reader.everyone() if current_all else reader.users_of(observed.assignments))
-    desired = await reader.users_of(observed.desired_principals) if not scope.scope.sync_all else current
+    assigned = await (reader.everyone() if current_all else reader.users_of(observed.assignments))
+    current = filters.now.select(assigned)
+    planned = await (reader.everyone() if scope.scope.sync_all else reader.users_of(observed.desired_principals))
+    desired = filters.planned.select(planned)
     leaving = len(set(current) - set(desired))
     check_scope_shrink(
         len(current),
@@ -170,7 +210,7 @@ async def _report(
     clients: TenantClients,
     applied: Applied,
     observed: SyncScopeObserved,
-    reader: ScopeReader,
+    scope_audit: _Audit,
     mappings: Sequence[AttributeMapping],
     previous: Json,
     audit: bool,
@@ -199,9 +239,12 @@ async def _report(
     scope_size, synced = int(previous.get("scopeSize") or 0), int(previous.get("syncedUsers") or 0)
     members = None
     if audit:
-        in_scope = await (reader.everyone() if scope.scope.sync_all else reader.users_of(assignments))
+        reader = scope_audit.reader
+        assigned = await (reader.everyone() if scope.scope.sync_all else reader.users_of(assignments))
+        in_scope = scope_audit.filter.select(assigned)
         domains = sorted({u.get("userPrincipalName", "@").split("@")[-1] for u in in_scope.values()})
-        counts = await count_in_target(in_scope, domains, clients.target)
+        links = await provisioned_links(clients.source, applied.job_id) if applied.job else {}
+        counts = await count_in_target(in_scope, domains, clients.target, links)
         scope_size, synced, members = len(in_scope), counts.synced, frozenset(in_scope)
         status.update(
             scopeSize=scope_size,

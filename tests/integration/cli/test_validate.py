@@ -99,6 +99,31 @@ def test_an_invalid_expression_is_reported_at_its_line(ctsync, tmp_path):
     )
 
 
+def test_a_scoping_filter_on_an_unknown_attribute_or_operator_is_reported_at_its_line(ctsync, tmp_path):
+    clause = "  scopingFilters:\n    - clauses:\n        - {attribute: %s, operator: %s, value: Sales}\n"
+    unknown_attribute = manifest(tmp_path, PAIR, SCOPE + clause % ("departmnt", "EQUALS"), name="a.yaml")
+    result = ctsync("validate", str(unknown_attribute))
+    assert result.returncode == 1
+    assert (
+        ":24: SyncScope default/scope: spec.scopingFilters[0].clauses[0].attribute: 'departmnt' is not a source "
+        "user attribute of the CTS job schema"
+    ) in result.stdout
+    unknown_operator = manifest(tmp_path, PAIR, SCOPE + clause % ("department", "STARTS WITH"), name="o.yaml")
+    result = ctsync("validate", str(unknown_operator))
+    assert result.returncode == 1
+    assert ":24: SyncScope default/scope: spec.scopingFilters[0].clauses[0].operator:" in result.stdout
+
+
+def test_a_comparison_in_iif_is_valid(ctsync, tmp_path):
+    body = """\
+        syncScopeRef: {name: scope}
+        mappings:
+          - {target: country, source: 'IIF([country]="US", "United States", [country])'}
+        """
+    result = ctsync("validate", str(manifest(tmp_path, PAIR, SCOPE, mapping("country", body))))
+    assert result.returncode == 0, result.stdout
+
+
 def test_a_denied_attribute_may_not_be_mapped(ctsync, tmp_path):
     body = """\
         syncScopeRef: {name: scope}
