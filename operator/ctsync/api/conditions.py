@@ -22,6 +22,7 @@ TARGET_CONFIGURED: Final = "TargetConfigured"
 CREDENTIALS_VALID: Final = "CredentialsValid"
 SYNCED: Final = "Synced"
 DRIFTED: Final = "Drifted"
+DYNAMIC_GROUP_COLLISION: Final = "DynamicGroupCollision"  # a warning: never makes a SyncScope un-Ready
 
 # --- reasons: progress and success
 RECONCILED: Final = "Reconciled"  # the tenants match the spec
@@ -38,6 +39,9 @@ INITIAL_CYCLE: Final = "InitialCycle"  # the job started and has not finished it
 QUARANTINED: Final = "Quarantined"  # the provisioning service quarantined the job
 DELETIONS_HELD: Final = "DeletionsHeld"  # the accidental-deletion threshold holds deletes for review
 DELETING: Final = "Deleting"  # the resource is being deleted (finalizer running)
+GUESTS_JOIN_DYNAMIC_GROUPS: Final = "GuestsJoinDynamicGroups"  # a target dynamic group's rule takes in synced users
+RULES_NOT_EVALUATED: Final = "RulesNotEvaluated"  # a dynamic group's rule ctsync cannot evaluate (never "safe")
+NO_COLLISION: Final = "NoCollision"  # no dynamic group of the target takes in synced users
 
 # --- reasons: errors. ctsync.errors defines them with the errors that carry them (it imports nothing of
 # ctsync, so that the api can raise those errors); every layer reads them here with the other reasons.

@@ -82,6 +82,7 @@ class Result:
     hint: str = ""
     users_leaving: int | None = None  # SyncScope: users in scope now that the plan takes out of it
     status: dict[str, Any] = field(default_factory=dict)  # SyncScope after apply: job, scope and synced counts
+    dynamic_groups: list[str] = field(default_factory=list)  # SyncScope: target dynamic groups users join/leave
 
     def to_dict(self) -> dict[str, Any]:
         resource = self.resource
@@ -94,6 +95,7 @@ class Result:
             "reason": self.reason,
             "hint": self.hint,
             "usersLeavingScope": self.users_leaving,
+            "dynamicGroups": self.dynamic_groups,
             "actions": [
                 {
                     "tenant": a.tenant,
@@ -352,7 +354,16 @@ async def _scope(
         leaving = outcome.users_leaving
         state: State = "unchanged" if plan.empty else "changes"
         message = _progress(outcome.status) if plan.empty else outcome.message
-        return Result(scope, state, message, plan, outcome.reason, users_leaving=leaving, status=outcome.status)
+        return Result(
+            scope,
+            state,
+            message,
+            plan,
+            outcome.reason,
+            users_leaving=leaving,
+            status=outcome.status,
+            dynamic_groups=outcome.dynamic_groups,
+        )
     outcome, done = await converge(
         scope, lambda seen: reconcile_sync_scope(scope, pair, True, mappings, pool, seen), status
     )
@@ -386,6 +397,8 @@ def _print_results(results: list[Result], dry_run: bool) -> None:
             print("  " + style.alarm(f"{result.users_leaving} user(s) in scope now would leave it"))
         elif result.users_leaving == 0 and result.state == "changes":
             print("  no user leaves the scope")
+        for line in result.dynamic_groups:
+            print("  " + style.alarm(line))
         print()
     counts = {label: sum(r.state == state for r in results) for state, label in SUMMARY_LABELS.items()}
     print("Resources: " + ", ".join(f"{n} {label}" for label, n in counts.items() if n) + ".")

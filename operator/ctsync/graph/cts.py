@@ -71,6 +71,17 @@ class TargetTenant(Tenant):
         users = await self.client.list_all("/users", {"$select": USER_FIELDS, "$top": "999"})
         return [u for u in users if "#EXT#" in u.get("userPrincipalName", "").upper()]
 
+    async def dynamic_groups(self) -> list[dict[str, Any]]:
+        """Every group whose members come from a membership rule, with its rule and processing state."""
+        return await self.client.list_all(
+            "/groups",
+            {
+                "$filter": "groupTypes/any(c:c eq 'DynamicMembership')",
+                "$select": "id,displayName,membershipRule,membershipRuleProcessingState",
+                "$top": "999",
+            },
+        )
+
     async def deleted_users(self) -> list[dict[str, Any]]:
         return await self.client.list_all(
             "/directory/deletedItems/microsoft.graph.user", {"$select": "id,userPrincipalName", "$top": "999"}
@@ -230,8 +241,10 @@ class SourceTenant(Tenant):
             f"/groups/{group_id}/members/microsoft.graph.user", {"$select": USER_FIELDS, "$top": "999"}
         )
 
-    async def member_users(self) -> list[dict[str, Any]]:
-        return await self.client.list_all("/users", {"$select": USER_FIELDS, "$top": "999"})
+    async def member_users(self, extra_fields: str = "") -> list[dict[str, Any]]:
+        """Every user, with USER_FIELDS and the comma-separated `extra_fields`."""
+        select = f"{USER_FIELDS},{extra_fields}" if extra_fields else USER_FIELDS
+        return await self.client.list_all("/users", {"$select": select, "$top": "999"})
 
     # --- provisioning logs ---------------------------------------------------------------------
     def provisioning_events(self, job_id: str, since: str | None) -> AsyncIterator[list[dict[str, Any]]]:

@@ -21,6 +21,7 @@ from . import permissions
 from .apply import Applied, apply_plan
 from .attributemapping import applied_key
 from .connections import ClientPool, TenantClients
+from .dynamic_groups import audit_sync_scope
 from .outcome import Event, Outcome, from_error
 from .scope import ScopeReader, count_in_target, resolve_principals
 
@@ -93,6 +94,9 @@ async def reconcile_sync_scope(
                 await clients.source.validate_credentials(applied.sp_id, pair.target.tenant_id)
             await apply_plan(from_job, clients, applied)
         report, synced, members = await _report(scope, clients, applied, observed, reader, mappings, status, audit)
+        dynamic = None
+        if members is not None:
+            dynamic = await audit_sync_scope(scope, clients, observed, merged, reader, members, status)
     except CtsyncError as error:
         return from_error(error, scope.generation)
     events = applied.events
@@ -100,6 +104,8 @@ async def reconcile_sync_scope(
         events = [
             Event("Warning", "DriftCorrected", f"changed behind ctsync's back, now restored: {line}") for line in drift
         ] + events
+    if dynamic:
+        events = [*events, *dynamic.events]
     pending = not plan.empty and dry_run
     message = f"{len(plan.actions)} change(s) pending (dry run)" if pending else "the configuration matches the spec"
     return Outcome(
@@ -107,7 +113,11 @@ async def reconcile_sync_scope(
         conditions.RECONCILED,
         message,
         scope.generation,
-        conditions=[synced, _drifted(scope.generation, drift if dry_run else [])],
+        conditions=[
+            synced,
+            _drifted(scope.generation, drift if dry_run else []),
+            *([dynamic.condition] if dynamic else []),
+        ],
         status=report,
         events=events,
         plan=plan,
@@ -115,6 +125,7 @@ async def reconcile_sync_scope(
         drift_corrected=bool(drift) and not dry_run,
         scope_members=members,
         users_leaving=leaving,
+        dynamic_groups=dynamic.changes if dynamic else [],
     )
 
 
