@@ -84,6 +84,7 @@ def test_the_rule_names_the_properties_it_reads():
         ('user.department -match "("', "regular expression"),
         ("user.department -contains true", "text value"),
         ('user.department -any (_ -eq "x")', "collection"),
+        ('user.otherMails -any (user.department -eq "x")', "only _ is"),
         ('user.department -eq "x"' + " " * 3100, "3072"),
     ],
 )
