@@ -22,6 +22,7 @@ TARGET_CONFIGURED: Final = "TargetConfigured"
 CREDENTIALS_VALID: Final = "CredentialsValid"
 SYNCED: Final = "Synced"
 DRIFTED: Final = "Drifted"
+WRITES_ALLOWED: Final = "WritesAllowed"  # SyncScope: whether it may write to its source tenant, and if not why
 DYNAMIC_GROUP_COLLISION: Final = "DynamicGroupCollision"  # a warning: never makes a SyncScope un-Ready
 
 # --- reasons: progress and success
@@ -42,6 +43,11 @@ DELETING: Final = "Deleting"  # the resource is being deleted (finalizer running
 GUESTS_JOIN_DYNAMIC_GROUPS: Final = "GuestsJoinDynamicGroups"  # a target dynamic group's rule takes in synced users
 RULES_NOT_EVALUATED: Final = "RulesNotEvaluated"  # a dynamic group's rule ctsync cannot evaluate (never "safe")
 NO_COLLISION: Final = "NoCollision"  # no dynamic group of the target takes in synced users
+MANAGED: Final = "Managed"  # the SyncScope, its TenantPair and its AttributeMappings all say Manage
+# Why a SyncScope's writes are held: it plans and reports, and writes nothing (or not the job schema).
+PAIR_OBSERVED: Final = "TenantPairObserved"  # its TenantPair's managementPolicy is Observe
+PAIR_SUSPENDED: Final = "TenantPairSuspended"  # its TenantPair's spec.suspend is true
+MAPPING_OBSERVED: Final = "AttributeMappingObserved"  # one of its AttributeMappings says Observe: schema held
 
 # --- reasons: errors. ctsync.errors defines them with the errors that carry them (it imports nothing of
 # ctsync, so that the api can raise those errors); every layer reads them here with the other reasons.
