@@ -13,7 +13,15 @@ from ctsync.api.tenantpair import TenantPair
 from ctsync.reconcile.syncscope import reconcile_sync_scope
 from ctsync.reconcile.tenantpair import reconcile_tenant_pair
 from entrasim.seed import load_seed
-from support.sim import attribute_mapping_body, contoso_people, sync_scope_body, tenant_pair_body, two_tenant_seed
+from support.sim import (
+    CTSYNC_APP,
+    FABRIKAM,
+    attribute_mapping_body,
+    contoso_people,
+    sync_scope_body,
+    tenant_pair_body,
+    two_tenant_seed,
+)
 
 FINANCE = {"displayName": "Finance", "membershipRule": 'user.department -eq "Finance"'}
 FINANCE_STAFF = {
@@ -113,3 +121,13 @@ async def test_a_plan_lists_the_groups_a_scope_change_makes_users_leave(sim, poo
     outcome = await reconcile_sync_scope(SyncScope.from_body(narrower), pair, True, [], pool, status, dry_run=True)
     assert outcome.health is Health.READY, outcome.message
     assert outcome.dynamic_groups == ["5 synced user(s) would leave dynamic group 'Finance'"]
+
+
+async def test_reading_the_dynamic_groups_needs_a_group_permission_in_the_target(sim, pool):
+    pair, _, _ = await reconciled(sim, pool, FINANCE)
+    roles = ("Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
+    sim.call(lambda w: w.tenant(FABRIKAM).identity.apps[CTSYNC_APP].roles.difference_update(roles))
+    await pool.forget(pair)  # a new token carries the roles as they are now
+    outcome = await reconcile_sync_scope(SyncScope.from_body(sync_scope_body()), pair, True, [], pool, {})
+    assert outcome.health is Health.STALLED and outcome.reason == conditions.PERMISSION_MISSING
+    assert "target tenant: the app registration needs Group.Read.All or Directory.Read.All" in outcome.message
