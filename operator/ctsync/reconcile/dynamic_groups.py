@@ -44,17 +44,19 @@ async def audit_sync_scope(
     observed: SyncScopeObserved,
     merged: MergedMappings | None,
     reader: ScopeReader,
-    members: frozenset[str],
     previous: Json,
 ) -> DynamicGroupAudit | None:
-    """The audit for a SyncScope whose scope was just counted (`members`); None before the job has a schema.
-    "After" is the job's schema with this pass's mappings and the spec's principals in scope."""
+    """The audit for a SyncScope; None before the job has a schema. "Now" is the configuration as observed
+    at the start of the pass, "after" the job's schema with `merged` and the spec's scope (the reader has
+    read both scopes already for the shrink gate and the counts)."""
     if observed.schema is None:
         return None
-    desired_schema = build_desired_schema(observed.schema, merged, scope.scoping_filters)
+    syncs_all = str((observed.secrets or {}).get("SyncAll")).lower() == "true"
+    current = await (reader.everyone() if syncs_all else reader.users_of(observed.assignments))
     desired = await (reader.everyone() if scope.scope.sync_all else reader.users_of(observed.desired_principals))
+    desired_schema = build_desired_schema(observed.schema, merged, scope.scoping_filters)
     return await audit_dynamic_groups(
-        clients, (observed.schema, desired_schema), (members, frozenset(desired)), previous, scope.generation
+        clients, (observed.schema, desired_schema), (frozenset(current), frozenset(desired)), previous, scope.generation
     )
 
 

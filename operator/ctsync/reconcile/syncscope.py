@@ -99,7 +99,7 @@ async def reconcile_sync_scope(
         dynamic = None
         if members is not None:
             effective = None if decision.holds(SCHEMA_STEP) else merged  # a held schema keeps its mappings
-            dynamic = await audit_sync_scope(scope, clients, observed, effective, reader, members, status)
+            dynamic = await audit_sync_scope(scope, clients, observed, effective, reader, status)
     except CtsyncError as error:
         return from_error(error, scope.generation)
     if decision.holds(SCHEMA_STEP) and (observed.schema is None or not held.empty):

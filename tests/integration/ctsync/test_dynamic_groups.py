@@ -114,6 +114,13 @@ async def test_a_plan_lists_the_groups_a_mapping_change_makes_users_join_or_leav
     ]
 
 
+async def test_a_plan_lists_the_groups_syncing_everyone_makes_users_join(sim, pool):
+    pair, _, status = await reconciled(sim, pool, FINANCE, FINANCE_STAFF)
+    everyone = SyncScope.from_body(sync_scope_body(generation=2, scope={"syncAll": True}))
+    outcome = await reconcile_sync_scope(everyone, pair, True, [], pool, status, dry_run=True)
+    assert outcome.dynamic_groups == ["3 synced user(s) would join dynamic group 'Finance'"]
+
+
 async def test_a_plan_lists_the_groups_a_scope_change_makes_users_leave(sim, pool):
     pair, _, status = await reconciled(sim, pool, FINANCE)
     narrower = sync_scope_body(generation=2, scope={"users": [{"displayName": "Person 0001"}]})
