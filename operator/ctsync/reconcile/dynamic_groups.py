@@ -99,8 +99,8 @@ def _condition(collisions: Collisions, generation: int) -> Condition:
     kind = conditions.DYNAMIC_GROUP_COLLISION
     if collisions.matches:
         return Condition(kind, "True", conditions.GUESTS_JOIN_DYNAMIC_GROUPS, describe(collisions), generation)
-    if collisions.not_evaluated:
-        return Condition(kind, "Unknown", conditions.RULES_NOT_EVALUATED, describe(collisions), generation)
+    if collisions.not_evaluated:  # never "safe": True, as ctsync sets every condition True or False
+        return Condition(kind, "True", conditions.RULES_NOT_EVALUATED, describe(collisions), generation)
     message = "no dynamic group of the target takes in the synced users"
     return Condition(kind, "False", conditions.NO_COLLISION, message, generation)
 
