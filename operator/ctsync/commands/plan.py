@@ -85,6 +85,7 @@ class Result:
     hint: str = ""
     users_leaving: int | None = None  # SyncScope: users in scope now that the plan takes out of it
     status: dict[str, Any] = field(default_factory=dict)  # SyncScope after apply: job, scope and synced counts
+    dynamic_groups: list[str] = field(default_factory=list)  # SyncScope: target dynamic groups users join/leave
 
     def to_dict(self) -> dict[str, Any]:
         resource = self.resource
@@ -97,6 +98,7 @@ class Result:
             "reason": self.reason,
             "hint": self.hint,
             "usersLeavingScope": self.users_leaving,
+            "dynamicGroups": self.dynamic_groups,
             "actions": _actions(self.plan),
             "heldActions": _actions(self.held),
             "status": self.status,
@@ -343,7 +345,15 @@ async def _scope(
         state: State = "changes" if not plan.empty else "held" if not outcome.held.empty else "unchanged"
         message = outcome.message if state != "unchanged" else _progress(outcome.status)
         return Result(
-            scope, state, message, plan, outcome.held, outcome.reason, users_leaving=leaving, status=outcome.status
+            scope,
+            state,
+            message,
+            plan,
+            outcome.held,
+            outcome.reason,
+            users_leaving=leaving,
+            status=outcome.status,
+            dynamic_groups=outcome.dynamic_groups,
         )
     converged = await converge(
         lambda seen: reconcile_sync_scope(scope, pair, True, mappings, pool, seen), status, scope.generation
@@ -385,6 +395,8 @@ def _print_results(results: list[Result], dry_run: bool) -> None:
             print("  " + style.alarm(f"{result.users_leaving} user(s) in scope now would leave it"))
         elif result.users_leaving == 0 and result.state == "changes":
             print("  no user leaves the scope")
+        for line in result.dynamic_groups:
+            print("  " + style.alarm(line))
         print()
     counts = {label: sum(r.state == state for r in results) for state, label in SUMMARY_LABELS.items()}
     print("Resources: " + ", ".join(f"{n} {label}" for label, n in counts.items() if n) + ".")

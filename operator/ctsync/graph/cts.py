@@ -76,6 +76,17 @@ class TargetTenant(Tenant):
         users = await self.client.list_all("/users", {"$select": USER_FIELDS, "$top": "999"})
         return [u for u in users if "#EXT#" in u.get("userPrincipalName", "").upper()]
 
+    async def dynamic_groups(self) -> list[dict[str, Any]]:
+        """Every group whose members come from a membership rule, with its rule and processing state."""
+        return await self.client.list_all(
+            "/groups",
+            {
+                "$filter": "groupTypes/any(c:c eq 'DynamicMembership')",
+                "$select": "id,displayName,membershipRule,membershipRuleProcessingState",
+                "$top": "999",
+            },
+        )
+
     async def deleted_users(self) -> list[dict[str, Any]]:
         return await self.client.list_all(
             "/directory/deletedItems/microsoft.graph.user", {"$select": "id,userPrincipalName", "$top": "999"}

@@ -69,7 +69,10 @@ SYNC_SCOPE: Needs = {
         ),
         Need("provisioning log", ("AuditLog.Read.All",)),
     ),
-    "target": (Need("scope audit: the synced users", ("User.Read.All", "Directory.Read.All")),),
+    "target": (
+        Need("scope audit: the synced users", ("User.Read.All", "Directory.Read.All")),
+        Need("scope audit: dynamic groups the synced users would join", ("Group.Read.All", "Directory.Read.All")),
+    ),
 }
 
 

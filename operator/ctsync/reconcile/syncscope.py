@@ -23,6 +23,7 @@ from . import permissions
 from .apply import Applied, apply_plan
 from .attributemapping import applied_key
 from .connections import ClientPool, TenantClients
+from .dynamic_groups import audit_sync_scope
 from .gate import SCHEMA_STEP, may_write
 from .links import provisioned_links
 from .outcome import Event, Outcome, from_error
@@ -102,6 +103,10 @@ async def reconcile_sync_scope(
         report, synced, members = await _report(
             scope, clients, applied, observed, _Audit(reader, in_effect), mappings, status, audit
         )
+        dynamic = None
+        if members is not None:
+            effective = None if decision.holds(SCHEMA_STEP) else merged  # a held schema keeps its mappings
+            dynamic = await audit_sync_scope(scope, clients, observed, effective, reader, status)
     except CtsyncError as error:
         return from_error(error, scope.generation)
     if decision.holds(SCHEMA_STEP) and (observed.schema is None or not held.empty):
@@ -115,6 +120,8 @@ async def reconcile_sync_scope(
         ] + events
     if already_reconciled and not dry_run:
         events += [Event("Warning", conditions.DRIFT_DETECTED, f"{line} ({decision.message})") for line in unwritten]
+    if dynamic:
+        events = [*events, *dynamic.events]
     pending = not plan.empty and dry_run
     message = f"{len(plan.actions)} change(s) pending (dry run)" if pending else "the configuration matches the spec"
     reason = conditions.RECONCILED
@@ -130,6 +137,7 @@ async def reconcile_sync_scope(
             synced,
             _drifted(scope.generation, drift if dry_run else unwritten),
             decision.condition(scope.generation),
+            *([dynamic.condition] if dynamic else []),
         ],
         status=report,
         events=events,
@@ -139,6 +147,7 @@ async def reconcile_sync_scope(
         drift_corrected=bool(drift) and not dry_run and held.empty,
         scope_members=members,
         users_leaving=leaving,
+        dynamic_groups=dynamic.changes if dynamic else [],
     )
 
 

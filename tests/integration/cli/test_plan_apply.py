@@ -179,6 +179,37 @@ def test_a_scope_that_shrinks_too_much_is_blocked_and_counted(ctsync, manifests,
     assert "  20 user(s) in scope now would leave it" in lines
 
 
+def test_plan_lists_the_dynamic_groups_a_mapping_change_makes_synced_users_join(
+    ctsync, manifests, credentials, sim, tmp_path
+):
+    assert ctsync("apply", str(manifests), "--credentials", str(credentials), *NS).returncode == 0
+    finance = {
+        "displayName": "Finance",
+        "mailEnabled": False,
+        "mailNickname": "finance",
+        "securityEnabled": True,
+        "groupTypes": ["DynamicMembership"],
+        "membershipRule": 'user.department -eq "Finance"',
+        "membershipRuleProcessingState": "On",
+    }
+    sim.call(lambda w: w.tenant(FABRIKAM).directory.create_group(finance))
+    everyone_in_finance = attribute_mapping_body(
+        mappings=[{"target": "department", "source": '"Finance"', "apply": "Always"}]
+    )
+    changed = write_yaml(
+        tmp_path / "changed.yaml",
+        manifest(tenant_pair_body(sim)),
+        manifest(sync_scope_body()),
+        manifest(everyone_in_finance),
+    )
+    result = ctsync("plan", str(changed), "--credentials", str(credentials), *NS)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "  15 synced user(s) would join dynamic group 'Finance'" in result.stdout.splitlines()
+    as_json = ctsync("plan", str(changed), "--credentials", str(credentials), *NS, "--output", "json")
+    scope = json.loads(as_json.stdout)["resources"][1]
+    assert scope["dynamicGroups"] == ["15 synced user(s) would join dynamic group 'Finance'"]
+
+
 def test_manifest_problems_stop_before_any_tenant_is_read(ctsync, manifests, credentials, control):
     mapping = attribute_mapping_body(name="titles", mappings=[{"target": "jobTitle", "source": "Left([jobTitle], 3"}])
     broken = write_yaml(manifests.parent / "broken.yaml", manifest(mapping))
