@@ -12,6 +12,9 @@ from ctsync.api import constants, fields
 from ctsync.errors import InvalidSpec
 
 APPLY_MODES: Final = ("Always", "OnCreate")
+# Attributes whose default mapping an AttributeMapping changes only if spec.acknowledgeRisks lists them
+# (ctsync.planning.risky_mappings says why).
+RISKY_ATTRIBUTES: Final = ("userPrincipalName", "accountEnabled")
 
 
 def attribute_key(name: str) -> str:
@@ -35,6 +38,7 @@ class AttributeMapping(fields.Resource):
     remove: tuple[str, ...] = ()
     # Omitting denyAttributes means the default list; an explicit [] opts out.
     deny_attributes: tuple[str, ...] = constants.DEFAULT_DENY_ATTRIBUTES
+    acknowledge_risks: tuple[str, ...] = ()
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> "AttributeMapping":
@@ -55,6 +59,7 @@ class AttributeMapping(fields.Resource):
             ),
             remove=spec.strings("remove") or (),
             deny_attributes=constants.DEFAULT_DENY_ATTRIBUTES if deny is None else deny,
+            acknowledge_risks=spec.strings("acknowledgeRisks") or (),
         )
 
     def validate(self) -> None:
@@ -68,6 +73,8 @@ class AttributeMapping(fields.Resource):
             fields.require_one_of(f"{at}.apply", entry.apply, APPLY_MODES)
             if attribute_key(entry.target) in denied:
                 raise InvalidSpec(f"{at}.target", f"{entry.target} is listed in spec.denyAttributes")
+        for i, name in enumerate(self.acknowledge_risks):
+            fields.require_one_of(f"spec.acknowledgeRisks[{i}]", name, RISKY_ATTRIBUTES)
         removed = _index("spec.remove", self.remove)
         for key, i in removed.items():
             if key in mapped:

@@ -11,6 +11,7 @@ from ..api import conditions
 from ..api.syncscope import PrincipalRef, SyncScope
 from ..errors import Blocked, DependencyNotReady
 from ..graph.cts import SourceTenant, TargetTenant
+from ..planning.upn import initial_domain_of, target_upn
 
 Json = Mapping[str, Any]
 MEMBER = "Member"  # only internal members are synchronized; guests never are
@@ -87,11 +88,12 @@ class TargetCounts:
     soft_deleted: int = 0  # provisioned users in the target's recycle bin
     missing: int = 0  # in scope, not (yet) in the target
     orphans: int = 0  # provisioned from this source, out of scope, yet not soft-deleted
+    initial_domain: str | None = None  # of the target, read off its external users' names (None: it has none)
 
 
 def external_upn_prefix(source_upn: str) -> str:
     """CTS names a provisioned user <source UPN with @ as _>#EXT#@<target initial domain>."""
-    return source_upn.replace("@", "_").lower() + "#ext#@"
+    return target_upn(source_upn, "").lower()
 
 
 async def count_in_target(
@@ -101,7 +103,8 @@ async def count_in_target(
     wanted = {external_upn_prefix(u.get("userPrincipalName", "")): u for u in in_scope.values()}
     suffixes = tuple("_" + d.lower() + "#ext#@" for d in source_domains)
     synced = disabled = orphans = 0
-    for user in await target.external_members():
+    external = await target.external_members()
+    for user in external:
         prefix = user.get("userPrincipalName", "").lower().split("#ext#@")[0] + "#ext#@"
         if prefix in wanted:
             synced += 1
@@ -113,4 +116,5 @@ async def count_in_target(
         for u in await target.deleted_users()
         if u.get("userPrincipalName", "").lower().split("#ext#@")[0].endswith(tuple(s.split("#")[0] for s in suffixes))
     )
-    return TargetCounts(synced, disabled, soft_deleted, max(len(wanted) - synced, 0), orphans)
+    domain = initial_domain_of(u.get("userPrincipalName", "") for u in external)
+    return TargetCounts(synced, disabled, soft_deleted, max(len(wanted) - synced, 0), orphans, domain)
