@@ -4,7 +4,7 @@ AttributeMapping acknowledges them in spec.acknowledgeRisks.
 - userPrincipalName: the service builds the target UPN from the source UPN (`<UPN with @ as _>#EXT#@<target
   initial domain>`); changing or dropping its mapping renames users or breaks their creation.
 - accountEnabled: its default mapping is what blocks a user in the target once the source disables them;
-  removing, denying or overriding it stops that silently.
+  removing, denying or overriding it (another source, or applying it only on create) stops that silently.
 The matching attribute (alternativeSecurityIds) is not acknowledgeable: the service refuses any change to
 it, so ctsync rejects it outright (ctsync.api.attributemapping).
 """
@@ -30,7 +30,8 @@ def risk_errors(spec: AttributeMapping, sources: Sequence[expressions.Node]) -> 
     errors = []
     for i, (entry, node) in enumerate(zip(spec.mappings, sources, strict=True)):
         name = risky.get(attribute_key(entry.target))
-        if name is not None and node != expressions.Attribute(name):  # [name] -> name is the default mapping
+        # The default mapping, [name] -> name applied Always, is no risk; OnCreate would stop updates.
+        if name is not None and (node != expressions.Attribute(name) or entry.apply != "Always"):
             errors.append(_error(f"spec.mappings[{i}].target", "mapping", name))
     for field, names in (("remove", spec.remove), ("denyAttributes", spec.deny_attributes)):
         for i, given in enumerate(names):

@@ -115,6 +115,10 @@ def test_names_in_the_job_schema_hold_the_scope_and_name_the_mapping() -> None:
         ({"mappings": [{"target": "userPrincipalName", "source": "[mail]"}]}, "spec.mappings[0].target"),
         ({"mappings": [{"target": "accountEnabled", "source": '"true"'}]}, "spec.mappings[0].target"),
         ({"remove": ["AccountEnabled"]}, "spec.remove[0]"),
+        (
+            {"mappings": [{"target": "accountEnabled", "source": "[accountEnabled]", "apply": "OnCreate"}]},
+            "spec.mappings[0].target",
+        ),
         ({"denyAttributes": ["employeeId", "accountEnabled"]}, "spec.denyAttributes[1]"),
         ({"remove": ["userPrincipalName"]}, "spec.remove[0]"),
     ],
@@ -131,7 +135,7 @@ def test_restating_a_default_mapping_is_not_risky() -> None:
         spec(
             mappings=[
                 {"target": "accountEnabled", "source": "[accountEnabled]"},
-                {"target": "userPrincipalName", "source": "[userPrincipalName]", "apply": "OnCreate"},
+                {"target": "userPrincipalName", "source": "[userPrincipalName]", "apply": "Always"},
             ]
         )
     )
