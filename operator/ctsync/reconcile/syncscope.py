@@ -17,8 +17,8 @@ from ..planning.mappings import merge_mappings
 from ..planning.plan import Plan, describe_drift
 from ..planning.safety import check_scope_shrink
 from ..planning.schema_names import check_names_in_job_schema
-from ..planning.upn import upn_sample
 from ..planning.syncscope import SyncScopeObserved, find_job, plan_sync_scope
+from ..planning.upn import upn_sample
 from . import permissions
 from .apply import Applied, apply_plan
 from .attributemapping import applied_key

@@ -124,7 +124,7 @@ def test_names_in_the_job_schema_hold_the_scope_and_name_the_mapping() -> None:
     ],
 )
 def test_risky_mappings_are_refused_unless_acknowledged(fields: dict[str, Any], field_path: str) -> None:
-    with pytest.raises(InvalidSpec, match="spec.acknowledgeRisks") as raised:
+    with pytest.raises(InvalidSpec, match=r"spec\.acknowledgeRisks") as raised:
         validate_attribute_mapping(spec(**fields))
     assert raised.value.field_path == field_path
     validate_attribute_mapping(spec(**fields, acknowledgeRisks=list(RISKY_ATTRIBUTES)))
