@@ -194,6 +194,15 @@ def test_minimal_manifest_is_accepted_and_defaulted(
     assert create(custom, namespace, make())["spec"] == expected_spec
 
 
+def test_omitted_deny_list_defaults_to_employee_id_and_an_empty_one_opts_out(
+    custom: client.CustomObjectsApi, namespace: str
+) -> None:
+    defaulted = create(custom, namespace, changed(attribute_mapping(), {"spec.denyAttributes": DELETE}))
+    assert defaulted["spec"]["denyAttributes"] == ["employeeId"]
+    opted_out = changed(attribute_mapping(), {"metadata.name": "opted-out", "spec.denyAttributes": []})
+    assert create(custom, namespace, opted_out)["spec"]["denyAttributes"] == []
+
+
 @dataclass(frozen=True)
 class Invalid:
     id: str
@@ -446,6 +455,13 @@ INVALID = [
         {"spec.denyAttributes": ["employeeId", "employeeId"]},
         "spec.denyAttributes[1]",
         "Duplicate value",
+    ),
+    Invalid(
+        "unknown-acknowledged-risk",
+        attribute_mapping,
+        {"spec.acknowledgeRisks": ["alternativeSecurityIds"]},
+        "spec.acknowledgeRisks[0]",
+        "Unsupported value",
     ),
     Invalid(
         "too-many-mappings",
