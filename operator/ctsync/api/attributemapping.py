@@ -1,7 +1,8 @@
 """AttributeMapping: attribute flows for one SyncScope's job schema, parsed with the CRD defaults.
 
-The syntax of the source expressions is checked in ctsync.planning.mappings (the parser lives there);
-everything else about an AttributeMapping is checked here.
+The syntax of the source expressions, attribute names and risky mappings are checked in
+ctsync.planning.mappings (the parser and the job schema's attribute lists live there); everything else
+about an AttributeMapping is checked here.
 """
 
 from collections.abc import Mapping, Sequence

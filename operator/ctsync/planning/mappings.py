@@ -1,4 +1,5 @@
-"""AttributeMappings of one SyncScope: expression checks and the merge into one set of desired flows."""
+"""AttributeMappings of one SyncScope: their checks (expressions, attribute names, risky mappings) and the
+merge into one set of desired flows."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
