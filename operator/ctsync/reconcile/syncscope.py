@@ -23,6 +23,7 @@ from . import permissions
 from .apply import Applied, apply_plan
 from .attributemapping import applied_key
 from .connections import ClientPool, TenantClients
+from .gate import SCHEMA_STEP, may_write
 from .outcome import Event, Outcome, from_error
 from .scope import ScopeReader, count_in_target, resolve_principals
 
@@ -70,15 +71,16 @@ async def reconcile_sync_scope(
     the drift timer does it less often than it checks the configuration)."""
     try:
         scope.validate()
-        if pair is None or not pair_ready:
-            raise DependencyNotReady(f"TenantPair {scope.namespace}/{scope.tenant_pair_name} is not Ready yet")
+        decision = may_write(scope, pair, pair_ready, mappings)
+        if pair is None or decision.waiting:
+            raise DependencyNotReady(decision.message)
         clients = await pool.for_pair(pair)
         await permissions.require_all(clients, permissions.SYNC_SCOPE)
         merged = merge_mappings(mappings) if mappings else None
         observed = await observe(scope, clients, status)
         if observed.schema is not None:
             check_names_in_job_schema(scope, mappings, observed.schema)
-        plan = plan_sync_scope(scope, observed, pair.target.tenant_id, merged)
+        plan, held = decision.split(plan_sync_scope(scope, observed, pair.target.tenant_id, merged))
         reader = ScopeReader(clients.source)
         leaving = await _check_shrink(scope, observed, reader, plan)
         already_reconciled = status.get("observedGeneration") == scope.generation
@@ -99,24 +101,39 @@ async def reconcile_sync_scope(
         report, synced, members = await _report(scope, clients, applied, observed, reader, mappings, status, audit)
     except CtsyncError as error:
         return from_error(error, scope.generation)
+    if decision.holds(SCHEMA_STEP) and (observed.schema is None or not held.empty):
+        # The mappings reach the job schema only if it already matched them: otherwise the last word stands.
+        report["appliedMappings"] = list(status.get("appliedMappings") or [])
+    unwritten = describe_drift(held)
     events = applied.events
     if drift and not dry_run:
         events = [
             Event("Warning", "DriftCorrected", f"changed behind ctsync's back, now restored: {line}") for line in drift
         ] + events
+    if already_reconciled and not dry_run:
+        events += [Event("Warning", conditions.DRIFT_DETECTED, f"{line} ({decision.message})") for line in unwritten]
     pending = not plan.empty and dry_run
     message = f"{len(plan.actions)} change(s) pending (dry run)" if pending else "the configuration matches the spec"
+    reason = conditions.RECONCILED
+    if not held.empty:
+        message = f"{len(held.actions)} change(s) pending; {decision.message}"
+        reason = decision.reason if decision.held_steps is None else reason
     return Outcome(
         Health.READY,
-        conditions.RECONCILED,
+        reason,
         message,
         scope.generation,
-        conditions=[synced, _drifted(scope.generation, drift if dry_run else [])],
+        conditions=[
+            synced,
+            _drifted(scope.generation, drift if dry_run else unwritten),
+            decision.condition(scope.generation),
+        ],
         status=report,
         events=events,
         plan=plan,
-        drift=drift,
-        drift_corrected=bool(drift) and not dry_run,
+        held=held,
+        drift=drift + (unwritten if already_reconciled else []),
+        drift_corrected=bool(drift) and not dry_run and held.empty,
         scope_members=members,
         users_leaving=leaving,
     )
