@@ -336,10 +336,6 @@ async def converge_through_transient_errors(sim, pool):
     assert jobs == 1
 
 
-def writes(control) -> list[str]:
-    return [f"{r['method']} {r['path']}" for r in control.get("/requests").json()["requests"] if r["method"] != "GET"]
-
-
 async def test_a_misspelt_attribute_stalls_its_mapping_and_holds_the_scope_before_any_write(sim, pool, pair, control):
     mappings = [
         {"target": "jobTitle", "source": "[jobTitle]"},
