@@ -96,6 +96,7 @@ def test_tenant_pair_becomes_ready_and_configures_both_tenants(
         "Reconciling": "False",
         "Stalled": "False",
         "CredentialsValid": "True",
+        "GuestMFARisk": "False",
         "SourceConfigured": "True",
         "TargetConfigured": "True",
         "Drifted": "False",

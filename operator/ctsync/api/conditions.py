@@ -22,6 +22,7 @@ TARGET_CONFIGURED: Final = "TargetConfigured"
 CREDENTIALS_VALID: Final = "CredentialsValid"
 SYNCED: Final = "Synced"
 DRIFTED: Final = "Drifted"
+GUEST_MFA_RISK: Final = "GuestMFARisk"  # a warning: never changes Ready
 WRITES_ALLOWED: Final = "WritesAllowed"  # SyncScope: whether it may write to its source tenant, and if not why
 
 # --- reasons: progress and success
@@ -39,6 +40,11 @@ INITIAL_CYCLE: Final = "InitialCycle"  # the job started and has not finished it
 QUARANTINED: Final = "Quarantined"  # the provisioning service quarantined the job
 DELETIONS_HELD: Final = "DeletionsHeld"  # the accidental-deletion threshold holds deletes for review
 DELETING: Final = "Deleting"  # the resource is being deleted (finalizer running)
+# --- reasons: the Conditional Access guardrail (GuestMFARisk)
+POLICIES_NEED_TRUST: Final = "PoliciesNeedTrust"  # policies require what the inbound trust does not accept
+NO_POLICY_EXPOSED: Final = "NoPolicyExposed"  # no policy applying to synced users needs a trust that is off
+POLICIES_NOT_EVALUATED: Final = "PoliciesNotEvaluated"  # some policies could not be read or interpreted
+POLICY_READ_DENIED: Final = "PolicyReadDenied"  # Policy.Read.All not granted in the target: check skipped
 MANAGED: Final = "Managed"  # the SyncScope, its TenantPair and its AttributeMappings all say Manage
 # Why a SyncScope's writes are held: it plans and reports, and writes nothing (or not the job schema).
 PAIR_OBSERVED: Final = "TenantPairObserved"  # its TenantPair's managementPolicy is Observe

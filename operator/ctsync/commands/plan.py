@@ -111,6 +111,7 @@ def _actions(plan: Plan) -> list[dict[str, Any]]:
             "verb": a.verb,
             "summary": a.summary,
             "destructive": a.destructive,
+            "risks": list(a.risks),
             "changes": {name: list(values) for name, values in a.changes.items()},
         }
         for a in plan.actions

@@ -45,6 +45,12 @@ TENANT_PAIR: Mapping[str, Needs] = {
     },
 }
 
+# Checks a TenantPair's pass runs only when granted: without the permission the check is skipped and a
+# condition says so, the pair is not stalled.
+TENANT_PAIR_OPTIONAL: Needs = {
+    "target": (Need("Conditional Access policies (GuestMFARisk check)", ("Policy.Read.All",)),),
+}
+
 # What a SyncScope's pass does, including the scope audit and the provisioning log read after it.
 SYNC_SCOPE: Needs = {
     "source": (

@@ -17,7 +17,7 @@ from ..planning.tenantpair import (
     plan_tenant_pair,
     plan_tenant_pair_deletion,
 )
-from . import permissions
+from . import guest_mfa, permissions
 from .apply import Applied, apply_plan
 from .connections import ClientPool, TenantClients
 from .outcome import Event, Outcome, from_error
@@ -67,15 +67,18 @@ async def reconcile_tenant_pair(
             "tokens obtained for both tenants",
             pair.generation,
         )
-        plan = plan_tenant_pair(pair, await observe(pair, clients))
+        observed = await observe(pair, clients)
+        guardrail = await guest_mfa.check(pair, clients, guest_mfa.effective_trust(pair, observed))
+        plan = guardrail.mark(plan_tenant_pair(pair, observed), pair)
         already_reconciled = status.get("observedGeneration") == pair.generation
         drift = describe_drift(plan) if already_reconciled else []
         if plan.empty or dry_run or pair.management_policy == "Observe":
-            return _observed(pair, plan, drift, credentials_valid, dry_run)
+            return _observed(pair, plan, drift, credentials_valid, dry_run, guardrail, status)
         applied = await apply_plan(plan, clients, Applied())
     except CtsyncError as error:
         return from_error(error, pair.generation, conditions=_error_conditions(error, pair.generation))
     created = {CREATED_STATUS[step]: True for step in applied.created_steps if step in CREATED_STATUS}
+    # No guardrail Event from a pass that wrote: the pass after it, which settles, sends it once.
     events = applied.events
     if drift:
         events = [
@@ -88,6 +91,7 @@ async def reconcile_tenant_pair(
         pair.generation,
         conditions=[
             credentials_valid,
+            guardrail.condition,
             *_configured(pair.generation, plan=Plan()),
             _drifted(pair.generation, []),
         ],
@@ -99,19 +103,36 @@ async def reconcile_tenant_pair(
     )
 
 
-def _observed(pair: TenantPair, plan: Plan, drift: list[str], credentials_valid: Condition, dry_run: bool) -> Outcome:
+def _observed(
+    pair: TenantPair,
+    plan: Plan,
+    drift: list[str],
+    credentials_valid: Condition,
+    dry_run: bool,
+    guardrail: guest_mfa.GuestMfaCheck,
+    status: Mapping[str, Any],
+) -> Outcome:
     if plan.empty:
         reason, message = conditions.RECONCILED, "both tenants match the spec"
     else:
         reason = conditions.OBSERVED
         message = f"{len(plan.actions)} change(s) pending; managementPolicy {pair.management_policy}: not written"
-    events = [Event("Warning", conditions.DRIFT_DETECTED, line) for line in drift] if not dry_run else []
+    events = (
+        []
+        if dry_run
+        else [*guardrail.events(status), *(Event("Warning", conditions.DRIFT_DETECTED, line) for line in drift)]
+    )
     return Outcome(
         Health.READY,
         reason,
         message,
         pair.generation,
-        conditions=[credentials_valid, *_configured(pair.generation, plan), _drifted(pair.generation, drift)],
+        conditions=[
+            credentials_valid,
+            guardrail.condition,
+            *_configured(pair.generation, plan),
+            _drifted(pair.generation, drift),
+        ],
         events=events,
         plan=plan,
         drift=drift,
