@@ -386,6 +386,8 @@ def _print_results(results: list[Result], dry_run: bool) -> None:
             # Plan.render() opens with its counts: right for a plan, replaced by the headline after apply.
             lines = plan_lines(result.plan, style)
             print("\n".join("  " + line for line in (lines if dry_run else lines[1:])))
+        for line in _upn_lines(result.status):
+            print("  " + line)
         if not result.held.empty:
             print(f"  held, not written ({result.reason}):")
             print("\n".join("  " + line for line in plan_lines(result.held, style)[1:]))
@@ -400,6 +402,13 @@ def _print_results(results: list[Result], dry_run: bool) -> None:
         print()
     counts = {label: sum(r.state == state for r in results) for state, label in SUMMARY_LABELS.items()}
     print("Resources: " + ", ".join(f"{n} {label}" for label, n in counts.items() if n) + ".")
+
+
+def _upn_lines(status: Mapping[str, Any]) -> list[str]:
+    """A few users in scope and the name each gets in the target (SyncScope status.upnSample)."""
+    sample = status.get("upnSample") or []
+    head = ["user principal names in the target (sample):"] if sample else []
+    return head + [f"  {entry['source']} -> {entry['target']}" for entry in sample]
 
 
 def _headline(result: Result, style: Style) -> str:

@@ -11,6 +11,7 @@ from ..api import conditions
 from ..api.syncscope import PrincipalRef, SyncScope
 from ..errors import Blocked, DependencyNotReady
 from ..graph.cts import SourceTenant, TargetTenant
+from ..planning.upn import initial_domain_of, target_upn
 
 Json = Mapping[str, Any]
 MEMBER = "Member"  # only internal members are synchronized; guests never are
@@ -89,11 +90,12 @@ class TargetCounts:
     soft_deleted: int = 0  # provisioned users in the target's recycle bin
     missing: int = 0  # in scope, not (yet) in the target
     orphans: int = 0  # provisioned from this source, out of scope, yet not soft-deleted
+    initial_domain: str | None = None  # of the target, read off its external users' names (None: it has none)
 
 
 def external_upn_prefix(source_upn: str) -> str:
     """CTS names a provisioned user <source UPN with @ as _>#EXT#@<target initial domain>."""
-    return source_upn.replace("@", "_").lower() + "#ext#@"
+    return target_upn(source_upn, "").lower()
 
 
 async def count_in_target(
@@ -105,7 +107,8 @@ async def count_in_target(
     suffixes = tuple("_" + d.lower() + "#ext#@" for d in source_domains)
     found: set[str] = set()
     synced = disabled = orphans = 0
-    for user in await target.external_members():
+    external = await target.external_members()
+    for user in external:
         source_id = links.get(str(user.get("id", "")).lower())
         if source_id is None:
             source_id = by_name.get(_upn_prefix(user))
@@ -123,7 +126,8 @@ async def count_in_target(
         for u in await target.deleted_users()
         if str(u.get("id", "")).lower() in links or _upn_prefix(u).endswith(suffixes)
     )
-    return TargetCounts(synced, disabled, soft_deleted, max(len(in_scope) - len(found), 0), orphans)
+    domain = initial_domain_of(u.get("userPrincipalName", "") for u in external)
+    return TargetCounts(synced, disabled, soft_deleted, max(len(in_scope) - len(found), 0), orphans, domain)
 
 
 def _upn_prefix(user: Json) -> str:

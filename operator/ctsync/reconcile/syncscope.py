@@ -18,7 +18,9 @@ from ..planning.configuration import choose_configuration
 from ..planning.mappings import merge_mappings
 from ..planning.plan import Plan, describe_drift
 from ..planning.safety import check_scope_shrink, check_uncountable_shrink, never_started
+from ..planning.schema_names import check_names_in_job_schema
 from ..planning.syncscope import SyncScopeObserved, find_job, plan_sync_scope
+from ..planning.upn import upn_sample
 from . import permissions
 from .apply import Applied, apply_plan
 from .attributemapping import applied_key
@@ -80,6 +82,8 @@ async def reconcile_sync_scope(
         await permissions.require_all(clients, permissions.SYNC_SCOPE)
         merged = merge_mappings(mappings) if mappings else None
         observed = await observe(scope, clients, status)
+        if observed.schema is not None:
+            check_names_in_job_schema(scope, mappings, observed.schema)
         plan, held = decision.split(plan_sync_scope(scope, observed, pair.target.tenant_id, merged))
         filters = _filters(scope, observed)
         reader = ScopeReader(clients.source, filters.graph_properties)
@@ -263,6 +267,8 @@ async def _report(
             missingUsers=counts.missing,
             orphanedUsers=counts.orphans,
         )
+        if counts.initial_domain:
+            status["upnSample"] = upn_sample(in_scope.values(), counts.initial_domain)
     job = await clients.source.job(sp["id"], applied.job_id) if applied.job else None
     status.update(_job_status(job))
     return status, _synced_condition(scope, job, scope_size, synced), members

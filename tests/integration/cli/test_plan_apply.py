@@ -316,3 +316,18 @@ def test_debug_shows_the_traceback(ctsync, manifests):
     result = ctsync("plan", str(manifests), "--debug")
     assert result.returncode == 1
     assert "Traceback" in result.stderr and result.stderr.strip().endswith("or set KUBECONFIG)")
+
+
+def test_plan_shows_the_user_principal_name_users_get_in_the_target(ctsync, manifests, credentials, sim):
+    assert ctsync("apply", str(manifests), "--credentials", str(credentials), *NS).returncode == 0
+    sim.call(lambda w: (w.clock.advance(80 * 60), w.tick()))  # two provisioning cycles
+    result = ctsync("plan", str(manifests), "--credentials", str(credentials), *NS)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    at = lines.index("  user principal names in the target (sample):")
+    sample = lines[at + 1 : at + 4]
+    target_names = sim.call(lambda w: {u["userPrincipalName"] for u in w.tenant(FABRIKAM).directory.users.values()})
+    for line in sample:
+        source, target = line.strip().split(" -> ")
+        assert target == source.replace("@", "_") + "#EXT#@fabrikam.onmicrosoft.com" and target in target_names
+    assert not lines[at + 4].startswith("    ")

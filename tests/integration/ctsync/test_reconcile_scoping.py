@@ -169,7 +169,8 @@ async def test_a_mapping_that_renames_users_keeps_them_counted(sim, pool):
     pair = await _pair(pool, sim)
     renaming = AttributeMapping.from_body(
         attribute_mapping_body(
-            mappings=[{"target": "userPrincipalName", "source": 'Join("", "ext.", [userPrincipalName])'}]
+            mappings=[{"target": "userPrincipalName", "source": 'Join("", "ext.", [userPrincipalName])'}],
+            acknowledgeRisks=["userPrincipalName"],
         )
     )
     scope = SyncScope.from_body(sync_scope_body())
