@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 
 from ctsync.api import constants, fields
+from ctsync.api.attribute_names import unknown_attribute
 from ctsync.api.userschema import BINARY_OPERATORS, FILTERABLE_ATTRIBUTES, REGEX_OPERATORS, UNARY_OPERATORS, UNREADABLE
 from ctsync.errors import InvalidSpec
 
@@ -187,10 +188,10 @@ def _validate_filter(path: str, scoping_filter: ScopingFilter) -> None:
 def _validate_attribute(path: str, attribute: str) -> None:
     if attribute in UNREADABLE:
         raise InvalidSpec(path, f"{attribute} is not readable through Graph, so ctsync could not count the scope")
-    if attribute not in FILTERABLE_ATTRIBUTES:
-        near = [a for a in FILTERABLE_ATTRIBUTES if a.lower() == attribute.lower()]
-        hint = f" (names are case-sensitive: {near[0]})" if near else ""
-        raise InvalidSpec(path, f"{attribute!r} is not a source user attribute of the CTS job schema{hint}")
+    what = "a source user attribute of the Azure2Azure template"
+    error = unknown_attribute(path, attribute, FILTERABLE_ATTRIBUTES, what, exact_case=True)
+    if error is not None:
+        raise error
 
 
 def _validate_regex(path: str, pattern: str) -> None:

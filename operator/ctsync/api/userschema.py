@@ -1,5 +1,13 @@
-"""The source user of the Azure2Azure (CTS) job schema: which attributes a scoping filter may read, where
-Graph exposes each, and the operators the service's `filterOperators` lists. Pure data."""
+"""The user attributes of the Azure2Azure (cross-tenant synchronization) job schema and the operators its
+scoping filters take, as data.
+
+Source: Microsoft's documentation of the CTS schema (the default user attribute mappings of "Configure
+cross-tenant synchronization", the synchronization schema resources directoryDefinition / objectDefinition
+/ attributeDefinition, the service's `filterOperators`) and the user properties of Microsoft Graph. The
+template's directories list more attributes than it maps by default; these are the ones a mapping or a
+scoping filter may name offline. A live job schema (its directories' objects[].attributes) takes
+precedence when ctsync can read it.
+"""
 
 from collections.abc import Mapping
 from typing import Final
@@ -20,6 +28,10 @@ BINARY_OPERATORS: Final = (
 REGEX_OPERATORS: Final = ("REGEX MATCH", "NOT REGEX MATCH")
 
 EXTENSION_ATTRIBUTES: Final = tuple(f"extensionAttribute{i}" for i in range(1, 16))
+# Directory extensions (extension_<appId without dashes>_<name>) are tenant-specific: offline, any name of
+# this form passes a mapping, and a live schema decides.
+DIRECTORY_EXTENSION_PREFIX: Final = "extension_"
+
 # Schema attribute -> the Graph user property that holds it, where the names differ.
 _RENAMED: Final[Mapping[str, str]] = {
     "mobile": "mobilePhone",
@@ -52,7 +64,7 @@ _SAME_NAME: Final = (
     "userPrincipalName",
     "userType",
 )
-# Source attributes of the schema a filter can read from Graph: schema name -> Graph property to $select.
+# Source attributes Graph exposes on the user: schema name -> Graph property to $select.
 GRAPH_PROPERTY: Final[Mapping[str, str]] = {
     **{name: name for name in _SAME_NAME},
     **_RENAMED,
@@ -65,6 +77,12 @@ FIXED_VALUES: Final[Mapping[str, object]] = {
     "appRoleAssignments": None,
     "IsSoftDeleted": False,
 }
-# In the schema, but its value (the user's PUID) is not in Graph, so ctsync could not count such a scope.
-UNREADABLE: Final = frozenset({"netId"})
-FILTERABLE_ATTRIBUTES: Final = frozenset(GRAPH_PROPERTY) | frozenset(FIXED_VALUES)
+# In the schema, but no Graph user property holds the value (netId is the user's PUID, manager a
+# reference), so ctsync could not count a scope that filters on them.
+UNREADABLE: Final = frozenset({"netId", "manager"})
+
+SOURCE_USER_ATTRIBUTES: Final = frozenset(GRAPH_PROPERTY) | frozenset(FIXED_VALUES) | UNREADABLE
+# Only the source user has its object id, the netId the matching attribute is built from
+# (AltSecIdFromNetId([netId])) and its app role assignments (the scope).
+TARGET_USER_ATTRIBUTES: Final = SOURCE_USER_ATTRIBUTES - {"objectId", "netId", "appRoleAssignments"}
+FILTERABLE_ATTRIBUTES: Final = SOURCE_USER_ATTRIBUTES - UNREADABLE

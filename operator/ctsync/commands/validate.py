@@ -29,7 +29,6 @@ from ctsync.commands import EXIT_ERROR, EXIT_OK, CommandError, Subparsers, add_c
 from ctsync.commands.manifests import Document, Problem, load, shipped_dir
 from ctsync.commands.output import print_json
 from ctsync.errors import Blocked, InvalidSpec
-from ctsync.planning.attribute_names import AZURE2AZURE, scoping_filter_name_errors
 from ctsync.planning.mappings import attribute_mapping_errors, merge_mappings
 
 Key = tuple[str, str]  # (namespace, name)
@@ -243,12 +242,11 @@ def _check_document(
 
 
 def _model_errors(model: Model) -> list[InvalidSpec]:
-    """What the kinds' own validation leaves to planning: expression syntax, attribute names (against the
-    Azure2Azure template's) and risky mappings."""
+    """What an AttributeMapping's own validation leaves to planning: expression syntax, attribute names
+    (against the Azure2Azure template's) and risky mappings. A SyncScope's validate checks its scoping
+    filters' attribute names itself."""
     if isinstance(model, AttributeMapping):
         return attribute_mapping_errors(model)
-    if isinstance(model, SyncScope):
-        return scoping_filter_name_errors(model.scoping_filters, AZURE2AZURE)
     return []
 
 

@@ -1,24 +1,19 @@
 """Attribute names checked against the job schema's user attributes, so a typo fails before a tenant sees it.
 
-Offline, the names are those of the Azure2Azure template (ctsync.planning.azure2azure_attributes); once a
-job exists, the attributes its schema's directories declare. Names compare case-insensitively, as Entra's
-do (attribute_key); every unknown name gets a "did you mean".
+Offline, the names are those of the Azure2Azure template (ctsync.api.userschema); once a job exists, the
+attributes its schema's directories declare. The check itself is ctsync.api.attribute_names.
 """
 
-import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from ctsync.api.attribute_names import unknown_attribute
 from ctsync.api.attributemapping import AttributeMapping, attribute_key
 from ctsync.api.syncscope import ScopingFilter
+from ctsync.api.userschema import DIRECTORY_EXTENSION_PREFIX, SOURCE_USER_ATTRIBUTES, TARGET_USER_ATTRIBUTES
 from ctsync.errors import InvalidSpec, ReadIncomplete
 from ctsync.planning import expressions
-from ctsync.planning.azure2azure_attributes import (
-    DIRECTORY_EXTENSION_PREFIX,
-    SOURCE_USER_ATTRIBUTES,
-    TARGET_USER_ATTRIBUTES,
-)
 
 _USER: Final = "user"
 
@@ -32,17 +27,14 @@ class UserAttributes:
     origin: str  # "the Azure2Azure template" or "the job's schema", for messages
     open_extensions: bool = False  # offline: directory extensions are tenant-specific, so let them pass
 
-    def unknown(self, path: str, name: str, side: str) -> InvalidSpec | None:
+    def unknown(self, path: str, name: str, side: str, *, exact_case: bool = False) -> InvalidSpec | None:
         """An error naming `path` when `name` is not a `side` ("source", "target", "source or target") user
         attribute."""
-        names = {"source": self.source, "target": self.target}.get(side, self.source | self.target)
-        by_key = {attribute_key(k): k for k in names}
-        key = attribute_key(name)
-        if key in by_key or (self.open_extensions and key.startswith(DIRECTORY_EXTENSION_PREFIX)):
+        if self.open_extensions and attribute_key(name).startswith(DIRECTORY_EXTENSION_PREFIX):
             return None
-        close = difflib.get_close_matches(key, by_key, n=3, cutoff=0.75)
-        hint = f"; did you mean {' or '.join(by_key[c] for c in close)}?" if close else ""
-        return InvalidSpec(path, f"{name!r} is not a {side} user attribute of {self.origin}{hint}")
+        names = {"source": self.source, "target": self.target}.get(side, self.source | self.target)
+        what = f"a {side} user attribute of {self.origin}"
+        return unknown_attribute(path, name, names, what, exact_case=exact_case)
 
 
 AZURE2AZURE: Final = UserAttributes(
@@ -93,9 +85,9 @@ def mapping_name_errors(
 
 
 def scoping_filter_name_errors(filters: Iterable[ScopingFilter], known: UserAttributes) -> list[InvalidSpec]:
-    """Unknown source attributes read by scoping-filter clauses."""
+    """Unknown source attributes read by scoping-filter clauses, whose names must match exactly."""
     found = [
-        known.unknown(f"spec.scopingFilters[{i}].clauses[{j}].attribute", clause.attribute, "source")
+        known.unknown(f"spec.scopingFilters[{i}].clauses[{j}].attribute", clause.attribute, "source", exact_case=True)
         for i, scoping_filter in enumerate(filters)
         for j, clause in enumerate(scoping_filter.clauses)
     ]

@@ -106,7 +106,7 @@ def test_a_scoping_filter_on_an_unknown_attribute_or_operator_is_reported_at_its
     assert result.returncode == 1
     assert (
         ":24: SyncScope default/scope: spec.scopingFilters[0].clauses[0].attribute: 'departmnt' is not a source "
-        "user attribute of the CTS job schema"
+        "user attribute of the Azure2Azure template; did you mean department?"
     ) in result.stdout
     unknown_operator = manifest(tmp_path, PAIR, SCOPE + clause % ("department", "STARTS WITH"), name="o.yaml")
     result = ctsync("validate", str(unknown_operator))

@@ -11,6 +11,7 @@ from ctsync_samples import ATTRIBUTE_MAPPING, SYNC_SCOPE, body
 from ctsync.api import constants
 from ctsync.api.attributemapping import RISKY_ATTRIBUTES, AttributeMapping
 from ctsync.api.syncscope import SyncScope
+from ctsync.api.userschema import FILTERABLE_ATTRIBUTES, SOURCE_USER_ATTRIBUTES, TARGET_USER_ATTRIBUTES
 from ctsync.errors import DependencyNotReady, InvalidSpec, ReadIncomplete
 from ctsync.planning.attribute_names import AZURE2AZURE, from_job_schema
 from ctsync.planning.mappings import attribute_mapping_errors, validate_attribute_mapping
@@ -107,6 +108,44 @@ def test_names_in_the_job_schema_hold_the_scope_and_name_the_mapping() -> None:
     filtered = body(SYNC_SCOPE, scopingFilters=[{"clauses": [{"attribute": "city", "operator": "IS NOT NULL"}]}])
     with pytest.raises(InvalidSpec, match=r"spec\.scopingFilters\[0\]\.clauses\[0\]\.attribute: 'city'"):
         check_names_in_job_schema(SyncScope.from_body(filtered), [], live)
+
+
+def scope_filtering_on(attribute: str) -> SyncScope:
+    clause = {"attribute": attribute, "operator": "IS NOT NULL"}
+    return SyncScope.from_body(body(SYNC_SCOPE, scopingFilters=[{"clauses": [clause]}]))
+
+
+def test_a_scoping_filter_attribute_is_checked_as_a_mapping_name_is_with_the_same_suggestion() -> None:
+    with pytest.raises(InvalidSpec) as raised:
+        scope_filtering_on("departmnt").validate()
+    assert str(raised.value) == (
+        "spec.scopingFilters[0].clauses[0].attribute: 'departmnt' is not a source user attribute of the "
+        "Azure2Azure template; did you mean department?"
+    )
+
+
+def test_scoping_filter_attributes_must_match_in_case_where_mapping_names_need_not() -> None:
+    assert errors(mappings=[{"target": "Department", "source": "[DEPARTMENT]"}]) == []
+    with pytest.raises(InvalidSpec) as raised:
+        scope_filtering_on("Department").validate()
+    assert str(raised.value) == (
+        "spec.scopingFilters[0].clauses[0].attribute: 'Department' is not a source user attribute of the Azure2Azure template; did you mean department? "
+        "(names are case-sensitive)"
+    )
+    live = job_schema(["department"], ["department"])
+    check_names_in_job_schema(scope_filtering_on("department"), [], live)
+    # The job schema's names are exact too: a filter that passed offline is not waved through in another case.
+    upper = job_schema(["Department"], ["department"])
+    with pytest.raises(InvalidSpec, match=r"'department' is not a source user attribute of the job's schema; did"):
+        check_names_in_job_schema(scope_filtering_on("department"), [], upper)
+
+
+def test_the_template_lists_are_one_list_read_two_ways() -> None:
+    assert FILTERABLE_ATTRIBUTES < SOURCE_USER_ATTRIBUTES
+    assert SOURCE_USER_ATTRIBUTES - TARGET_USER_ATTRIBUTES == {"objectId", "netId", "appRoleAssignments"}
+    for unreadable in ("netId", "manager"):
+        with pytest.raises(InvalidSpec, match="not readable through Graph"):
+            scope_filtering_on(unreadable).validate()
 
 
 @pytest.mark.parametrize(
