@@ -33,7 +33,7 @@ EXTENSION_ATTRIBUTES: Final = tuple(f"extensionAttribute{i}" for i in range(1, 1
 DIRECTORY_EXTENSION_PREFIX: Final = "extension_"
 
 # Schema attribute -> the Graph user property that holds it, where the names differ.
-_RENAMED: Final[Mapping[str, str]] = {
+RENAMED_IN_GRAPH: Final[Mapping[str, str]] = {
     "mobile": "mobilePhone",
     "physicalDeliveryOfficeName": "officeLocation",
     "facsimileTelephoneNumber": "faxNumber",
@@ -67,7 +67,7 @@ _SAME_NAME: Final = (
 # Source attributes Graph exposes on the user: schema name -> Graph property to $select.
 GRAPH_PROPERTY: Final[Mapping[str, str]] = {
     **{name: name for name in _SAME_NAME},
-    **_RENAMED,
+    **RENAMED_IN_GRAPH,
     **{name: "onPremisesExtensionAttributes" for name in EXTENSION_ATTRIBUTES},
 }
 # Source attributes with a value Graph does not expose but that a filter sees all the same: multi-valued

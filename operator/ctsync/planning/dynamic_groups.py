@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from ctsync.api.userschema import RENAMED_IN_GRAPH
 from ctsync.planning import expressions
 from ctsync.planning.membership_rules import PROPERTIES, RuleNotEvaluated, parse_rule
 from ctsync.planning.schema import user_object_mappings
@@ -19,13 +20,6 @@ from ctsync.planning.schema import user_object_mappings
 Json = Mapping[str, Any]
 SAMPLE_SIZE: Final = 5
 
-# Schema attribute names that differ from the Graph user property holding them.
-_GRAPH_PROPERTY: Final = {
-    "mobile": "mobilePhone",
-    "physicalDeliveryOfficeName": "officeLocation",
-    "facsimileTelephoneNumber": "faxNumber",
-    "objectId": "id",
-}
 _EXTENSION_PREFIX: Final = "extensionattribute"
 # What the service writes itself, whatever the mapping says: the external UPN in the target's domain.
 _REWRITTEN: Final = {"userprincipalname": "the service rewrites it into an #EXT# name in the target's domain"}
@@ -38,7 +32,7 @@ def graph_select(attribute: str) -> str:
         return "onPremisesExtensionAttributes"
     if attribute.lower() == "telephonenumber":
         return "businessPhones"
-    return _GRAPH_PROPERTY.get(attribute, attribute)
+    return RENAMED_IN_GRAPH.get(attribute, attribute)
 
 
 def graph_value(user: Json, attribute: str) -> Any:
@@ -50,7 +44,7 @@ def graph_value(user: Json, attribute: str) -> Any:
     if lower == "telephonenumber":
         phones = user.get("businessPhones") or []
         return phones[0] if phones else None
-    return user.get(_GRAPH_PROPERTY.get(attribute, attribute))
+    return user.get(RENAMED_IN_GRAPH.get(attribute, attribute))
 
 
 @dataclass(frozen=True)

@@ -129,8 +129,8 @@ def test_scoping_filter_attributes_must_match_in_case_where_mapping_names_need_n
     with pytest.raises(InvalidSpec) as raised:
         scope_filtering_on("Department").validate()
     assert str(raised.value) == (
-        "spec.scopingFilters[0].clauses[0].attribute: 'Department' is not a source user attribute of the Azure2Azure template; did you mean department? "
-        "(names are case-sensitive)"
+        "spec.scopingFilters[0].clauses[0].attribute: 'Department' is not a source user attribute of the "
+        "Azure2Azure template; did you mean department? (names are case-sensitive)"
     )
     live = job_schema(["department"], ["department"])
     check_names_in_job_schema(scope_filtering_on("department"), [], live)
@@ -142,7 +142,8 @@ def test_scoping_filter_attributes_must_match_in_case_where_mapping_names_need_n
 
 def test_the_template_lists_are_one_list_read_two_ways() -> None:
     assert FILTERABLE_ATTRIBUTES < SOURCE_USER_ATTRIBUTES
-    assert SOURCE_USER_ATTRIBUTES - TARGET_USER_ATTRIBUTES == {"objectId", "netId", "appRoleAssignments"}
+    source_only = SOURCE_USER_ATTRIBUTES - TARGET_USER_ATTRIBUTES
+    assert source_only == {"objectId", "netId", "appRoleAssignments"}
     for unreadable in ("netId", "manager"):
         with pytest.raises(InvalidSpec, match="not readable through Graph"):
             scope_filtering_on(unreadable).validate()
