@@ -114,3 +114,19 @@ class ReadIncomplete(CtsyncError):
     def __init__(self, what: str) -> None:
         super().__init__(f"incomplete read of {what}; destructive changes are withheld until it succeeds")
         self.what = what
+
+
+REPLICATION_RETRY_SECONDS = 5.0
+
+
+class NotYetReplicated(GraphRequestFailed):
+    """Graph says an object does not exist (404), or that one a write refers to does not (400): right after a
+    create, Graph's replicas take seconds to agree. Retried soon, after observing again: an object that is
+    really gone is then planned anew, one ctsync just created is waited for."""
+
+    reason = conditions.AWAITING_REPLICATION
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(status, code, message)
+        self.stalls = False
+        self.retry_after = REPLICATION_RETRY_SECONDS

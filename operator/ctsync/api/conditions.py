@@ -50,9 +50,13 @@ AUTHENTICATION_FAILED: Final = "AuthenticationFailed"  # no token could be obtai
 PERMISSION_MISSING: Final = "PermissionMissing"  # the app registration lacks a Graph permission
 GRAPH_REQUEST_FAILED: Final = "GraphRequestFailed"  # Microsoft Graph rejected a request
 READ_INCOMPLETE: Final = "ReadIncomplete"  # a read failed or was partial; destructive changes withheld
+AWAITING_REPLICATION: Final = "AwaitingReplication"  # Graph does not show an object ctsync just created, yet
+CREATE_NOT_VISIBLE: Final = "CreateNotVisible"  # an object ctsync created stayed invisible past the bound
 
 # Reasons a Blocked error may carry: gates a human resolves by changing the spec or an annotation.
-BLOCKED_REASONS: Final = frozenset({SCOPE_SHRINK_BLOCKED, AMBIGUOUS_REFERENCE, MAPPING_CONFLICT, NOT_OWNED})
+BLOCKED_REASONS: Final = frozenset(
+    {SCOPE_SHRINK_BLOCKED, AMBIGUOUS_REFERENCE, MAPPING_CONFLICT, NOT_OWNED, CREATE_NOT_VISIBLE}
+)
 
 
 @dataclass(frozen=True)
