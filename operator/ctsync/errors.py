@@ -130,3 +130,10 @@ class NotYetReplicated(GraphRequestFailed):
         super().__init__(status, code, message)
         self.stalls = False
         self.retry_after = REPLICATION_RETRY_SECONDS
+
+
+class AwaitingReplication(CtsyncError):
+    """Objects ctsync created are not visible in Graph yet; the pass is repeated soon, nothing is created twice."""
+
+    reason = conditions.AWAITING_REPLICATION
+    retry_after = REPLICATION_RETRY_SECONDS

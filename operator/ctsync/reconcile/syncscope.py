@@ -12,12 +12,13 @@ from ..api.conditions import Condition, Health
 from ..api.syncscope import SyncScope
 from ..api.tenantpair import TenantPair
 from ..errors import CtsyncError, DependencyNotReady
+from ..planning import pending
 from ..planning.configuration import choose_configuration
 from ..planning.mappings import merge_mappings
 from ..planning.plan import Plan, describe_drift
 from ..planning.safety import check_scope_shrink
 from ..planning.syncscope import SyncScopeObserved, find_job, plan_sync_scope
-from . import permissions
+from . import permissions, replication
 from .apply import Applied, apply_plan
 from .attributemapping import applied_key
 from .connections import ClientPool, TenantClients
@@ -32,6 +33,8 @@ async def observe(scope: SyncScope, clients: TenantClients, status: Json) -> Syn
     recorded = (
         await source.service_principal(status["servicePrincipalId"]) if status.get("servicePrincipalId") else None
     )
+    if recorded is None and any(p.step == "source.configuration" for p in pending.from_status(status)):
+        return SyncScopeObserved()  # just created and not visible yet: nothing under it can be read either
     candidates = await source.configurations_named(scope.configuration_name)
     configuration = choose_configuration(scope, recorded, candidates)
     principals = await resolve_principals(scope, source)
@@ -63,9 +66,13 @@ async def reconcile_sync_scope(
     *,
     dry_run: bool = False,
     audit: bool = True,
+    record: replication.Recorder | None = None,
+    clock: replication.Clock = replication.utc_now,
 ) -> Outcome:
     """One pass. `audit` also counts the scope and the synced users in the target (a full read of both:
-    the drift timer does it less often than it checks the configuration)."""
+    the drift timer does it less often than it checks the configuration). `record` writes what a create
+    returned to status before the next write."""
+    applied = Applied(owner_tag=scope.owner_tag, record=record, clock=clock)
     try:
         scope.validate()
         if pair is None or not pair_ready:
@@ -74,16 +81,17 @@ async def reconcile_sync_scope(
         await permissions.require(clients.source.client, "source", permissions.CONFIGURATION)
         merged = merge_mappings(mappings) if mappings else None
         observed = await observe(scope, clients, status)
-        plan = plan_sync_scope(scope, observed, pair.target.tenant_id, merged)
+        settled = replication.settle(status, pending.visible_in_sync_scope(observed), clock)
+        applied.pending = settled.waiting
+        if settled.waits_for("source.configuration"):
+            return replication.awaiting(settled, scope.generation, {}, [])
+        plan = pending.hold(plan_sync_scope(scope, observed, pair.target.tenant_id, merged), settled.waiting)
         reader = ScopeReader(clients.source)
         leaving = await _check_shrink(scope, observed, reader, plan)
         already_reconciled = status.get("observedGeneration") == scope.generation
         drift = describe_drift(plan) if already_reconciled and not plan.empty else []
-        applied = Applied(
-            owner_tag=scope.owner_tag,
-            service_principal=_dict(observed.configuration),
-            job=_dict(find_job(observed.jobs)),
-        )
+        applied.service_principal = _dict(observed.configuration)
+        applied.job = _dict(find_job(observed.jobs))
         if not dry_run and not plan.empty:
             before_job, from_job = _split_at_job_creation(plan)
             await apply_plan(before_job, clients, applied)
@@ -93,15 +101,18 @@ async def reconcile_sync_scope(
                 await clients.source.validate_credentials(applied.sp_id, pair.target.tenant_id)
             await apply_plan(from_job, clients, applied)
         report, synced, members = await _report(scope, clients, applied, observed, reader, mappings, status, audit)
+        report[pending.STATUS_FIELD] = pending.to_status(applied.pending) or None
     except CtsyncError as error:
-        return from_error(error, scope.generation)
+        return from_error(error, scope.generation, status=applied.recorded)
     events = applied.events
     if drift and not dry_run:
         events = [
             Event("Warning", "DriftCorrected", f"changed behind ctsync's back, now restored: {line}") for line in drift
         ] + events
-    pending = not plan.empty and dry_run
-    message = f"{len(plan.actions)} change(s) pending (dry run)" if pending else "the configuration matches the spec"
+    if settled.waiting:
+        return replication.awaiting(settled, scope.generation, report, events)
+    dry = not plan.empty and dry_run
+    message = f"{len(plan.actions)} change(s) pending (dry run)" if dry else "the configuration matches the spec"
     return Outcome(
         Health.READY,
         conditions.RECONCILED,
@@ -174,7 +185,8 @@ async def _report(
         )
     roles = sp.get("appRoles") or [{}]
     status.update(servicePrincipalId=sp["id"], applicationId=sp.get("appId"), appRoleId=roles[0].get("id"))
-    assignments = await clients.source.assignments(sp["id"]) if applied.events else list(observed.assignments)
+    # What this pass wrote, as Graph answered it: a read right after a write may not show it yet.
+    assignments = [a for a in observed.assignments if a["id"] not in applied.unassigned] + applied.assigned
     status["assignments"] = [
         {"principalId": a["principalId"], "principalType": a.get("principalType"), "assignmentId": a["id"]}
         for a in assignments
@@ -194,7 +206,7 @@ async def _report(
             missingUsers=counts.missing,
             orphanedUsers=counts.orphans,
         )
-    job = await clients.source.job(sp["id"], applied.job_id) if applied.job else None
+    job = (await clients.source.job(sp["id"], applied.job_id) or applied.job) if applied.job else None
     status.update(_job_status(job))
     return status, _synced_condition(scope, job, scope_size, synced), members
 
