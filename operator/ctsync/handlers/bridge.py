@@ -21,6 +21,8 @@ from ..api.conditions import Health, set_conditions
 from ..errors import CtsyncError
 from ..metrics import Metrics
 from ..reconcile.outcome import RETRY_DEFAULT_SECONDS, Event, Outcome, from_error
+from ..reconcile.replication import Recorder
+from . import runtime
 from .indexes import key_of
 
 # A pass plans steps that need an object created in the same pass for the next one (the job's schema waits
@@ -107,6 +109,17 @@ def _wrote(outcome: Outcome) -> bool:
     """Whether the pass applied a non-empty plan (Observe, suspend and dry runs report plans they skip)."""
     applied = outcome.health is Health.READY and outcome.reason == conditions.RECONCILED
     return applied and outcome.plan is not None and not outcome.plan.empty
+
+
+def recorder(body: kopf.Body, plural: str) -> Recorder:
+    """Writes what a create returned to the resource's status before the pass's next Graph write: kopf's own
+    patch comes only after the handler, too late if the operator dies in between."""
+    namespace, name = key_of(body)
+
+    async def record(fields: dict[str, Any]) -> None:
+        await runtime.current().patch_status(plural, namespace, name, fields)
+
+    return record
 
 
 def wait(body: kopf.Body, patch: kopf.Patch, message: str, delay: float) -> None:
