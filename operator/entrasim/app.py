@@ -236,8 +236,9 @@ async def _serve(req: GraphRequest, authorization: str | None) -> tuple[Reply, s
                 f"({verdict.information}).",
                 headers=verdict.headers,
             )
-        result = route.handler(req)
-        reply = await result if asyncio.iscoroutine(result) else result
+        with req.world.replication.reading_as(req.ctx.tenant.id, req.ctx.app_id):
+            result = route.handler(req)
+            reply = await result if asyncio.iscoroutine(result) else result
         assert isinstance(reply, Reply)
         reply.headers.update(verdict.headers)
         return reply, template

@@ -17,6 +17,7 @@ import trustme
 from aiohttp import web
 
 from .app import create_app
+from .core.profile import FAST, Profile
 from .world import World
 
 T = TypeVar("T")
@@ -43,10 +44,12 @@ class EntraSim:
         port: int = 0,
         time_scale: float = 1.0,
         world: World | None = None,
+        profile: Profile = FAST,
+        random_seed: int = 0,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.host, self.port = host, port
-        self.world = world or World(time_scale=time_scale)
+        self.world = world or World(time_scale=time_scale, profile=profile, random_seed=random_seed)
         self.base_url = ""
         self.ca_path = self.state_dir / "ca.pem"
         self._loop: asyncio.AbstractEventLoop | None = None

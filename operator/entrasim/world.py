@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,6 +15,8 @@ from .core.clock import SimClock
 from .core.errors import ResourceNotFound
 from .core.faults import FaultTable
 from .core.ids import is_guid
+from .core.profile import FAST, Profile
+from .core.replication import Replication
 from .core.requestlog import RequestLog
 from .core.throttling import Throttle
 from .directory.models import DirectoryBackend
@@ -54,18 +57,26 @@ class Tenant:
 
 
 class World:
-    def __init__(self, *, time_scale: float = 1.0) -> None:
+    def __init__(self, *, time_scale: float = 1.0, profile: Profile = FAST, random_seed: int = 0) -> None:
         self.clock = SimClock(time_scale=time_scale)
+        self.random_seed = random_seed
+        # One RNG per concern, so that turning one on does not change the draws of another.
+        self.replication = Replication(self.clock, lambda: self.profile, random.Random(f"{random_seed}/replication"))
         self.tenants: dict[str, Tenant] = {}
         self.tokens = TokenIssuer()
         self.token_errors: dict[str, int] = {}  # AADSTS error -> count, for tests and the demo
         self.faults = FaultTable()
         self.requests = RequestLog()
         self.throttle = Throttle()
+        self.set_profile(profile)
         self.internal_errors: list[str] = []  # bugs answered as 500; tests assert this stays empty
         self.base_url = "https://127.0.0.1"  # set by the server once it has a port
         # Re-enters the Graph dispatcher for $batch items: (ctx, method, url, headers, body) -> Reply.
         self.dispatch: Callable[..., Awaitable[Any]] | None = None
+
+    def set_profile(self, profile: Profile) -> None:
+        self.profile = profile
+        self.throttle.enabled = profile.throttling
 
     def add_tenant(self, tenant_id: str, initial_domain: str, display_name: str) -> Tenant:
         if not is_guid(tenant_id):
@@ -97,6 +108,7 @@ class World:
         self.faults.clear()
         self.requests.clear()
         self.internal_errors.clear()
+        self.replication.clear()
 
 
 WORLD = web.AppKey("world", World)

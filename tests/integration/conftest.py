@@ -8,20 +8,29 @@ from pathlib import Path
 import httpx
 import pytest
 
-from entrasim.seed import load_seed
+from entrasim.core.profile import PRODUCTION
 from entrasim.server import EntraSim
-from support.sim import ca_context, fetch_token, graph_sdk_client, two_tenant_seed
+from support.sim import ca_context, fetch_token, graph_sdk_client, start_sim
+
+
+def _serve_until_done(server: EntraSim) -> Iterator[EntraSim]:
+    yield server
+    internal_errors = server.call(lambda world: list(world.internal_errors))
+    server.stop()
+    assert not internal_errors, f"the emulator answered 500 for: {internal_errors}"
 
 
 @pytest.fixture
 def sim(tmp_path: Path) -> Iterator[EntraSim]:
     """A started emulator with Contoso (source) and Fabrikam (target); simulated time moves only when told."""
-    server = EntraSim(tmp_path / "entrasim", time_scale=0).start()
-    server.call(lambda world: load_seed(world, two_tenant_seed()))
-    yield server
-    internal_errors = server.call(lambda world: list(world.internal_errors))
-    server.stop()
-    assert not internal_errors, f"the emulator answered 500 for: {internal_errors}"
+    yield from _serve_until_done(start_sim(tmp_path / "entrasim"))
+
+
+@pytest.fixture
+def production_sim(tmp_path: Path) -> Iterator[EntraSim]:
+    """Like `sim`, on the production profile (replication delay, latency, transient 503/504s), random seed 0.
+    New objects appear to other callers only after the clock moves (at most 15 s)."""
+    yield from _serve_until_done(start_sim(tmp_path / "entrasim", profile=PRODUCTION))
 
 
 @pytest.fixture

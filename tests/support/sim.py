@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ssl
+from pathlib import Path
 
 import httpx
 
+from entrasim.core.profile import FAST, Profile
 from entrasim.server import EntraSim
 
 CONTOSO = "5f0ad2c4-6a55-4b73-9d2e-0b9a3c1e7f10"
@@ -256,3 +258,12 @@ def app_client(server: EntraSim, tenant_key: str, app_id: str, roles: set[str]) 
     return httpx.Client(
         base_url=f"{server.base_url}/v1.0", verify=ca_context(server), headers={"Authorization": f"Bearer {token}"}
     )
+
+
+def start_sim(state_dir: Path, *, profile: Profile = FAST, random_seed: int = 0) -> EntraSim:
+    """A started emulator with the two tenants, frozen clock, on the given profile (seeded); stop it after use."""
+    from entrasim.seed import load_seed
+
+    server = EntraSim(state_dir, time_scale=0, profile=profile, random_seed=random_seed).start()
+    server.call(lambda world: load_seed(world, two_tenant_seed()))
+    return server

@@ -2,9 +2,9 @@
 service principals instantiated from them, and app role assignments (who is in a CTS configuration's
 scope).
 
-Not modelled: eventual consistency (Graph may hide a new service principal from lists for ~15 s; here it
-is visible at once), ownership limits of Application.ReadWrite.OwnedBy, and the recycle bin for
-applications and service principals (deletes are hard deletes)."""
+Reads see only what the serving replica has (core/replication.py). Not modelled: ownership limits of
+Application.ReadWrite.OwnedBy, and the recycle bin for applications and service principals (deletes are
+hard deletes)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.errors import BadRequest, ResourceNotFound
 from ..core.ids import is_guid, new_guid, opaque_id
+from ..core.replication import hidden, visible_only
 from .exceptions import AssignmentExists, InvalidValue, RoleNotFound
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ def _update(obj: dict[str, Any], changes: Mapping[str, Any], allowed: Mapping[st
 
 def _lookup(store: Mapping[str, dict[str, Any]], object_id: str) -> dict[str, Any]:
     found = store.get(object_id.lower())
-    if found is None:
+    if found is None or hidden(found["id"]):
         raise not_found(object_id)
     return found
 
@@ -213,7 +214,7 @@ class ApplicationsBackend:
 
     # --- applications --------------------------------------------------------------------------------
     def list_applications(self) -> list[dict[str, Any]]:
-        return list(self.applications.values())
+        return visible_only(list(self.applications.values()))
 
     def get_application(self, app_object_id: str) -> dict[str, Any]:
         return _lookup(self.applications, app_object_id)
@@ -226,12 +227,12 @@ class ApplicationsBackend:
         app = self.get_application(app_object_id)
         del self.applications[app["id"]]
         sp_id = self._sp_by_app_id.get(app["appId"])
-        if sp_id is not None:
-            self.delete_service_principal(sp_id)
+        if sp_id is not None:  # even if this replica does not have the service principal yet
+            self._remove_service_principal(self.service_principals[sp_id])
 
     # --- service principals --------------------------------------------------------------------------
     def list_service_principals(self) -> list[dict[str, Any]]:
-        return list(self.service_principals.values())
+        return visible_only(list(self.service_principals.values()))
 
     def service_principal(self, sp_id: str) -> dict[str, Any]:
         return _lookup(self.service_principals, sp_id)
@@ -241,16 +242,18 @@ class ApplicationsBackend:
 
     def service_principal_by_app_id(self, app_id: str) -> dict[str, Any]:
         sp_id = self._sp_by_app_id.get(app_id.lower())
-        if sp_id is None:
+        if sp_id is None or hidden(sp_id):
             raise not_found(app_id)
         return self.service_principals[sp_id]
 
     def service_principals_by_template(self, template_id: str) -> list[dict[str, Any]]:
-        return [self.service_principals[i] for i in self._sps_by_template.get(template_id.lower(), {})]
+        return visible_only([self.service_principals[i] for i in self._sps_by_template.get(template_id.lower(), {})])
 
     def delete_service_principal(self, sp_id: str) -> None:
         """Removes the service principal, its app role assignments and its synchronization state."""
-        sp = self.service_principal(sp_id)
+        self._remove_service_principal(self.service_principal(sp_id))
+
+    def _remove_service_principal(self, sp: Mapping[str, Any]) -> None:
         del self.service_principals[sp["id"]]
         del self._sp_by_app_id[sp["appId"]]
         self._sps_by_template.get(sp["applicationTemplateId"], {}).pop(sp["id"], None)
@@ -298,6 +301,8 @@ class ApplicationsBackend:
 
     def _principal(self, principal_id: str) -> tuple[str, dict[str, Any]]:
         directory = self.tenant.directory
+        if hidden(principal_id):
+            raise not_found(principal_id)
         if principal_id in directory.users:
             return "User", directory.users[principal_id]
         if principal_id in directory.groups:
@@ -318,12 +323,12 @@ class ApplicationsBackend:
     def assignments(self, sp_id: str) -> list[dict[str, Any]]:
         """The app role assignments granted on a service principal (its appRoleAssignedTo)."""
         sp = self.service_principal(sp_id)
-        return [a for a in self._assignments[sp["id"]].values() if self._is_live(a)]
+        return visible_only([a for a in self._assignments[sp["id"]].values() if self._is_live(a)])
 
     def assignments_of(self, principal_id: str) -> list[dict[str, Any]]:
         """The app role assignments a user or group holds (its appRoleAssignments)."""
         held = self._by_principal.get(principal_id.lower(), {})
-        return [self._assignments[sp_id][aid] for aid, sp_id in held.items()]
+        return visible_only([self._assignments[sp_id][aid] for aid, sp_id in held.items()])
 
     def unassign(self, sp_id: str, assignment_id: str) -> None:
         sp = self.service_principal(sp_id)

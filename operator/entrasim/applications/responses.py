@@ -58,6 +58,8 @@ def get_template(req: GraphRequest) -> Reply:
 def instantiate(req: GraphRequest) -> Reply:
     body = req.json_object(allowed={"displayName"})
     app, sp = _apps(req).instantiate(req.params["id"], body.get("displayName"))
+    req.world.replication.written(app["id"])
+    req.world.replication.written(sp["id"])
     return created(
         {"application": app, "servicePrincipal": sp},
         context="microsoft.graph.applicationServicePrincipal",
@@ -111,6 +113,7 @@ def assign(req: GraphRequest) -> Reply:
     _require_companion_role(req)
     sp = _service_principal(req)
     assignment = _apps(req).assign(sp["id"], req.json_object(allowed=ASSIGNMENT_PROPERTIES))
+    req.world.replication.written(assignment["id"])
     return created(assignment, context=f"servicePrincipals('{sp['id']}')/appRoleAssignedTo/$entity", req=req)
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.errors import BadRequest, ResourceNotFound, UnsupportedQuery
 from ..core.ids import is_guid, new_guid
 from ..core.odata import Predicate, QueryOptions, apply_query
+from ..core.replication import hidden, unreplicated_reference, visible_only
 from .exceptions import InvalidObjectIdentifier, ObjectConflict, SyncStateNotFound
 from .membership_rules import Rule, compile_rule
 
@@ -59,7 +60,7 @@ def _not_found(object_id: str) -> ResourceNotFound:
 
 
 def _existing(obj: dict[str, Any] | None, ref: str) -> dict[str, Any]:
-    if obj is None:
+    if obj is None or hidden(obj["id"]):
         raise _not_found(ref)
     return obj
 
@@ -583,6 +584,8 @@ class DirectoryBackend:
     # --- membership ----------------------------------------------------------------------------------
     def _resolve_member(self, ref: str) -> str:
         """A member given by id or (for users) by UPN, as seeds and @odata.bind references name them."""
+        if is_guid(ref) and hidden(ref.lower()):
+            raise unreplicated_reference()
         if is_guid(ref) and self._exists(ref.lower()):
             return ref.lower()
         if not is_guid(ref) and ref.lower() in self._upn_index:
@@ -590,6 +593,8 @@ class DirectoryBackend:
         raise _not_found(ref)
 
     def add_member(self, group_id: str, member_id: str) -> None:
+        if hidden(group_id.lower()):
+            raise unreplicated_reference()
         group = self.get_group(group_id)
         self._refuse_if_dynamic(group)
         mid = self._resolve_member(member_id)
@@ -663,7 +668,7 @@ class DirectoryBackend:
 
     def direct_members(self, group_id: str) -> list[dict[str, Any]]:
         group = self.get_group(group_id)
-        return [self._object(mid) for mid in self.members[group["id"]]]
+        return visible_only([self._object(mid) for mid in self.members[group["id"]]])
 
     def transitive_members(self, group_id: str) -> list[dict[str, Any]]:
         seen: set[str] = set()
@@ -674,7 +679,7 @@ class DirectoryBackend:
                     seen.add(mid)
                     if mid in self.groups:
                         stack.append(mid)
-        return [self._object(mid) for mid in seen]
+        return visible_only([self._object(mid) for mid in seen])
 
     def member_of(self, object_id: str) -> Iterable[str]:
         return iter(self._member_of.get(object_id, ()))
@@ -718,14 +723,14 @@ class DirectoryBackend:
         property reads the index instead of scanning the directory."""
         check_query(kind, opts, advanced=advanced)
         if opts.filter is None and not opts.orderby and search is None:
-            return self._listing(kind)
+            return visible_only(self._listing(kind))
         candidates = self._indexed(kind, opts.filter_text)
         store = self.users if kind == "user" else self.groups
         items = apply_query(store.values() if candidates is None else candidates, opts)
         if search is not None:
             matches = compile_search(kind, search)
             items = [o for o in items if matches(o)]
-        return items
+        return visible_only(items)
 
     def _listing(self, kind: str) -> list[Mapping[str, Any]]:
         """Every user (or group), listed again only after a change: paging through 100k users reads the

@@ -125,6 +125,7 @@ def get_object(req: GraphRequest, kind: str) -> Reply:
 
 def create_user(req: GraphRequest) -> Reply:
     user = _directory(req).create_user_from_api(_body(req))
+    req.world.replication.written(user["id"])
     return created(_view("user", user, None), context="users/$entity", req=req)
 
 
@@ -153,6 +154,7 @@ def create_group(req: GraphRequest) -> Reply:
         raise BadRequest("Invalid value specified for property 'members@odata.bind' of resource 'Group'.")
     props = {k: v for k, v in body.items() if not k.startswith("@odata.") and k != "members@odata.bind"}
     group = _directory(req).create_group(props, members=[_referenced_id(b, "@odata.bind") for b in binds])
+    req.world.replication.written(group["id"])
     return created(group, context="groups/$entity", req=req)
 
 
