@@ -49,7 +49,8 @@ Visible = Collection[tuple[str, str]]  # (step, id) of every object a read showe
 @dataclass(frozen=True)
 class PendingCreate:
     """One create Graph answered: `step` made it, `key` says which one of that step's objects (configuration
-    name, job template, principal id, partner tenant id), `id` is what Graph returned, `since` when."""
+    name, job template, principal id, partner tenant id), `id` is what Graph returned, `since` when. An empty
+    `id`: the answer was lost (a timeout, a 5xx) and the object may or may not exist; it is then known by key."""
 
     step: str
     key: str
@@ -61,6 +62,8 @@ class PendingCreate:
         return {"step": self.step, "key": self.key, "id": self.id, "since": since}
 
     def describe(self) -> str:
+        if not self.id:
+            return f"{_WHAT.get(self.step, self.step)} {self.key!r} (its create's answer was lost)"
         if not self.key or self.key == self.id:
             named = ""
         else:  # a GUID (principal, tenant) shortened as in plan summaries; a name whole
@@ -107,11 +110,12 @@ class Settled:
 
 def settle(pending: Iterable[PendingCreate], visible: Visible, now: datetime, bound: float) -> Settled:
     """Splits the creates a read has not shown yet into those still waited for and those past `bound` seconds;
-    the ones `visible` shows are done and dropped."""
+    the ones `visible` shows (by id, or by key when the answer was lost) are done and dropped."""
     shown = {(step, object_id.lower()) for step, object_id in visible}
-    unseen = [p for p in pending if (p.step, p.id.lower()) not in shown]
+    unseen = [p for p in pending if (p.step, (p.id or p.key).lower()) not in shown]
     waiting = tuple(p for p in unseen if (now - p.since).total_seconds() < bound)
-    overdue = tuple(p for p in unseen if (now - p.since).total_seconds() >= bound)
+    # A create whose answer was lost and whose object no read showed within the bound did not happen.
+    overdue = tuple(p for p in unseen if (now - p.since).total_seconds() >= bound and p.id)
     return Settled(waiting, overdue)
 
 
@@ -145,6 +149,7 @@ def visible_in_sync_scope(observed: SyncScopeObserved) -> set[tuple[str, str]]:
     found |= {("source.assignments", str(a.get("id"))) for a in observed.assignments}
     if observed.configuration is not None:
         found.add(("source.configuration", str(observed.configuration.get("id"))))
+        found.add(("source.configuration", str(observed.configuration.get("displayName"))))
     return found
 
 

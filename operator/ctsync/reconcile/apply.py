@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..api.constants import JOB_TEMPLATE_ID
+from ..errors import GraphUnavailable, Throttled
 from ..planning import pending
 from ..planning.pending import PendingCreate
 from ..planning.plan import Action, Plan
@@ -92,7 +93,12 @@ async def _identity_sync(clients: TenantClients, action: Action, applied: Applie
 async def _configuration(clients: TenantClients, action: Action, applied: Applied) -> None:
     if action.verb == "create":
         name = str((action.body or {})["displayName"])
-        sp = await clients.source.instantiate(name)
+        try:
+            sp = await clients.source.instantiate(name)
+        except GraphUnavailable as error:
+            if not isinstance(error, Throttled):  # the answer was lost: it may exist, unseen by the lookup
+                await applied.created(action, "", name)
+            raise
         applied.service_principal = sp
         await applied.created(action, sp["id"], name, servicePrincipalId=sp["id"], applicationId=sp.get("appId"))
         tags = [*(sp.get("tags") or []), applied.owner_tag]

@@ -33,10 +33,11 @@ async def observe(scope: SyncScope, clients: TenantClients, status: Json) -> Syn
     recorded = (
         await source.service_principal(status["servicePrincipalId"]) if status.get("servicePrincipalId") else None
     )
-    if recorded is None and any(p.step == "source.configuration" for p in pending.from_status(status)):
+    created = [p for p in pending.from_status(status) if p.step == "source.configuration"]
+    if recorded is None and any(p.id for p in created):
         return SyncScopeObserved()  # just created and not visible yet: nothing under it can be read either
     candidates = await source.configurations_named(scope.configuration_name)
-    configuration = choose_configuration(scope, recorded, candidates)
+    configuration = choose_configuration(scope, recorded, candidates, answer_lost=bool(created))
     principals = await resolve_principals(scope, source)
     if configuration is None:
         return SyncScopeObserved(candidates=candidates, desired_principals=principals)

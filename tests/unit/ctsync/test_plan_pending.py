@@ -5,13 +5,14 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from ctsync_samples import GROUP_A, GROUP_B, SOURCE, SYNC_SCOPE, TARGET, TENANT_PAIR, body, job
+from ctsync_samples import CTS_TEMPLATE, GROUP_A, GROUP_B, SOURCE, SYNC_SCOPE, TARGET, TENANT_PAIR, body, job
 
 from ctsync.api import conditions
 from ctsync.api.syncscope import SyncScope
 from ctsync.api.tenantpair import TenantPair
 from ctsync.errors import Blocked
 from ctsync.planning import pending
+from ctsync.planning.configuration import choose_configuration
 from ctsync.planning.pending import PendingCreate
 from ctsync.planning.syncscope import SyncScopeObserved, plan_sync_scope
 from ctsync.planning.tenantpair import TenantPairObserved, plan_tenant_pair
@@ -104,3 +105,21 @@ def test_a_partner_policy_not_visible_yet_holds_its_updates_and_identity_sync_no
         ("target.partner", SOURCE),
         ("source.partner", TARGET),
     }
+
+
+def test_a_create_whose_answer_was_lost_waits_for_its_name_then_counts_as_not_made() -> None:
+    lost = PendingCreate("source.configuration", "Contoso to Fabrikam", "", T0)
+    assert pending.settle((lost,), set(), later(10), BOUND).waiting == (lost,)
+    shown = pending.visible_in_sync_scope(SyncScopeObserved(configuration={"id": "sp-x", "displayName": lost.key}))
+    assert pending.settle((lost,), shown, later(10), BOUND) == pending.Settled()
+    # Never shown within the bound: it was not made, and may be made now (nothing blocks).
+    assert pending.settle((lost,), set(), later(BOUND), BOUND) == pending.Settled()
+    assert "answer was lost" in lost.describe()
+
+
+def test_under_create_only_the_untagged_configuration_of_a_lost_answer_is_ours() -> None:
+    create_only = SyncScope.from_body(body(SYNC_SCOPE, adoptionPolicy="CreateOnly"))
+    untagged = {"id": "sp-x", "displayName": "Contoso to Fabrikam", "applicationTemplateId": CTS_TEMPLATE, "tags": []}
+    with pytest.raises(Blocked):
+        choose_configuration(create_only, None, [untagged])
+    assert choose_configuration(create_only, None, [untagged], answer_lost=True) is untagged
