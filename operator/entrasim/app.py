@@ -144,7 +144,6 @@ def _log_faulted(request: web.Request, status: int, request_id: str) -> None:
 
 
 def _fault_reply(request: web.Request, fault: Fault) -> web.Response:
-    world = request.app[WORLD]
     error = GraphError(
         f"Fault injected by the emulator ({fault.status}).",
         status=fault.status,
@@ -156,19 +155,19 @@ def _fault_reply(request: web.Request, fault: Fault) -> web.Response:
         }.get(fault.status or 500, "InternalServerError"),
     )
     headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+    return _error_reply(request, error, headers)
+
+
+def _error_reply(request: web.Request, error: GraphError, headers: Mapping[str, str]) -> web.Response:
+    """Answers an error that stopped the request before any service saw it, and logs it."""
     request_id = new_guid()
     _log_faulted(request, error.status, request_id)
-    return _json_response(
-        error.status,
-        error.body(
-            request_id=request_id,
-            client_request_id=request.headers.get("client-request-id"),
-            date=world.clock.iso_now(),
-        ),
-        headers,
-        request_id,
-        request,
+    body = error.body(
+        request_id=request_id,
+        client_request_id=request.headers.get("client-request-id"),
+        date=request.app[WORLD].clock.iso_now(),
     )
+    return _json_response(error.status, body, headers, request_id, request)
 
 
 # --- Graph ----------------------------------------------------------------------------------------------
@@ -176,6 +175,13 @@ def _fault_reply(request: web.Request, fault: Fault) -> web.Response:
 
 async def _graph(request: web.Request) -> web.Response:
     world = request.app[WORLD]
+    latency = world.transients.latency(world.profile)
+    if latency:
+        await asyncio.sleep(latency)
+    transient = world.transients.error(world.profile, request.method)
+    if transient is not None and not transient.applied:
+        error = transient.error()
+        return _error_reply(request, error, error.headers)
     request_id = new_guid()
     path = _SLASHES.sub("/", request.match_info["tail"]) or "/"
     base_url = f"{request.scheme}://{request.host}{GRAPH_PREFIX}"
@@ -191,6 +197,9 @@ async def _graph(request: web.Request) -> web.Response:
         base_url=base_url,
     )
     reply, template = await _serve(req, request.headers.get("Authorization"))
+    if transient is not None:  # the gateway timed out on a request the service carried out
+        error = transient.error()
+        reply = Reply(error.status, error, dict(error.headers))
     ctx = req.ctx
     world.requests.add(
         time=world.clock.iso_now(),

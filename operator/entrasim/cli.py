@@ -7,10 +7,20 @@ import asyncio
 import contextlib
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+from .core.profile import Profile, ProfileError, profile_named, tuned
 from .seed import SeedError, generate, load_seed, read_seed_file
 from .server import EntraSim
+
+# Command-line options that override one knob of the chosen profile.
+PROFILE_OPTIONS = {
+    "--replication-delay": "replication_delay",
+    "--own-write-visibility": "own_write_visibility",
+    "--latency-scale": "latency_scale",
+    "--transient-error-rate": "transient_error_rate",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +39,12 @@ def main(argv: list[str] | None = None) -> int:
         help="simulated seconds per wall second (0 = only the control API moves time)",
     )
     serve.add_argument("--no-throttling", action="store_true", help="turn off Graph's request budgets")
+    serve.add_argument(
+        "--profile", default="fast", help="fast (default) or production: replication delay, latency, transient 5xx"
+    )
+    serve.add_argument("--random-seed", default="0", help="seed of the profile's random draws (an integer)")
+    for option, knob in PROFILE_OPTIONS.items():
+        serve.add_argument(option, dest=knob, help=f"override the profile's {knob.replace('_', ' ')}")
 
     seed = commands.add_parser("seed", help="work with seed documents")
     seed_commands = seed.add_subparsers(dest="seed_command", required=True)
@@ -55,9 +71,34 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _profile(args: argparse.Namespace) -> tuple[Profile, int]:
+    """The profile with the command line's overrides, and the random seed; ProfileError names a bad option."""
+    profile = profile_named(args.profile)
+    for option, knob in PROFILE_OPTIONS.items():
+        if getattr(args, knob) is not None:
+            profile = tuned(profile, knob, getattr(args, knob), option)
+    if args.no_throttling:
+        profile = replace(profile, throttling=False)
+    try:
+        return profile, int(args.random_seed)
+    except ValueError:
+        raise ProfileError(f"--random-seed must be an integer (got {args.random_seed!r})") from None
+
+
 def _serve(args: argparse.Namespace) -> int:
-    sim = EntraSim(args.state_dir, host=args.host, port=args.port, time_scale=args.time_scale)
-    sim.world.throttle.enabled = not args.no_throttling
+    try:
+        profile, random_seed = _profile(args)
+    except ProfileError as exc:
+        print(f"entrasim: {exc}", file=sys.stderr)
+        return 2
+    sim = EntraSim(
+        args.state_dir,
+        host=args.host,
+        port=args.port,
+        time_scale=args.time_scale,
+        profile=profile,
+        random_seed=random_seed,
+    )
     if args.seed:
         try:
             load_seed(sim.world, read_seed_file(args.seed))

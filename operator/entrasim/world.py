@@ -19,6 +19,7 @@ from .core.profile import FAST, Profile
 from .core.replication import Replication
 from .core.requestlog import RequestLog
 from .core.throttling import Throttle
+from .core.transient import Transients
 from .directory.models import DirectoryBackend
 from .identity.models import IdentityBackend, TokenIssuer
 from .policies.models import PoliciesBackend
@@ -62,6 +63,7 @@ class World:
         self.random_seed = random_seed
         # One RNG per concern, so that turning one on does not change the draws of another.
         self.replication = Replication(self.clock, lambda: self.profile, random.Random(f"{random_seed}/replication"))
+        self.transients = Transients(random.Random(f"{random_seed}/wire"))
         self.tenants: dict[str, Tenant] = {}
         self.tokens = TokenIssuer()
         self.token_errors: dict[str, int] = {}  # AADSTS error -> count, for tests and the demo

@@ -9,12 +9,20 @@ from aiohttp import web
 
 from ..core.errors import BadRequest, GraphError
 from ..core.faults import Fault
+from ..core.profile import Profile, ProfileError, profile_named, tuned
 from ..seed import SeedError, load_seed
 from ..world import WORLD, World
 
 MAX_ADVANCE_SECONDS = 366 * 24 * 3600.0  # a year per call: catching up runs every cycle on the way
 MAX_TIME_SCALE = 1e6  # simulated seconds per wall second
 MAX_TOKEN_LIFETIME = 24 * 3600.0
+# Settings that override one knob of the world's profile.
+PROFILE_SETTINGS = {
+    "replicationDelay": "replication_delay",
+    "ownWriteVisibility": "own_write_visibility",
+    "latencyScale": "latency_scale",
+    "transientErrorRate": "transient_error_rate",
+}
 
 
 def _error(exc: GraphError | ValueError, world: World) -> web.Response:
@@ -128,7 +136,7 @@ async def configure(request: web.Request) -> web.Response:
     world = request.app[WORLD]
     try:
         body = await _json(request)
-        unknown = set(body) - {"throttling", "tokenLifetimeSeconds", "timeScale"}
+        unknown = set(body) - {"throttling", "tokenLifetimeSeconds", "timeScale", "profile", *PROFILE_SETTINGS}
         if unknown:
             raise BadRequest(f"Unknown settings: {sorted(unknown)}.")
         if not isinstance(body.get("throttling", True), bool):
@@ -137,8 +145,11 @@ async def configure(request: web.Request) -> web.Response:
         if lifetime < 1 or lifetime != int(lifetime):
             raise BadRequest("'tokenLifetimeSeconds' must be a whole number of seconds, at least 1.")
         time_scale = _number(body, "timeScale", world.clock.time_scale, high=MAX_TIME_SCALE)
-    except GraphError as exc:
+        profile = _profile(body, world.profile)
+    except (GraphError, ProfileError) as exc:
         return _error(exc, world)
+    if profile != world.profile:
+        world.set_profile(profile)
     world.throttle.enabled = body.get("throttling", world.throttle.enabled)
     world.tokens.lifetime_seconds = int(lifetime)
     if "timeScale" in body:
@@ -148,5 +159,26 @@ async def configure(request: web.Request) -> web.Response:
             "throttling": world.throttle.enabled,
             "timeScale": world.clock.time_scale,
             "tokenLifetimeSeconds": world.tokens.lifetime_seconds,
+            "profile": _describe(world.profile),
         }
     )
+
+
+def _profile(body: dict[str, Any], current: Profile) -> Profile:
+    """The profile a config body asks for: a named one (else the current), with its knob overrides."""
+    profile = profile_named(body["profile"], "'profile'") if "profile" in body else current
+    for key, knob in PROFILE_SETTINGS.items():
+        if key in body:
+            profile = tuned(profile, knob, body[key], f"'{key}'")
+    return profile
+
+
+def _describe(profile: Profile) -> dict[str, Any]:
+    return {
+        "name": profile.name,
+        "replicationDelay": profile.replication_delay,
+        "ownWriteVisibility": profile.own_write_visibility,
+        "latencyMedian": profile.latency_median,
+        "latencyP99": profile.latency_p99,
+        "transientErrorRate": profile.transient_error_rate,
+    }

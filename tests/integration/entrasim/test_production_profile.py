@@ -94,3 +94,44 @@ def test_adding_a_just_created_user_to_a_group_is_the_documented_400(consistent_
         }
         server.call(lambda w: w.clock.advance(PRODUCTION.replication_delay))
         assert graph.post(f"/groups/{group.json()['id']}/members/$ref", json=ref).status_code == 204
+
+
+def _control(server: EntraSim) -> httpx.Client:
+    return httpx.Client(base_url=f"{server.base_url}/_entrasim", verify=ca_context(server))
+
+
+def test_production_answers_transient_503_and_504_with_both_retry_after_forms(production_sim: EntraSim) -> None:
+    server = production_sim
+    with _control(server) as control:
+        # the production rate (0.5 %) raised through the control API, so that 120 requests show every form
+        settings = control.post("/config", json={"transientErrorRate": 0.3}).json()["profile"]
+        assert settings["name"] == "production" and settings["transientErrorRate"] == 0.3
+    with _graph(server) as graph:
+        answers = [graph.get("/users") for _ in range(120)]
+    failed = [a for a in answers if a.status_code >= 500]
+    assert {a.status_code for a in answers} == {200, 503, 504}
+    assert {a.json()["error"]["code"] for a in failed} == {"ServiceUnavailable", "GatewayTimeout"}
+    retry_after = [a.headers.get("Retry-After") for a in failed]
+    assert None in retry_after
+    assert any(r and r.isdigit() for r in retry_after)
+    assert any(r and r.endswith(" GMT") for r in retry_after)  # an HTTP date
+    elapsed = sorted(a.elapsed.total_seconds() for a in answers)
+    assert elapsed[len(elapsed) // 2] >= 0.01  # the latency distribution's median is 30 ms
+
+
+def test_a_504_on_a_create_may_come_after_the_create_took_effect(production_sim: EntraSim) -> None:
+    server = production_sim
+    with _control(server) as control:
+        control.post("/config", json={"transientErrorRate": 0.5, "latencyScale": 0, "replicationDelay": 0})
+    outcomes = set()
+    with _graph(server) as graph:
+        for i in range(40):
+            body = {"displayName": f"G{i}", "mailEnabled": False, "mailNickname": f"g{i}", "securityEnabled": True}
+            status = graph.post("/groups", json=body).status_code
+            exists = bool(
+                server.call(lambda w, name=f"G{i}": w.tenant("contoso.onmicrosoft.com").directory.groups_named(name))
+            )
+            outcomes.add((status, exists))
+    assert (201, True) in outcomes
+    assert (503, True) not in outcomes  # a 503 never reached the directory
+    assert {(503, False), (504, False), (504, True)} <= outcomes
