@@ -129,3 +129,46 @@ async def test_a_create_still_invisible_past_the_bound_stalls_naming_it(sim, poo
     assert (stalled.health, stalled.reason) == (Health.STALLED, conditions.CREATE_NOT_VISIBLE)
     assert status["servicePrincipalId"] in stalled.message
     assert writes(sim, "/instantiate") == 1
+
+
+# --- the reliability tests of test_reconcile_syncscope.py, on the production profile as it is -----------------
+
+
+@pytest.fixture
+def production(sim):
+    """Own writes seen 80 % of the time, and transient 503/504s, as the production profile has them."""
+    sim.call(lambda w: w.set_profile(dataclasses.replace(PRODUCTION, latency_median=0.0)))
+    return sim
+
+
+async def converge_on_production(sim, scope, pair, pool, status, max_passes=12):
+    """Passes as the operator makes them, the clock moving past the replication delay after each that waits."""
+    outcome = None
+    for _ in range(max_passes):
+        (outcome,) = await passes(scope, pair, pool, status, 1)
+        if outcome.health is Health.READY and outcome.plan.empty:
+            return outcome
+        assert outcome.health is not Health.STALLED, outcome.message
+        advance(sim, REPLICATED)
+    raise AssertionError(f"not converged in {max_passes} passes: {outcome.message}")
+
+
+async def test_on_production_a_fresh_scope_converges_with_one_of_everything(production, pool, pair):
+    scope = SyncScope.from_body(sync_scope_body())
+    status: dict = {}
+    await converge_on_production(production, scope, pair, pool, status)
+    assert writes(production, "/instantiate") == 1 and len(configurations(production)) == 1
+    sp_id = status["servicePrincipalId"]
+    jobs = production.call(lambda w: list(w.tenant(CONTOSO).synchronization.jobs(sp_id)))
+    assert len(jobs) == 1 and len(status["assignments"]) == 1 and status["pendingCreates"] is None
+
+
+async def test_on_production_a_failed_read_never_removes_assignments(production, pool, pair, control):
+    status: dict = {}
+    await converge_on_production(production, SyncScope.from_body(sync_scope_body()), pair, pool, status)
+    control.post("/faults", json={"path": "/appRoleAssignedTo$", "method": "GET", "status": 500})
+    other = SyncScope.from_body(sync_scope_body(generation=2, scope={"syncAll": True}))
+    (outcome,) = await passes(other, pair, pool, status, 1)
+    assert outcome.health is Health.RECONCILING
+    deletes = production.call(lambda w: [r for r in w.requests.since(0) if r["method"] == "DELETE"])
+    assert deletes == []
