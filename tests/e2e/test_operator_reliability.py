@@ -113,6 +113,10 @@ def replicating(sim: Sim, every: float = 2.0) -> Iterator[None]:
         thread.join()
 
 
+# ctsync reads its own writes and nothing fails by chance: each write is made once, in WRITES' order.
+WRITES_AS_PLANNED = {"ownWriteVisibility": 1, "transientErrorRate": 0}
+
+
 def writes(sim: Sim) -> list[Write]:
     """Every Graph request but GETs that the emulator answered, in order (token requests are not logged)."""
     return [(r["tenant"], r["method"], r["route"]) for r in sim.requests() if r["method"] != "GET"]
@@ -183,6 +187,7 @@ def assert_one_of_everything(sim: Sim) -> None:
 
 
 def test_a_clean_run_makes_these_writes(entrasim: Sim, tenants: Kube, ctsync_operator: OperatorProcess) -> None:
+    configure(entrasim, **WRITES_AS_PLANNED)
     apply_all(tenants, entrasim)
     tenants.wait_ready("syncscopes", PAIR)
     tenants.wait_ready("attributemappings", PAIR, timeout=30)
@@ -199,9 +204,9 @@ def test_a_crash_after_any_write_converges_without_duplicates(
     the request log shows it), the restarted operator converges with one of everything. Each case asserts the
     writes answered before the kill are exactly the first k, so the cases together cover every position."""
     last = k == len(WRITES)
-    # Up to the kill, every write lands where the test holds it: ctsync reads its own writes and nothing fails
-    # by chance. After it, ctsync's reads come from replicas that lack what it created, and transient 5xx return.
-    configure(entrasim, ownWriteVisibility=1, transientErrorRate=0)
+    # Up to the kill, every write lands where the test holds it. After it, ctsync's reads come from replicas that
+    # lack what it created, and transient 5xx return.
+    configure(entrasim, **WRITES_AS_PLANNED)
     if not last:
         hold(entrasim, k)
     apply_all(tenants, entrasim)
@@ -221,7 +226,8 @@ def test_a_crash_after_any_write_converges_without_duplicates(
         tenants.wait_ready("syncscopes", PAIR, timeout=120)
     entrasim.advance(REPLICATED)
     assert_one_of_everything(entrasim)
-    instantiated = [w for w in writes(entrasim) if w[2].endswith("/instantiate")]
+    # Made once: the held instantiate was dropped unanswered (logged with status 0), never carried out.
+    instantiated = [r for r in entrasim.requests() if r["path"].endswith("/instantiate") and r["status"] == 201]
     assert len(instantiated) == 1, "the configuration was instantiated again"
 
 
@@ -424,7 +430,8 @@ def test_a_failing_read_never_deprovisions(
 
     entrasim.control("DELETE", "/faults")
     failed = [r["seq"] for r in entrasim.requests() if r["status"] == 500]
-    tenants.wait_ready("syncscopes", PAIR, timeout=RETRY_DEFAULT_SECONDS + 30)
+    # A transient 503 without Retry-After (the production profile's) may hold the tenant's client 30 s more.
+    tenants.wait_ready("syncscopes", PAIR, timeout=RETRY_DEFAULT_SECONDS + 60)
     (deleted,) = assignment_deletes(entrasim)
     assert deleted["seq"] > max(failed)
     entrasim.advance(CYCLE)
