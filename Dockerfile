@@ -7,6 +7,9 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md constraints.txt ./
 COPY operator/ operator/
+# operator/ctsync/data/ links to these: the package ships the CRDs (ctsync validate) and the demo's example.
+COPY crds/ crds/
+COPY examples/tenants/contoso-to-fabrikam/ examples/tenants/contoso-to-fabrikam/
 RUN python -m venv /opt/venv
 RUN /opt/venv/bin/pip install --no-cache-dir -c constraints.txt .
 

@@ -3,11 +3,13 @@
 A script, not a test: speed depends on the machine, so no test asserts it. Run it from the repository root:
 
     .venv/bin/python bench/entrasim_bench.py                 # every figure
-    .venv/bin/python bench/entrasim_bench.py --only engine   # seed, paging, gets, engine
+    .venv/bin/python bench/entrasim_bench.py --only engine   # seed, paging, members, gets, engine
 
 Figures:
   seed     load_seed of a generated 100k-user tenant; `entrasim seed generate` + reading + loading it
   paging   all 100k users of a tenant, 999 per page, with a plain synchronous httpx client
+  members  a 100k-member group's members and transitiveMembers ($select, 999 per page) against /users paged
+           the same way, best of 3 rounds each: each must read at no less than half the /users rate
   gets     small GETs per second (GET /v1.0/users/{id}) against `entrasim serve` pinned to one core,
            with wrk (or a Python client when wrk is not installed) on the other core
   engine   CPU seconds of one provisioning cycle over 10k in-scope users: initial, incremental, full
@@ -37,8 +39,8 @@ import httpx
 from entrasim.applications.models import CTS_TEMPLATE_ID
 from entrasim.seed import generate, load_seed, read_seed_file
 from entrasim.server import EntraSim
-from entrasim.synchronization.engine import (
-    CYCLE_INTERVAL_SECONDS,
+from entrasim.synchronization.job import CYCLE_INTERVAL_SECONDS
+from entrasim.synchronization.provisioning import (
     INCREMENTAL_EXPORT_SECONDS,
     INITIAL_CREATE_SECONDS,
     INITIAL_MATCH_SECONDS,
@@ -167,6 +169,59 @@ def bench_paging(work: Path) -> list[Figure]:
             "GET /v1.0/users?$top=999, then each @odata.nextLink",
         )
     ]
+
+
+# --- member paging ------------------------------------------------------------------------------------------
+
+MEMBER_SELECT = "id,displayName,userPrincipalName"
+MEMBER_ROUNDS = 3
+
+
+def read_all(client: httpx.Client, url: str) -> tuple[float, float]:
+    """Follows @odata.nextLink from `url` to the end; returns the objects read per wall-clock second and
+    per CPU second of this process (the server and the client both)."""
+    seen = 0
+    next_url: str | None = url
+    with stopwatch() as wall, stopwatch(time.process_time) as cpu:
+        while next_url:
+            body = client.get(next_url).raise_for_status().json()
+            seen += len(body["value"])
+            next_url = body.get("@odata.nextLink")
+    assert seen == SEED_USERS, (url, seen)
+    return seen / wall[0], seen / cpu[0]
+
+
+def bench_members(work: Path) -> list[Figure]:
+    """A group holding all 100k users, read through members and transitiveMembers, against /users read with
+    the same $select and page size from the same server. The target is a ratio, checked on CPU time: on a
+    shared machine the wall time mostly measures the other processes, the CPU time what a page costs."""
+    sim = EntraSim(work / "members", time_scale=0).start()
+    try:
+        sim.call(lambda world: setattr(world.throttle, "enabled", False))
+        (tenant,) = sim.call(lambda world: load_seed(world, tenant_doc(SEED_USERS)))
+        everyone = {"displayName": "everyone", "mailEnabled": False, "mailNickname": "all", "securityEnabled": True}
+        group = sim.call(lambda _: tenant.directory.create_group(everyone, members=list(tenant.directory.users)))
+        headers = {"Authorization": f"Bearer {token(sim.base_url, str(sim.ca_path))}"}
+        query = f"$select={MEMBER_SELECT}&$top={PAGE_SIZE}"
+        urls = {
+            "/users": f"{sim.base_url}/v1.0/users?{query}",
+            "/groups/{id}/members": f"{sim.base_url}/v1.0/groups/{group['id']}/members?{query}",
+            "/groups/{id}/transitiveMembers": f"{sim.base_url}/v1.0/groups/{group['id']}/transitiveMembers?{query}",
+        }
+        wall, cpu = dict.fromkeys(urls, 0.0), dict.fromkeys(urls, 0.0)
+        with httpx.Client(verify=str(sim.ca_path), headers=headers, timeout=600) as client:
+            for _ in range(MEMBER_ROUNDS):  # interleaved, best of each: a burst of load hits one read, not all
+                for name, url in urls.items():
+                    by_wall, by_cpu = read_all(client, url)
+                    wall[name], cpu[name] = max(wall[name], by_wall), max(cpu[name], by_cpu)
+    finally:
+        sim.stop()
+    command = f"GET ...?{query}, then each @odata.nextLink; best of {MEMBER_ROUNDS}"
+    floor = cpu["/users"] / 2
+    figures = [Figure(f"members: {name}, wall clock", "(reference)", wall[name], "/s", True, command) for name in urls]
+    figures.append(Figure("members: /users, per CPU second", "(reference)", cpu["/users"], "/s", True, command))
+    figures += [at_least(f"members: {name}, per CPU second", cpu[name], floor, command) for name in list(urls)[1:]]
+    return figures
 
 
 # --- small GETs per second ----------------------------------------------------------------------------------
@@ -318,6 +373,7 @@ def bench_engine(_: Path) -> list[Figure]:
 BENCHES: dict[str, Callable[[Path], list[Figure]]] = {
     "seed": bench_seed,
     "paging": bench_paging,
+    "members": bench_members,
     "gets": bench_gets,
     "engine": bench_engine,
 }

@@ -6,11 +6,30 @@ secret values.
 """
 
 from collections.abc import Sequence
-from typing import Literal
-
-from ctsync.api import conditions
+from typing import Final, Literal
 
 TenantRole = Literal["source", "target"]
+
+# The CamelCase reasons these errors carry (ctsync.api.conditions lists them with all the other reasons).
+INVALID_SPEC: Final = "InvalidSpec"  # the spec is invalid; nothing is written until it changes
+DEPENDENCY_NOT_READY: Final = "DependencyNotReady"  # a referenced resource or object is not ready yet
+SCOPE_SHRINK_BLOCKED: Final = "ScopeShrinkBlocked"  # too many users would leave scope without acknowledgement
+AMBIGUOUS_REFERENCE: Final = "AmbiguousReference"  # a name matches more than one object
+MAPPING_CONFLICT: Final = "MappingConflict"  # two AttributeMappings disagree about one target attribute
+NOT_OWNED: Final = "NotOwned"  # the object belongs to someone else and may not be adopted
+GRAPH_UNAVAILABLE: Final = "GraphUnavailable"  # Microsoft Graph could not be reached or answered 5xx
+THROTTLED: Final = "Throttled"  # Microsoft Graph asked to slow down (429)
+AUTHENTICATION_FAILED: Final = "AuthenticationFailed"  # no token could be obtained for a tenant
+PERMISSION_MISSING: Final = "PermissionMissing"  # the app registration lacks a Graph permission
+GRAPH_REQUEST_FAILED: Final = "GraphRequestFailed"  # Microsoft Graph rejected a request
+READ_INCOMPLETE: Final = "ReadIncomplete"  # a read failed or was partial; destructive changes withheld
+AWAITING_REPLICATION: Final = "AwaitingReplication"  # Graph does not show an object ctsync just created, yet
+CREATE_NOT_VISIBLE: Final = "CreateNotVisible"  # an object ctsync created stayed invisible past the bound
+
+# Reasons a Blocked error may carry: gates a human resolves by changing the spec or an annotation.
+BLOCKED_REASONS: Final = frozenset(
+    {SCOPE_SHRINK_BLOCKED, AMBIGUOUS_REFERENCE, MAPPING_CONFLICT, NOT_OWNED, CREATE_NOT_VISIBLE}
+)
 
 
 class CtsyncError(Exception):
@@ -26,7 +45,7 @@ class CtsyncError(Exception):
 class InvalidSpec(CtsyncError):
     """The spec cannot be applied as written; nothing is written to Graph until it changes."""
 
-    reason = conditions.INVALID_SPEC
+    reason = INVALID_SPEC
     stalls = True
 
     def __init__(self, field_path: str, message: str) -> None:
@@ -37,7 +56,7 @@ class InvalidSpec(CtsyncError):
 class DependencyNotReady(CtsyncError):
     """Something this resource needs (another resource, a Graph object) is not ready yet; retried."""
 
-    reason = conditions.DEPENDENCY_NOT_READY
+    reason = DEPENDENCY_NOT_READY
 
 
 class Blocked(CtsyncError):
@@ -46,7 +65,7 @@ class Blocked(CtsyncError):
     stalls = True
 
     def __init__(self, reason: str, message: str) -> None:
-        if reason not in conditions.BLOCKED_REASONS:
+        if reason not in BLOCKED_REASONS:
             raise ValueError(f"{reason!r} is not a Blocked reason")
         super().__init__(message)
         self.reason = reason
@@ -55,7 +74,7 @@ class Blocked(CtsyncError):
 class GraphUnavailable(CtsyncError):
     """Graph could not be reached or answered with a server error; retried after `retry_after` seconds."""
 
-    reason = conditions.GRAPH_UNAVAILABLE
+    reason = GRAPH_UNAVAILABLE
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
@@ -63,7 +82,7 @@ class GraphUnavailable(CtsyncError):
 
 
 class Throttled(GraphUnavailable):
-    reason = conditions.THROTTLED
+    reason = THROTTLED
     retry_after: float
 
     def __init__(self, retry_after: float, message: str = "Microsoft Graph throttled the request") -> None:
@@ -71,7 +90,7 @@ class Throttled(GraphUnavailable):
 
 
 class AuthenticationFailed(CtsyncError):
-    reason = conditions.AUTHENTICATION_FAILED
+    reason = AUTHENTICATION_FAILED
     stalls = True
 
     def __init__(self, tenant_role: TenantRole, message: str) -> None:
@@ -80,7 +99,7 @@ class AuthenticationFailed(CtsyncError):
 
 
 class PermissionMissing(CtsyncError):
-    reason = conditions.PERMISSION_MISSING
+    reason = PERMISSION_MISSING
     stalls = True
 
     def __init__(self, tenant_role: TenantRole, permissions: Sequence[str], detail: str = "") -> None:
@@ -97,7 +116,7 @@ _RETRYABLE_STATUSES = frozenset({408, 409, 412, 429})
 
 
 class GraphRequestFailed(CtsyncError):
-    reason = conditions.GRAPH_REQUEST_FAILED
+    reason = GRAPH_REQUEST_FAILED
 
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(f"Graph answered {status} {code}: {message}")
@@ -109,7 +128,7 @@ class GraphRequestFailed(CtsyncError):
 class ReadIncomplete(CtsyncError):
     """A read failed or returned a partial result: it must never be taken for "empty"."""
 
-    reason = conditions.READ_INCOMPLETE
+    reason = READ_INCOMPLETE
 
     def __init__(self, what: str) -> None:
         super().__init__(f"incomplete read of {what}; destructive changes are withheld until it succeeds")
@@ -124,7 +143,7 @@ class NotYetReplicated(GraphRequestFailed):
     create, Graph's replicas take seconds to agree. Retried soon, after observing again: an object that is
     really gone is then planned anew, one ctsync just created is waited for."""
 
-    reason = conditions.AWAITING_REPLICATION
+    reason = AWAITING_REPLICATION
 
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(status, code, message)
@@ -135,5 +154,5 @@ class NotYetReplicated(GraphRequestFailed):
 class AwaitingReplication(CtsyncError):
     """Objects ctsync created are not visible in Graph yet; the pass is repeated soon, nothing is created twice."""
 
-    reason = conditions.AWAITING_REPLICATION
+    reason = AWAITING_REPLICATION
     retry_after = REPLICATION_RETRY_SECONDS

@@ -154,7 +154,7 @@ def _fault_reply(request: web.Request, fault: Fault) -> web.Response:
             502: "BadGateway",
         }.get(fault.status or 500, "InternalServerError"),
     )
-    headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+    headers = fault.retry_after_header()
     return _error_reply(request, error, headers)
 
 

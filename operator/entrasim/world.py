@@ -60,7 +60,6 @@ class Tenant:
 class World:
     def __init__(self, *, time_scale: float = 1.0, profile: Profile = FAST, random_seed: int = 0) -> None:
         self.clock = SimClock(time_scale=time_scale)
-        self.random_seed = random_seed
         # One RNG per concern, so that turning one on does not change the draws of another.
         self.replication = Replication(self.clock, lambda: self.profile, random.Random(f"{random_seed}/replication"))
         self.transients = Transients(random.Random(f"{random_seed}/wire"))
@@ -79,6 +78,7 @@ class World:
     def set_profile(self, profile: Profile) -> None:
         self.profile = profile
         self.throttle.enabled = profile.throttling
+        self.throttle.wide = profile.wide_throttling
 
     def add_tenant(self, tenant_id: str, initial_domain: str, display_name: str) -> Tenant:
         if not is_guid(tenant_id):

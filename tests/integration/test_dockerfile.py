@@ -71,9 +71,13 @@ def copy_from_context(sources: list[str], dest: Path, patterns: list[str]) -> No
         if path.is_dir():
             for file in path.rglob("*"):
                 relative = file.relative_to(ROOT).as_posix()
-                if file.is_file() and not ignored(relative, patterns):
-                    target = dest / file.relative_to(path)
-                    target.parent.mkdir(parents=True, exist_ok=True)
+                if ignored(relative, patterns) or not (file.is_file() or file.is_symlink()):
+                    continue
+                target = dest / file.relative_to(path)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if file.is_symlink():  # Docker copies a link as a link
+                    target.symlink_to(os.readlink(file))
+                else:
                     shutil.copy2(file, target)
         else:
             dest.mkdir(parents=True, exist_ok=True)
@@ -143,3 +147,14 @@ def test_builder_install_gives_a_working_operator_command(stages: list[Stage], t
     )
     assert ran.returncode == 0, ran.stderr
     assert "--metrics-port" in ran.stdout
+    # The image's ctsync validates manifests against the CRDs it ships.
+    example = shutil.copytree(ROOT / "examples" / "tenants" / "contoso-to-fabrikam", tmp_path / "manifests")
+    checked = subprocess.run(
+        [str(venv / "bin" / "ctsync"), "validate", str(example)],
+        capture_output=True,
+        text=True,
+        env={"PATH": f"{venv / 'bin'}{os.pathsep}/usr/bin:/bin", "HOME": str(tmp_path)},
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -104,7 +104,9 @@ def graph_sdk_client(server: EntraSim, tenant_key: str):  # type: ignore[no-unty
     return GraphServiceClient(request_adapter=adapter)
 
 
-def ctsync_graph_client(server: EntraSim, tenant_key: str, role: str, *, secret: str = SECRET, observer=None):  # type: ignore[no-untyped-def]
+def ctsync_graph_client(
+    server: EntraSim, tenant_key: str, role: str, *, secret: str = SECRET, observer=None, **options
+):  # type: ignore[no-untyped-def]
     """ctsync's own GraphClient for one tenant of the emulator, as a TenantPair with cloud Custom builds it."""
     from ctsync.graph.client import GraphClient
     from ctsync.graph.credentials import make_credential
@@ -122,6 +124,7 @@ def ctsync_graph_client(server: EntraSim, tenant_key: str, role: str, *, secret:
         endpoints=endpoints,  # type: ignore[arg-type]
         ca_file=str(server.ca_path),
         observer=observer,
+        **options,
     )
 
 

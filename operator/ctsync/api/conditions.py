@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from ctsync import errors
+
 Status = Literal["True", "False", "Unknown"]
 
 READY: Final = "Ready"
@@ -37,26 +39,23 @@ QUARANTINED: Final = "Quarantined"  # the provisioning service quarantined the j
 DELETIONS_HELD: Final = "DeletionsHeld"  # the accidental-deletion threshold holds deletes for review
 DELETING: Final = "Deleting"  # the resource is being deleted (finalizer running)
 
-# --- reasons: errors (ctsync.errors carries one of these)
-INVALID_SPEC: Final = "InvalidSpec"  # the spec is invalid; nothing is written until it changes
-DEPENDENCY_NOT_READY: Final = "DependencyNotReady"  # a referenced resource or object is not ready yet
-SCOPE_SHRINK_BLOCKED: Final = "ScopeShrinkBlocked"  # too many users would leave scope without acknowledgement
-AMBIGUOUS_REFERENCE: Final = "AmbiguousReference"  # a name matches more than one object
-MAPPING_CONFLICT: Final = "MappingConflict"  # two AttributeMappings disagree about one target attribute
-NOT_OWNED: Final = "NotOwned"  # the object belongs to someone else and may not be adopted
-GRAPH_UNAVAILABLE: Final = "GraphUnavailable"  # Microsoft Graph could not be reached or answered 5xx
-THROTTLED: Final = "Throttled"  # Microsoft Graph asked to slow down (429)
-AUTHENTICATION_FAILED: Final = "AuthenticationFailed"  # no token could be obtained for a tenant
-PERMISSION_MISSING: Final = "PermissionMissing"  # the app registration lacks a Graph permission
-GRAPH_REQUEST_FAILED: Final = "GraphRequestFailed"  # Microsoft Graph rejected a request
-READ_INCOMPLETE: Final = "ReadIncomplete"  # a read failed or was partial; destructive changes withheld
-AWAITING_REPLICATION: Final = "AwaitingReplication"  # Graph does not show an object ctsync just created, yet
-CREATE_NOT_VISIBLE: Final = "CreateNotVisible"  # an object ctsync created stayed invisible past the bound
-
-# Reasons a Blocked error may carry: gates a human resolves by changing the spec or an annotation.
-BLOCKED_REASONS: Final = frozenset(
-    {SCOPE_SHRINK_BLOCKED, AMBIGUOUS_REFERENCE, MAPPING_CONFLICT, NOT_OWNED, CREATE_NOT_VISIBLE}
-)
+# --- reasons: errors. ctsync.errors defines them with the errors that carry them (it imports nothing of
+# ctsync, so that the api can raise those errors); every layer reads them here with the other reasons.
+INVALID_SPEC: Final = errors.INVALID_SPEC
+DEPENDENCY_NOT_READY: Final = errors.DEPENDENCY_NOT_READY
+SCOPE_SHRINK_BLOCKED: Final = errors.SCOPE_SHRINK_BLOCKED
+AMBIGUOUS_REFERENCE: Final = errors.AMBIGUOUS_REFERENCE
+MAPPING_CONFLICT: Final = errors.MAPPING_CONFLICT
+NOT_OWNED: Final = errors.NOT_OWNED
+GRAPH_UNAVAILABLE: Final = errors.GRAPH_UNAVAILABLE
+THROTTLED: Final = errors.THROTTLED
+AUTHENTICATION_FAILED: Final = errors.AUTHENTICATION_FAILED
+PERMISSION_MISSING: Final = errors.PERMISSION_MISSING
+GRAPH_REQUEST_FAILED: Final = errors.GRAPH_REQUEST_FAILED
+READ_INCOMPLETE: Final = errors.READ_INCOMPLETE
+AWAITING_REPLICATION: Final = errors.AWAITING_REPLICATION
+CREATE_NOT_VISIBLE: Final = errors.CREATE_NOT_VISIBLE
+BLOCKED_REASONS: Final = errors.BLOCKED_REASONS
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from ctsync.api.attributemapping import AttributeMapping
 from ctsync.api.syncscope import SyncScope
 from ctsync.api.tenantpair import TenantPair
 from ctsync.commands import EXIT_OK, CommandError, Subparsers, add_command, add_output_flag
-from ctsync.commands.manifests import Document, checkout_dir, load
+from ctsync.commands.manifests import Document, load, shipped_dir
 from ctsync.commands.output import Style, print_json, table
 from ctsync.commands.plan import Pass, converge
 from ctsync.commands.validate import Resources, check, load_schemas
@@ -216,7 +216,7 @@ async def _demo(args: argparse.Namespace, console: Console, state_dir: Path, sta
     from ctsync.reconcile.connections import ClientPool
     from entrasim.server import EntraSim
 
-    directory = Path(args.manifests) if args.manifests else checkout_dir("examples", "--manifests") / EXAMPLE
+    directory = Path(args.manifests) if args.manifests else shipped_dir("demo", "--manifests")
     documents = _documents(directory)
     tenants = _tenants(_resources(documents, directory), args.users)
     app_secret = secrets.token_urlsafe(24)

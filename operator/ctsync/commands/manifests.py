@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
@@ -18,8 +19,6 @@ YAML_SUFFIXES = (".yaml", ".yml")
 FieldPath = Sequence[str | int]
 # spec.mappings[0].source, metadata.annotations[ctsync.io/acknowledge-shrink]
 _FIELD_TOKEN = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
-# commands/ -> ctsync/ -> operator/ -> the root of a source checkout, which holds crds/ and examples/.
-SOURCE_ROOT = Path(__file__).resolve().parents[3]
 
 
 @dataclass(frozen=True)
@@ -92,13 +91,14 @@ class Document:
         return Problem(self.path, self.line_of(field), message, self.kind, self.name)
 
 
-def checkout_dir(name: str, flag: str) -> Path:
-    """crds/ or examples/ of the source checkout ctsync runs from."""
-    path = SOURCE_ROOT / name
-    if not path.is_dir():
-        hint = f"pass {flag} DIR (the {name}/ directory of ctsync's sources)"
-        raise CommandError(f"{name}/ not found at {path}", hint)
-    return path
+def shipped_dir(name: str, flag: str) -> Path:
+    """A directory of files ctsync ships with its package: "crds" (the CRDs) or "demo" (the demo's example).
+    In a source checkout, ctsync/data/ links to crds/ and examples/tenants/contoso-to-fabrikam/, the only
+    copies there; a wheel carries the files themselves."""
+    path = resources.files("ctsync") / "data" / name
+    if not isinstance(path, Path) or not path.is_dir():
+        raise CommandError(f"ctsync's {name} files are not installed at {path}", f"pass {flag} DIR")
+    return path.resolve()
 
 
 def parse_field_path(path: str) -> list[str | int]:

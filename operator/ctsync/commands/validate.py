@@ -24,7 +24,7 @@ from ctsync.api.attributemapping import AttributeMapping
 from ctsync.api.syncscope import SyncScope
 from ctsync.api.tenantpair import TenantPair
 from ctsync.commands import EXIT_ERROR, EXIT_OK, CommandError, Subparsers, add_command, add_output_flag
-from ctsync.commands.manifests import Document, Problem, checkout_dir, load
+from ctsync.commands.manifests import Document, Problem, load, shipped_dir
 from ctsync.commands.output import print_json
 from ctsync.errors import Blocked, InvalidSpec
 from ctsync.planning.mappings import merge_mappings, validate_attribute_mapping
@@ -91,7 +91,7 @@ def register(subparsers: Subparsers) -> None:
 
 
 def add_crds_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--crds", metavar="DIR", help="the CRDs to check against (default: crds/ of this checkout)")
+    parser.add_argument("--crds", metavar="DIR", help="the CRDs to check against (default: the CRDs ctsync ships)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
 
 def load_schemas(crd_dir: str | None) -> dict[str, jsonschema.Draft4Validator]:
     """Kind -> a validator of the served version's openAPIV3Schema (OpenAPI 3.0 schemas are Draft 4 style)."""
-    directory = Path(crd_dir) if crd_dir else checkout_dir("crds", "--crds")
+    directory = Path(crd_dir) if crd_dir else shipped_dir("crds", "--crds")
     validators = {}
     for path in sorted(directory.glob("*.yaml")):
         try:

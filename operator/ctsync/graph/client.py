@@ -4,17 +4,20 @@ headers, redirects, compression), JSON in and out through the raw-bytes path.
 SDK model parsing costs ~14 ms per object, so nothing here deserialises into SDK models. The SDK's
 retry handler is off: it retries POSTs (unsafe for instantiate and assignments) and sleeps through any
 Retry-After. Instead this client retries short throttling in the call and raises `Throttled` for long
-waits, which the handler layer turns into a delayed retry."""
+waits, which the handler layer turns into a delayed retry. A 503/504 without Retry-After is retried with
+a short capped backoff in the call that got it, and only when the request is safe to repeat."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import json
+import random
 import re
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -53,6 +56,24 @@ MAX_ATTEMPTS = 3
 QUERY_SAFE = "$,()/'"  # OData punctuation stays readable in URLs, as Graph's own nextLinks do
 
 
+@dataclass(frozen=True)
+class Backoff:
+    """Waits between the attempts of one call that Graph answered 503/504 without Retry-After: full jitter
+    under a doubling ceiling, so that many callers hit by one outage do not come back in step."""
+
+    attempts: int = 4
+    base: float = 0.5  # the ceiling of the first wait, in seconds
+    cap: float = 4.0
+
+    def delay(self, attempt: int, rng: random.Random | None = None) -> float:
+        """The wait after failed attempt number `attempt` (1-based)."""
+        ceiling = min(self.cap, self.base * 2 ** (attempt - 1))
+        return (rng or random).uniform(0, ceiling)
+
+
+DEFAULT_BACKOFF = Backoff()
+
+
 def _ssl_context(ca_file: str | None) -> ssl.SSLContext | bool:
     return ssl.create_default_context(cafile=ca_file) if ca_file else True
 
@@ -67,12 +88,14 @@ class GraphClient:
         endpoints: CloudEndpoints,
         ca_file: str | None = None,
         observer: RequestObserver | None = None,
+        backoff: Backoff = DEFAULT_BACKOFF,
     ) -> None:
         self.role = role
         self.tenant_id = tenant_id
         self.endpoints = endpoints
         self._credential = credential
         self._observer = observer
+        self._backoff = backoff
         # Graph throttles per app and tenant: after a Retry-After longer than an in-call wait, every caller
         # of this client (the change handler and the drift timer alike) waits it out without a request.
         self._not_before = 0.0
@@ -175,6 +198,7 @@ class GraphClient:
         headers: Mapping[str, str] | None = None,
         retry: bool = True,
     ) -> Any:
+        """`retry=False` for requests not safe to repeat: any failure is raised at once."""
         url = self._url(path, query)
         route = route_template(url)
         held = self._not_before - time.monotonic()
@@ -190,6 +214,10 @@ class GraphClient:
                     self._not_before = max(self._not_before, time.monotonic() + exc.retry_after)
                     raise
                 await asyncio.sleep(exc.retry_after)
+            except errors.ServiceBusy:
+                if not retry or attempt >= self._backoff.attempts:
+                    raise
+                await asyncio.sleep(self._backoff.delay(attempt))
 
     async def _send_once(self, method: str, url: str, route: str, body: Any, headers: Mapping[str, str] | None) -> Any:
         info = RequestInformation(Method[method])

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 from .. import errors as domain
 from ..errors import TenantRole
 
-THROTTLING_STATUSES = frozenset({429, 503, 504})
-DEFAULT_RETRY_AFTER = 30.0
+THROTTLED_STATUS = 429
+BUSY_STATUSES = frozenset({503, 504})  # throttling too when Retry-After comes with them
+DEFAULT_RETRY_AFTER = 30.0  # a 429 without Retry-After still holds the tenant's client this long
 
 # Graph codes that mean "the object already exists" / "no such object", whatever the status.
 CONFLICT_CODES = frozenset({"Request_MultipleObjectsWithSameKeyValue", "ObjectConflict", "Conflict"})
@@ -33,12 +36,28 @@ class GraphConflict(domain.GraphRequestFailed):
     """The object exists already: an idempotent create reads it instead."""
 
 
+class ServiceBusy(domain.GraphUnavailable):
+    """503/504 without Retry-After: a request safe to repeat backs off and tries again within its own call;
+    nothing holds the tenant's other callers."""
+
+
 def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
+    """Retry-After as delta-seconds or as an HTTP date (RFC 9110), in seconds from now; None when absent
+    or unreadable."""
     value = (headers or {}).get("Retry-After") or (headers or {}).get("retry-after")
-    try:
-        return max(float(value), 0.0) if value is not None else None
-    except ValueError:
+    if value is None:
         return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:  # "-0000": UTC by the RFC's rules
+        moment = moment.replace(tzinfo=UTC)
+    return max((moment - datetime.now(UTC)).total_seconds(), 0.0)
 
 
 def from_response(
@@ -46,8 +65,13 @@ def from_response(
 ) -> domain.CtsyncError:
     code = code or ""
     text = f"{role} tenant: {message or 'no message'}"
-    if status in THROTTLING_STATUSES:
-        return domain.Throttled(retry_after_seconds(headers) or DEFAULT_RETRY_AFTER, f"{text} ({status} {code})")
+    retry_after = retry_after_seconds(headers)
+    if status == THROTTLED_STATUS or (status in BUSY_STATUSES and retry_after is not None):
+        return domain.Throttled(
+            DEFAULT_RETRY_AFTER if retry_after is None else retry_after, f"{text} ({status} {code})"
+        )
+    if status in BUSY_STATUSES:
+        return ServiceBusy(f"{text} ({status} {code})")
     if status == 401:
         return domain.AuthenticationFailed(role, text)
     if status == 403 or code == "Authorization_RequestDenied":

@@ -15,9 +15,8 @@ from ..api.constants import PLURAL_SYNC_SCOPES
 from ..api.syncscope import SyncScope
 from ..api.tenantpair import TenantPair
 from ..config import Settings
-from ..errors import CtsyncError
 from ..reconcile.outcome import Event, Outcome
-from ..reconcile.provisioning import Watermark, read_new_events
+from ..reconcile.provisioning import Watermark, poll_provisioning
 from ..reconcile.syncscope import finalize_sync_scope, reconcile_sync_scope
 from . import bridge, indexes, runtime
 
@@ -61,17 +60,12 @@ async def read_provisioning(
 ) -> Outcome:
     """Counts the job's provisioning log entries since the watermark in status, and moves the watermark."""
     status = {**previous, **outcome.status}
-    job_id = status.get("jobId")
-    if not job_id:
+    polled = await poll_provisioning(rt.pool, pair, status)
+    if polled is None:
         return outcome
-    try:
-        clients = await rt.pool.for_pair(pair)
-    except CtsyncError:
-        return outcome  # the pass needed the same clients: its outcome already says what is wrong
-    watermark = Watermark.from_status(status)
-    entries, read_to = await read_new_events(clients.source, job_id, watermark)
+    entries, read_to = polled
     rt.metrics.record_provisioning(*key, entries)
-    if read_to == watermark:
+    if read_to == Watermark.from_status(status):
         return outcome
     return dataclasses.replace(outcome, status={**outcome.status, "provisioningWatermark": read_to.to_status()})
 

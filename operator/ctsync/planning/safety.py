@@ -1,36 +1,27 @@
 """Safety gates checked before a plan is applied."""
 
-from collections.abc import Sequence
-
 from ctsync.api import conditions, constants
-from ctsync.errors import Blocked, ReadIncomplete
-from ctsync.planning.plan import Plan
+from ctsync.errors import Blocked
 
 
 def check_scope_shrink(
-    synced_users: int, users_leaving: int, max_percent: int, acknowledged: bool, generation: int | None = None
+    users_in_scope: int, users_leaving: int, max_percent: int, acknowledged: bool, generation: int | None = None
 ) -> None:
-    """Refuse a change that takes more than `max_percent` of the synced users out of scope.
+    """Refuse a change that takes more than `max_percent` of the users in scope out of it.
 
-    Users leaving scope are soft-deleted in the target on the next cycle; the service's own deletion
-    threshold is per cycle and counts absolute numbers, this gate is per change and relative. Exactly
-    `max_percent` passes.
+    Those of them already synced are soft-deleted in the target on the next cycle; the service's own
+    deletion threshold is per cycle and counts absolute numbers, this gate is per change and relative.
+    Exactly `max_percent` passes.
     """
-    if acknowledged or users_leaving <= 0 or synced_users <= 0:
+    if acknowledged or users_leaving <= 0 or users_in_scope <= 0:
         return
-    leaving = min(users_leaving, synced_users)
-    if leaving * 100 <= max_percent * synced_users:
+    leaving = min(users_leaving, users_in_scope)
+    if leaving * 100 <= max_percent * users_in_scope:
         return
-    percent = f"{leaving * 100 / synced_users:.1f}".removesuffix(".0")
+    percent = f"{leaving * 100 / users_in_scope:.1f}".removesuffix(".0")
     acknowledge_with = "<generation>" if generation is None else generation
     raise Blocked(
         conditions.SCOPE_SHRINK_BLOCKED,
-        f"{leaving:,} of {synced_users:,} synced users ({percent}%) would leave scope; max {max_percent}%; "
+        f"{leaving:,} of {users_in_scope:,} users in scope ({percent}%) would leave it; max {max_percent}%; "
         f"annotate {constants.ANNOTATION_ACKNOWLEDGE_SHRINK}={acknowledge_with} to proceed",
     )
-
-
-def forbid_destructive_on_incomplete(plan: Plan, incomplete: Sequence[str]) -> None:
-    """A plan computed from a failed or partial read must not remove anything: "not read" is not "empty"."""
-    if incomplete and plan.destructive:
-        raise ReadIncomplete(", ".join(incomplete))

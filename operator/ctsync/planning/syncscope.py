@@ -20,7 +20,6 @@ from ctsync.errors import ReadIncomplete
 from ctsync.planning.configuration import choose_configuration, create_configuration, tag_configuration
 from ctsync.planning.mappings import MergedMappings
 from ctsync.planning.plan import Action, Json, Plan, Verb, short_id, summary
-from ctsync.planning.safety import forbid_destructive_on_incomplete
 from ctsync.planning.schema import plan_schema
 from ctsync.planning.secrets import plan_secrets
 
@@ -50,7 +49,6 @@ class SyncScopeObserved:
     # Annotation values already acted on (kept in status), so each request restarts the job once.
     handled_restart: str | None = None
     handled_allow_deletions: str | None = None
-    incomplete: tuple[str, ...] = ()  # reads that failed or were partial
 
 
 def find_job(jobs: Sequence[Json]) -> Json | None:
@@ -66,8 +64,8 @@ def plan_sync_scope(
     """The writes that bring the source tenant's configuration to the spec.
 
     `mappings` is the merge of the SyncScope's AttributeMappings; None leaves the attribute mappings
-    of the job schema alone (no AttributeMapping refers to this SyncScope). Raises ReadIncomplete when
-    the plan would remove something but `observed.incomplete` names a failed read.
+    of the job schema alone (no AttributeMapping refers to this SyncScope). `observed` holds only whole
+    reads: a read that failed or stopped part-way raised before planning, so nothing is planned from it.
     """
     configuration = choose_configuration(scope, observed.configuration, observed.candidates)
     if configuration is not observed.configuration:
@@ -90,9 +88,7 @@ def plan_sync_scope(
             *_assignments(scope, observed),
             *(_schema_and_state(scope, observed, job, mappings) if job is not None else []),
         ]
-    plan = Plan(tuple(actions))
-    forbid_destructive_on_incomplete(plan, observed.incomplete)
-    return plan
+    return Plan(tuple(actions))
 
 
 def _create_job() -> Action:

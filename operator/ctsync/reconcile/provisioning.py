@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ..api.tenantpair import TenantPair
 from ..errors import CtsyncError
 from ..graph.cts import SourceTenant
+from .connections import ClientPool
 
 Json = Mapping[str, Any]
 ACTIONS = frozenset({"create", "update", "disable", "delete", "stageddelete"})  # anything else is "other"
@@ -122,3 +124,19 @@ async def read_new_events(
         log.warning("provisioning log of job %s not read, retried at the next poll: %s", job_id, error.message)
         return [], watermark
     return entries, mark
+
+
+async def poll_provisioning(
+    pool: ClientPool, pair: TenantPair, status: Json
+) -> tuple[list[ProvisioningEntry], Watermark] | None:
+    """A SyncScope's new log entries and its next watermark, from its status after a pass (`jobId`,
+    `provisioningWatermark`). None when there is nothing to read: no job yet, or no clients for the pair
+    (the pass needed the same clients, so its outcome already says what is wrong)."""
+    job_id = status.get("jobId")
+    if not job_id:
+        return None
+    try:
+        clients = await pool.for_pair(pair)
+    except CtsyncError:
+        return None
+    return await read_new_events(clients.source, job_id, Watermark.from_status(status))

@@ -79,7 +79,7 @@ async def reconcile_sync_scope(
         if pair is None or not pair_ready:
             raise DependencyNotReady(f"TenantPair {scope.namespace}/{scope.tenant_pair_name} is not Ready yet")
         clients = await pool.for_pair(pair)
-        await permissions.require(clients.source.client, "source", permissions.CONFIGURATION)
+        await permissions.require_all(clients, permissions.SYNC_SCOPE)
         merged = merge_mappings(mappings) if mappings else None
         observed = await observe(scope, clients, status)
         settled = replication.settle(status, pending.visible_in_sync_scope(observed), clock)

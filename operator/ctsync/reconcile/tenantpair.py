@@ -42,11 +42,7 @@ async def observe(pair: TenantPair, clients: TenantClients) -> TenantPairObserve
 
 
 async def check_permissions(pair: TenantPair, clients: TenantClients) -> None:
-    target_need = (
-        permissions.CROSS_TENANT_WRITE if pair.management_policy == "Manage" else permissions.CROSS_TENANT_READ
-    )
-    await permissions.require(clients.target.client, "target", [target_need])
-    await permissions.require(clients.source.client, "source", [target_need])
+    await permissions.require_all(clients, permissions.TENANT_PAIR[pair.management_policy])
 
 
 async def reconcile_tenant_pair(

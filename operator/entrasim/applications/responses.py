@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from ..core.errors import AuthorizationRequestDenied
+from ..core.errors import AuthorizationRequestDenied, UnsupportedQuery
 from ..core.http import GraphRequest, Reply, collection, created, no_content, ok
-from ..core.odata import apply_query, select_fields
+from ..core.odata import SEARCH_NEEDS_EVENTUAL, apply_query, compile_search, consistency_eventual, select_fields
+from ..core.resources import RESOURCES
 from .models import ApplicationsBackend
 
 # Properties of an appRoleAssignment a client may send; the service computes the read-only ones itself.
@@ -31,13 +33,31 @@ def _apps(req: GraphRequest) -> ApplicationsBackend:
     return req.tenant.applications
 
 
-def _list(req: GraphRequest, items: list[dict[str, Any]], context: str) -> Reply:
+def _list(req: GraphRequest, items: list[dict[str, Any]], context: str, kind: str | None = None) -> Reply:
+    """A collection; a directory resource (`kind`) is shown with its default or $select-ed properties."""
     opts = req.options()
-    return collection(req, apply_query(items, opts), context=context, opts=opts)
+    if kind is None:
+        return collection(req, apply_query(items, opts), context=context, opts=opts)
+    RESOURCES[kind].check_select(opts.select, listing=True)
+    found = apply_query(items, opts)
+    # directory objects: $search and @odata.count need ConsistencyLevel: eventual, as for users and groups
+    eventual = consistency_eventual(req.headers, req.query)
+    opts.count = opts.count and eventual
+    if "$search" in req.query:
+        if not eventual:
+            raise UnsupportedQuery(SEARCH_NEEDS_EVENTUAL)
+        matches = compile_search(req.query["$search"], RESOURCES[kind])
+        found = [o for o in found if matches(o)]
+    view = partial(RESOURCES[kind].view, select=opts.select)
+    return collection(req, found, context=context, opts=opts, view=view)
 
 
-def _entity(req: GraphRequest, obj: dict[str, Any], context: str) -> Reply:
-    return ok(select_fields(obj, req.options().select), context=context, req=req)
+def _entity(req: GraphRequest, obj: dict[str, Any], context: str, kind: str | None = None) -> Reply:
+    select = req.options().select
+    if kind is None:
+        return ok(select_fields(obj, select), context=context, req=req)
+    RESOURCES[kind].check_select(select, listing=False)
+    return ok(RESOURCES[kind].view(obj, select), context=context, req=req)
 
 
 def _service_principal(req: GraphRequest) -> dict[str, Any]:
@@ -61,18 +81,21 @@ def instantiate(req: GraphRequest) -> Reply:
     req.world.replication.written(app["id"])
     req.world.replication.written(sp["id"])
     return created(
-        {"application": app, "servicePrincipal": sp},
+        {
+            "application": RESOURCES["application"].view(app, None),
+            "servicePrincipal": RESOURCES["servicePrincipal"].view(sp, None),
+        },
         context="microsoft.graph.applicationServicePrincipal",
         req=req,
     )
 
 
 def list_applications(req: GraphRequest) -> Reply:
-    return _list(req, _apps(req).list_applications(), "applications")
+    return _list(req, _apps(req).list_applications(), "applications", "application")
 
 
 def get_application(req: GraphRequest) -> Reply:
-    return _entity(req, _apps(req).get_application(req.params["id"]), "applications/$entity")
+    return _entity(req, _apps(req).get_application(req.params["id"]), "applications/$entity", "application")
 
 
 def update_application(req: GraphRequest) -> Reply:
@@ -86,11 +109,11 @@ def delete_application(req: GraphRequest) -> Reply:
 
 
 def list_service_principals(req: GraphRequest) -> Reply:
-    return _list(req, _apps(req).list_service_principals(), "servicePrincipals")
+    return _list(req, _apps(req).list_service_principals(), "servicePrincipals", "servicePrincipal")
 
 
 def get_service_principal(req: GraphRequest) -> Reply:
-    return _entity(req, _service_principal(req), "servicePrincipals/$entity")
+    return _entity(req, _service_principal(req), "servicePrincipals/$entity", "servicePrincipal")
 
 
 def update_service_principal(req: GraphRequest) -> Reply:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 from .errors import BadRequest
@@ -19,6 +21,7 @@ class Fault:
     method: str | None = None
     status: int | None = None  # None with delay only: the request proceeds after the delay
     retry_after: int | None = None
+    retry_after_date: bool = False  # Retry-After as an HTTP date (wall clock) instead of seconds
     delay: float = 0.0
     drop: bool = False
     times: int | None = None  # None = until cleared
@@ -28,7 +31,7 @@ class Fault:
 
     @classmethod
     def from_json(cls, spec: dict[str, Any]) -> Fault:
-        allowed = {"path", "method", "status", "retryAfter", "delay", "drop", "times", "probability"}
+        allowed = {"path", "method", "status", "retryAfter", "retryAfterDate", "delay", "drop", "times", "probability"}
         unknown = set(spec) - allowed
         if unknown:
             raise BadRequest(f"Unknown fault properties: {sorted(unknown)}.")
@@ -39,6 +42,11 @@ class Fault:
         drop = spec.get("drop", False)
         if not isinstance(drop, bool):
             raise BadRequest("Fault 'drop' must be true or false.")
+        retry_after_date = spec.get("retryAfterDate", False)
+        if not isinstance(retry_after_date, bool):
+            raise BadRequest("Fault 'retryAfterDate' must be true or false.")
+        if retry_after_date and spec.get("retryAfter") is None:
+            raise BadRequest("Fault 'retryAfterDate' needs 'retryAfter'.")
         if status is None and not drop and not delay:
             raise BadRequest("A fault needs a status, a delay or drop=true.")
         probability = _number(spec, "probability", 1.0, high=1.0)
@@ -49,6 +57,7 @@ class Fault:
             method=_method(spec.get("method")),
             status=status,
             retry_after=_optional_int(spec, "retryAfter", 0),
+            retry_after_date=retry_after_date,
             delay=delay,
             drop=drop,
             times=_optional_int(spec, "times", 1),
@@ -58,6 +67,16 @@ class Fault:
 
     def describe(self) -> dict[str, Any]:
         return {**self.spec, "hits": self.hits}
+
+    def retry_after_header(self) -> dict[str, str]:
+        """Retry-After in seconds, or as the HTTP date that many seconds from now (real time: the header
+        speaks of the client's clock, not the simulated one)."""
+        if self.retry_after is None:
+            return {}
+        if self.retry_after_date:
+            moment = datetime.now(UTC) + timedelta(seconds=self.retry_after)
+            return {"Retry-After": format_datetime(moment, usegmt=True)}
+        return {"Retry-After": str(self.retry_after)}
 
 
 class FaultTable:

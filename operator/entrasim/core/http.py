@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from .errors import BadRequest
-from .odata import QueryOptions, encode_skiptoken, parse_query, select_fields, skiptoken_offset
+from .odata import (
+    QueryOptions,
+    encode_skiptoken,
+    normalize_query,
+    parse_query,
+    select_fields,
+    skiptoken_offset,
+)
 
 if TYPE_CHECKING:
     from ..world import Tenant, World
@@ -51,6 +58,9 @@ class GraphRequest:
     base_url: str  # https://host:port/v1.0
     ctx: CallContext | None = None
     _json: Any = None
+
+    def __post_init__(self) -> None:
+        self.query = normalize_query(self.query)
 
     @property
     def tenant(self) -> Tenant:

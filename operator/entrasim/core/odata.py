@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import ChainMap
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from .errors import BadRequest, UnsupportedQuery
+from .resources import ResourceProperties
 
 Predicate = Callable[[Mapping[str, Any]], bool]
 T = TypeVar("T")
@@ -33,7 +35,7 @@ class QueryOptions:
     top: int | None = None
     select: list[str] | None = None
     filter: Predicate | None = None
-    filter_text: str | None = None
+    filter_clause: Filter | None = None  # the parsed $filter: its terms, for services that check them
     count: bool = False
     skiptoken: str | None = None
     skip: int = 0
@@ -41,8 +43,14 @@ class QueryOptions:
     expand: list[str] = field(default_factory=list)
 
 
+def normalize_query(query: Mapping[str, str]) -> dict[str, str]:
+    """Query option names ignore case (`$orderBy` is `$orderby`), as OData 4.01 and Graph allow."""
+    return {key.lower() if key.startswith("$") else key: value for key, value in query.items()}
+
+
 def parse_query(query: Mapping[str, str], *, max_top: int = 999) -> QueryOptions:
     """Reads the $-options of a request. Unknown $-options are a 400, as Graph answers."""
+    query = normalize_query(query)
     for key in query:
         if key.startswith("$") and key not in KNOWN_OPTIONS:
             raise BadRequest(f"Query option '{key}' is not allowed.", code="Request_BadRequest")
@@ -57,8 +65,8 @@ def parse_query(query: Mapping[str, str], *, max_top: int = 999) -> QueryOptions
     if "$select" in query:
         opts.select = [s.strip() for s in query["$select"].split(",") if s.strip()]
     if "$filter" in query:
-        opts.filter_text = query["$filter"]
-        opts.filter = compile_filter(query["$filter"])
+        opts.filter_clause = parse_filter(query["$filter"])
+        opts.filter = opts.filter_clause.test
     if "$count" in query:
         if query["$count"].lower() not in ("true", "false"):
             raise BadRequest(f"Invalid value '{query['$count']}' for query option $count.")
@@ -90,8 +98,12 @@ def select_fields(obj: Mapping[str, Any], select: Sequence[str] | None) -> dict[
 
 
 def resolve_path(obj: Mapping[str, Any] | None, path: str) -> Any:
+    """A property, a nested one (`a/b`), or the size of a collection (`assignedLicenses/$count`)."""
     value: Any = obj
     for part in path.split("/"):
+        if part == "$count":
+            value = len(value) if isinstance(value, list) else 0  # an absent collection is empty
+            continue
         if not isinstance(value, Mapping):
             return None
         value = value.get(part)
@@ -99,13 +111,14 @@ def resolve_path(obj: Mapping[str, Any] | None, path: str) -> Any:
 
 
 # --- $filter ------------------------------------------------------------------------------------------
-# Grammar (the subset Graph's directory and reporting workloads document):
+# One parser for every resource. Grammar (the subset Graph's directory and reporting workloads document):
 #   expr    := and_expr ("or" and_expr)*
 #   and_expr:= unary ("and" unary)*
-#   unary   := "not" unary | "(" expr ")" | call | comparison
+#   unary   := "not" unary | "(" expr ")" | lambda | call | comparison
 #   comparison := operand op operand | operand "in" "(" literal, ... ")"
 #   operand := path | literal | call ;  call := startswith|endswith|contains|tolower|toupper "(" args ")"
-#   lambda  := path "/any(" var ":" var op literal ")"
+#   lambda  := path "/any(" [var ":" expr] ")" | path "/all(" var ":" expr ")"
+# String comparisons and string functions ignore case, as directory queries do.
 
 _TOKEN_RE = re.compile(
     r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?(?![\w-]))"
@@ -114,7 +127,28 @@ _TOKEN_RE = re.compile(
     r"|(?P<punct>[(),:])|(?P<word>[A-Za-z_@$][\w./@$]*))"
 )
 _COMPARATORS = {"eq", "ne", "gt", "ge", "lt", "le"}
-_FUNCTIONS = {"startswith", "endswith", "contains", "tolower", "toupper"}
+_TEST_FUNCTIONS = {"startswith", "endswith", "contains"}
+_FUNCTIONS = _TEST_FUNCTIONS | {"tolower", "toupper"}
+_LAMBDAS = ("/any", "/all")
+Operand = Callable[[Mapping[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class FilterTerm:
+    """One use of a property in a $filter: what a service checks against the operators it supports.
+    `op` is a comparison (`eq`, `in`, `eq null`, `ne null`...), a function (`startswith`...), a lambda
+    (`any`, `all`; `prop` is the collection) or `not` (with `prop` empty)."""
+
+    prop: str
+    op: str
+
+
+@dataclass(frozen=True)
+class Filter:
+    text: str
+    test: Predicate
+    terms: tuple[FilterTerm, ...]
+    equality: tuple[str, Any] | None  # (property, value) when the whole filter is `property eq literal`
 
 
 @dataclass
@@ -143,12 +177,15 @@ class _FilterParser:
         self.text = text
         self.toks = _tokenize(text)
         self.i = 0
+        self.terms: list[FilterTerm] = []
+        self.lambda_vars: list[str] = []  # variables of the lambdas being parsed, innermost last
+        self.equalities: list[tuple[str, Any]] = []
 
     def fail(self, why: str) -> UnsupportedQuery:
         return UnsupportedQuery(f"Invalid filter clause: {why} in '{self.text}'.")
 
-    def peek(self) -> _Tok | None:
-        return self.toks[self.i] if self.i < len(self.toks) else None
+    def peek(self, ahead: int = 0) -> _Tok | None:
+        return self.toks[self.i + ahead] if self.i + ahead < len(self.toks) else None
 
     def take(self, text: str | None = None) -> _Tok:
         tok = self.peek()
@@ -157,12 +194,21 @@ class _FilterParser:
         self.i += 1
         return tok
 
-    def parse(self) -> Predicate:
+    def parse(self) -> Filter:
         pred = self.expr()
         extra = self.peek()
         if extra is not None:
             raise self.fail(f"unexpected '{extra.text}'")
-        return pred
+        sole = self.equalities[0] if len(self.equalities) == 1 and len(self.terms) == 1 else None
+        return Filter(self.text, pred, tuple(self.terms), sole)
+
+    def on_resource(self, path: str) -> bool:
+        """A property of the resource, not of a lambda's variable (its collection stands for it)."""
+        return path.split("/")[0] not in self.lambda_vars
+
+    def record(self, prop: str | None, op: str) -> None:
+        if prop is not None and self.on_resource(prop):
+            self.terms.append(FilterTerm(prop, op))
 
     def parenthesized(self, item: Callable[[], T]) -> list[T]:
         """`(item, item, ...)`: the values of an `in` list or the arguments of a function."""
@@ -185,7 +231,7 @@ class _FilterParser:
     ) -> Predicate:
         """Operands separated by `keyword` (and/or), combined with all/any."""
         parts = [operand()]
-        while (t := self.peek()) and t.text.lower() == keyword:
+        while (t := self.peek()) and t.kind == "word" and t.text.lower() == keyword:
             self.i += 1
             parts.append(operand())
         if len(parts) == 1:
@@ -200,8 +246,9 @@ class _FilterParser:
         tok = self.peek()
         if tok is None:
             raise self.fail("unexpected end")
-        if tok.text.lower() == "not":
+        if tok.kind == "word" and tok.text.lower() == "not":
             self.i += 1
+            self.terms.append(FilterTerm("", "not"))
             inner = self.unary()
             return lambda o: not inner(o)
         if tok.text == "(":
@@ -209,70 +256,89 @@ class _FilterParser:
             inner = self.expr()
             self.take(")")
             return inner
-        if tok.kind == "word" and tok.text.lower() in ("startswith", "endswith", "contains"):
-            fn = self.operand()
+        if self._at_lambda():
+            return self.lambda_expr()
+        if tok.kind == "word" and tok.text.lower() in _TEST_FUNCTIONS:
+            fn, _path = self.operand()
             nxt = self.peek()
             if nxt is None or nxt.text.lower() not in _COMPARATORS:
                 return lambda o: bool(fn(o))
-            return self.comparison_rest(fn)
-        if tok.kind == "word" and "/any(" in self.text and self._is_lambda():
-            return self.lambda_any()
-        return self.comparison_rest(self.operand())
+            return self.comparison_rest(fn, None)
+        return self.comparison_rest(*self.operand())
 
-    def _is_lambda(self) -> bool:
-        tok = self.peek()
-        nxt = self.toks[self.i + 1] if self.i + 1 < len(self.toks) else None
-        return tok is not None and tok.text.endswith("/any") and nxt is not None and nxt.text == "("
+    def _at_lambda(self) -> bool:
+        tok, nxt = self.peek(), self.peek(1)
+        return (
+            tok is not None
+            and tok.kind == "word"
+            and tok.text.lower().endswith(_LAMBDAS)
+            and nxt is not None
+            and nxt.text == "("
+        )
 
-    def lambda_any(self) -> Predicate:
-        path = self.take().text[: -len("/any")]
+    def lambda_expr(self) -> Predicate:
+        word = self.take().text
+        path, kind = word[: -len("/any")], word[-3:].lower()
+        self.record(path, kind)
         self.take("(")
+        if kind == "any" and (tok := self.peek()) is not None and tok.text == ")":
+            self.i += 1  # `collection/any()`: the collection is not empty
+            return lambda o: bool(_items(o, path))
         var = self.take().text
+        if not re.fullmatch(r"[A-Za-z_]\w*", var):
+            raise self.fail(f"lambda variable expected, got '{var}'")
         self.take(":")
-        left = self.take().text
-        if left != var and not left.startswith(var + "/"):
-            raise self.fail(f"lambda variable '{var}' expected")
-        sub = left[len(var) + 1 :] if left != var else None
-        op = self.take().text.lower()
-        if op not in _COMPARATORS:
-            raise self.fail(f"unsupported operator '{op}'")
-        value = self.literal()
+        self.lambda_vars.append(var)
+        body = self.expr()
+        self.lambda_vars.pop()
         self.take(")")
+        combine = any if kind == "any" else all
 
         def pred(o: Mapping[str, Any]) -> bool:
-            items = resolve_path(o, path) or []
-            return any(_compare(op, resolve_path(it, sub) if sub else it, value) for it in items)
+            # the body sees the variable and, through it, the outer object's properties
+            outer = cast(MutableMapping[str, Any], o)  # ChainMap only reads the maps after the first
+            return combine(body(ChainMap({var: item}, outer)) for item in _items(o, path))
 
         return pred
 
-    def comparison_rest(self, left: Callable[[Mapping[str, Any]], Any]) -> Predicate:
+    def comparison_rest(self, left: Operand, path: str | None) -> Predicate:
         tok = self.peek()
         if tok is None:
             raise self.fail("operator expected")
         op = tok.text.lower()
         self.i += 1
         if op == "in":
+            self.record(path, "in")
             values = self.parenthesized(self.literal)
-            return lambda o: left(o) in values
+            return lambda o: any(_compare("eq", left(o), v) for v in values)
         if op not in _COMPARATORS:
             raise self.fail(f"unsupported operator '{tok.text}'")
-        right = self.operand()
+        nxt = self.peek()
+        is_null = nxt is not None and nxt.kind == "word" and nxt.text.lower() == "null"
+        self.record(path, f"{op} null" if is_null and op in ("eq", "ne") else op)
+        right, right_path = self.operand()
+        literal = right_path is None and nxt is not None and nxt.kind != "word"  # a string, number, GUID, date
+        if op == "eq" and literal and path is not None and self.on_resource(path):
+            self.equalities.append((path, right({})))
         return lambda o: _compare(op, left(o), right(o))
 
-    def operand(self) -> Callable[[Mapping[str, Any]], Any]:
+    def operand(self) -> tuple[Operand, str | None]:
+        """A value and, when it is a property of the resource, its path."""
         tok = self.peek()
         if tok is None:
             raise self.fail("operand expected")
         if tok.kind == "word" and tok.text.lower() in _FUNCTIONS:
             name = tok.text.lower()
             self.i += 1
-            return _function(name, self.parenthesized(self.operand), self)
+            args = self.parenthesized(self.operand)
+            self.record(args[0][1], name)
+            return _function(name, [fn for fn, _ in args], self), None
         if tok.kind == "word" and tok.text.lower() not in ("true", "false", "null"):
             self.i += 1
             path = tok.text
-            return lambda o: resolve_path(o, path)
+            return (lambda o: resolve_path(o, path)), path
         value = self.literal()
-        return lambda o: value
+        return (lambda o: value), None
 
     def literal(self) -> Any:
         tok = self.take()
@@ -285,14 +351,19 @@ class _FilterParser:
         if tok.kind == "guid":
             return tok.text
         low = tok.text.lower()
-        if low in ("true", "false"):
+        if tok.kind == "word" and low in ("true", "false"):
             return low == "true"
-        if low == "null":
+        if tok.kind == "word" and low == "null":
             return None
         raise self.fail(f"literal expected, got '{tok.text}'")
 
 
-def _function(name: str, args: list[Callable[[Mapping[str, Any]], Any]], parser: _FilterParser) -> Callable:
+def _items(obj: Mapping[str, Any], path: str) -> list[Any]:
+    value = resolve_path(obj, path)
+    return value if isinstance(value, list) else []
+
+
+def _function(name: str, args: list[Operand], parser: _FilterParser) -> Operand:
     arity = 1 if name in ("tolower", "toupper") else 2
     if len(args) != arity:
         raise parser.fail(f"{name} takes {arity} argument(s)")
@@ -301,7 +372,9 @@ def _function(name: str, args: list[Callable[[Mapping[str, Any]], Any]], parser:
     if name == "toupper":
         return lambda o: s.upper() if isinstance(s := args[0](o), str) else s
     test = {"startswith": str.startswith, "endswith": str.endswith, "contains": str.__contains__}[name]
-    return lambda o: isinstance(a := args[0](o), str) and isinstance(b := args[1](o), str) and test(a, b)
+    return lambda o: (
+        isinstance(a := args[0](o), str) and isinstance(b := args[1](o), str) and test(a.lower(), b.lower())
+    )
 
 
 class DateTimeLiteral(str):
@@ -338,10 +411,48 @@ def _compare(op: str, left: Any, right: Any) -> bool:
         return False
 
 
-def compile_filter(text: str) -> Predicate:
+def parse_filter(text: str) -> Filter:
     if not text.strip():
         raise UnsupportedQuery("Invalid filter clause: empty filter.")
     return _FilterParser(text).parse()
+
+
+# --- advanced queries and $search on directory objects -------------------------------------------------
+
+SEARCH_NEEDS_EVENTUAL = (
+    "Request with $search query parameter only works through MSGraph with a special request header: "
+    "'ConsistencyLevel: eventual'"
+)
+_SEARCH_CLAUSE_RE = re.compile(r'^"([A-Za-z]+):([^"]*)"$')
+_WORD_SPLIT_RE = re.compile(r"[^0-9A-Za-z]+")
+
+
+def consistency_eventual(headers: Mapping[str, str], query: Mapping[str, str]) -> bool:
+    """ConsistencyLevel: eventual, sent as a header or (as Microsoft's own examples do) a query parameter."""
+    sent = [*headers.items(), *query.items()]
+    return any(k.lower() == "consistencylevel" and v.strip().lower() == "eventual" for k, v in sent)
+
+
+def compile_search(text: str, resource: ResourceProperties) -> Predicate:
+    """$search="prop:term" clauses joined by AND/OR (AND binds tighter). A term matches the start of any
+    word of the property value, as the directory's tokenized search does."""
+    groups = [[_search_clause(c.strip(), resource) for c in part.split(" AND ")] for part in text.split(" OR ")]
+    return lambda o: any(all(test(o) for test in clauses) for clauses in groups)
+
+
+def _search_clause(clause: str, resource: ResourceProperties) -> Predicate:
+    m = _SEARCH_CLAUSE_RE.match(clause)
+    if m is None:
+        raise BadRequest(f"Syntax error: '{clause}' is not a valid $search clause. Use \"property:value\".")
+    prop, term = m.group(1), m.group(2).lower()
+    if prop not in resource.known:
+        raise resource.unknown(prop)
+
+    def test(o: Mapping[str, Any]) -> bool:
+        value = o.get(prop)
+        return isinstance(value, str) and any(w.lower().startswith(term) for w in [value, *_WORD_SPLIT_RE.split(value)])
+
+    return test
 
 
 # --- paging -------------------------------------------------------------------------------------------

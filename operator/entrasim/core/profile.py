@@ -24,6 +24,8 @@ class Profile:
     # Chance that one read of the writer is served by the replica that took its write.
     own_write_visibility: float = 1.0
     throttling: bool = True
+    # Also the budgets per app across tenants and per tenant across apps.
+    wide_throttling: bool = False
     # Wall-clock latency added to every Graph answer (lognormal): median and 99th percentile, in seconds.
     latency_median: float = 0.0
     latency_p99: float = 0.0
@@ -35,6 +37,7 @@ FAST = Profile("fast")
 PRODUCTION = Profile(
     "production",
     replication_delay=15.0,
+    wide_throttling=True,
     own_write_visibility=0.8,
     latency_median=0.03,
     latency_p99=0.3,

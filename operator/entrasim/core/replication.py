@@ -30,6 +30,7 @@ T = TypeVar("T")
 
 # The median delay is this fraction of the profile's maximum, and 99 % of draws fall under the maximum.
 MEDIAN_SHARE = 0.2
+PRUNE_AT = 1024
 _SIGMA = math.log(1 / MEDIAN_SHARE) / 2.326  # 2.326: the standard normal's 99th percentile
 
 
@@ -57,8 +58,12 @@ class Replication:
         """Records a create by the current Graph caller; no-op outside a Graph request or with no delay."""
         reader = _reader.get()
         delay = self.delay() if reader is not None else 0.0
-        if reader is not None and delay > 0:
-            self.pending[object_id] = _Pending(self._clock.now() + delay, reader.caller)
+        if reader is None or delay <= 0:
+            return
+        now = self._clock.now()
+        if len(self.pending) >= PRUNE_AT:  # entries otherwise go only when read: bound a write-only run
+            self.pending = {i: p for i, p in self.pending.items() if p.visible_at > now}
+        self.pending[object_id] = _Pending(now + delay, reader.caller)
 
     @contextmanager
     def reading_as(self, tenant_id: str, app_id: str) -> Iterator[None]:
@@ -81,12 +86,6 @@ class Replication:
         if reader.on_writer_replica is None:
             reader.on_writer_replica = self._rng.random() < self._profile().own_write_visibility
         return not reader.on_writer_replica
-
-    def settle(self) -> None:
-        """Forgets objects that have reached every replica."""
-        now = self._clock.now()
-        for object_id in [i for i, p in self.pending.items() if p.visible_at <= now]:
-            del self.pending[object_id]
 
     def clear(self) -> None:
         self.pending.clear()
@@ -118,8 +117,8 @@ def visible_only(items: list[T]) -> list[T]:
     reader = _reader.get()
     if reader is None or not reader.replication.pending:
         return items
-    reader.replication.settle()
-    return [o for o in items if not reader.hides(_id(o))]
+    unseen = {object_id for object_id in list(reader.replication.pending) if reader.hides(object_id)}
+    return [o for o in items if _id(o) not in unseen] if unseen else items
 
 
 def unreplicated_reference() -> BadRequest:

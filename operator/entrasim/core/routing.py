@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from .errors import BadRequest, MethodNotAllowed
 from .http import Route
+
+# OData's key syntax, `/users('adele@contoso.com')`, addresses the same object as `/users/adele@contoso.com`;
+# Graph's docs use it for keys a path segment cannot carry (a user principal name starting with `$`).
+_KEY_IN_PARENTHESES = re.compile(r"^/(\w+)\('([^']*)'\)")
 
 
 def _first_segment(path: str) -> str:
@@ -21,6 +26,9 @@ class Router:
             self._buckets.setdefault(_first_segment(r.template), []).append(r)
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        if len(path) > 1:
+            path = path.rstrip("/")  # Graph accepts a trailing slash on a resource path (`/users/delta/?...`)
+        path = _KEY_IN_PARENTHESES.sub(r"/\1/\2", path)
         candidates = self._buckets.get(_first_segment(path), [])
         allowed = False
         for r in candidates:

@@ -1,8 +1,10 @@
-"""Graph's identity-and-access throttling: resource units per app per tenant, plus a write cap.
+"""Graph's identity-and-access throttling: resource units and writes, per app and tenant and wider.
 
-Budgets follow Microsoft's published limits (per 10 s: 3,500 RU for tenants under 50 users,
-5,000 up to 500, 8,000 above; writes: 3,000 per 150 s). Windows are fixed and use wall time,
-because clients back off in wall time whatever the simulated clock does."""
+Budgets follow Microsoft's published limits. Per app and tenant, always: per 10 s 3,500 RU for tenants
+under 50 users, 5,000 up to 500, 8,000 above; 3,000 writes per 150 s. Wider ones, on in the production
+profile (`wide`): per app across all tenants 150,000 RU per 20 s and 35,000 writes per 5 min; per tenant
+across all apps 18,000 writes per 5 min. Windows are fixed and use wall time, because clients back off in
+wall time whatever the simulated clock does."""
 
 from __future__ import annotations
 
@@ -14,6 +16,30 @@ RU_WINDOW_SECONDS = 10.0
 WRITE_WINDOW_SECONDS = 150.0
 WRITE_LIMIT = 3_000
 WARN_RATIO = 0.8
+ANY = "*"  # stands for every app or every tenant in a wider budget's key
+
+
+@dataclass(frozen=True)
+class Budget:
+    scope: str  # Tenant_Application, Application or Tenant: what x-ms-throttle-scope starts with
+    kind: str  # ReadWrite (resource units of every request) or Write (one per write)
+    limit: int
+    window: float  # seconds
+
+    def key(self, app_id: str, tenant_id: str) -> tuple[str, str, str, str]:
+        return (
+            self.scope,
+            self.kind,
+            ANY if self.scope == "Tenant" else app_id,
+            ANY if self.scope == "Application" else tenant_id,
+        )
+
+
+WIDE_BUDGETS = (
+    Budget("Application", "ReadWrite", 150_000, 20.0),
+    Budget("Application", "Write", 35_000, 300.0),
+    Budget("Tenant", "Write", 18_000, 300.0),
+)
 
 # Base costs by route template prefix; every other GET costs 1 and every write 1.
 _GET_COSTS = (
@@ -63,8 +89,8 @@ class Verdict:
 class Throttle:
     def __init__(self) -> None:
         self.enabled = True
-        self._ru: dict[tuple[str, str], _Window] = {}
-        self._writes: dict[tuple[str, str], _Window] = {}
+        self.wide = False  # also the per-app and per-tenant budgets
+        self._windows: dict[tuple[str, str, str, str], _Window] = {}
         self.throttled = 0
 
     def charge(
@@ -75,41 +101,39 @@ class Throttle:
         if not self.enabled:
             return Verdict(True, headers)
         now = time.monotonic()
-        key = (app_id, tenant_id)
-        limit = ru_limit(user_count)
-        ru = self._window(self._ru, key, now, RU_WINDOW_SECONDS)
-        if ru.used + cost > limit:
-            return self._deny(ru, now, RU_WINDOW_SECONDS, "ResourceUnitLimitExceeded", "ReadWrite", key, headers)
+        ru_limit_here = ru_limit(user_count)
+        budgets = [Budget("Tenant_Application", "ReadWrite", ru_limit_here, RU_WINDOW_SECONDS)]
         if method != "GET":
-            writes = self._window(self._writes, key, now, WRITE_WINDOW_SECONDS)
-            if writes.used + 1 > WRITE_LIMIT:
-                return self._deny(writes, now, WRITE_WINDOW_SECONDS, "WriteLimitExceeded", "Write", key, headers)
-            writes.used += 1
-        ru.used += cost
-        if ru.used / limit >= WARN_RATIO:
-            headers["x-ms-throttle-limit-percentage"] = f"{ru.used / limit:.1f}"
+            budgets.append(Budget("Tenant_Application", "Write", WRITE_LIMIT, WRITE_WINDOW_SECONDS))
+        if self.wide:
+            budgets += [b for b in WIDE_BUDGETS if b.kind == "ReadWrite" or method != "GET"]
+        charged = []
+        for budget in budgets:
+            window = self._window(budget.key(app_id, tenant_id), now, budget.window)
+            amount = cost if budget.kind == "ReadWrite" else 1
+            if window.used + amount > budget.limit:
+                return self._deny(window, now, budget, app_id, tenant_id, headers)
+            charged.append((window, amount))
+        for window, amount in charged:
+            window.used += amount
+        used = charged[0][0].used / ru_limit_here
+        if used >= WARN_RATIO:
+            headers["x-ms-throttle-limit-percentage"] = f"{used:.1f}"
         return Verdict(True, headers)
 
-    @staticmethod
-    def _window(store: dict[tuple[str, str], _Window], key: tuple[str, str], now: float, length: float) -> _Window:
-        window = store.get(key)
+    def _window(self, key: tuple[str, str, str, str], now: float, length: float) -> _Window:
+        window = self._windows.get(key)
         if window is None or now - window.start >= length:
-            window = store[key] = _Window(now)
+            window = self._windows[key] = _Window(now)
         return window
 
     def _deny(
-        self,
-        window: _Window,
-        now: float,
-        length: float,
-        information: str,
-        kind: str,
-        key: tuple[str, str],
-        headers: dict[str, str],
+        self, window: _Window, now: float, budget: Budget, app_id: str, tenant_id: str, headers: dict[str, str]
     ) -> Verdict:
         self.throttled += 1
-        retry_after = max(1, math.ceil(window.start + length - now))
-        scope = f"Tenant_Application/{kind}/{key[0]}/{key[1]}"
+        retry_after = max(1, math.ceil(window.start + budget.window - now))
+        information = "ResourceUnitLimitExceeded" if budget.kind == "ReadWrite" else "WriteLimitExceeded"
+        scope = f"{budget.scope}/{budget.kind}/{app_id}/{tenant_id}"
         headers = {
             **headers,
             "Retry-After": str(retry_after),

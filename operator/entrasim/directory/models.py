@@ -6,7 +6,6 @@ Graph does not expose lives in separate maps and indexes."""
 from __future__ import annotations
 
 import bisect
-import re
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -14,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.errors import BadRequest, ResourceNotFound, UnsupportedQuery
 from ..core.ids import is_guid, new_guid
-from ..core.odata import Predicate, QueryOptions, apply_query
+from ..core.odata import FilterTerm, QueryOptions, apply_query, compile_search
 from ..core.replication import hidden, unreplicated_reference, visible_only
+from ..core.resources import RESOURCES, ResourceProperties
 from .exceptions import InvalidObjectIdentifier, ObjectConflict, SyncStateNotFound
 from .membership_rules import Rule, compile_rule
 
@@ -26,12 +26,8 @@ RECYCLE_BIN_SECONDS = 30 * 24 * 3600
 DELTA_TOKEN_SECONDS = 7 * 24 * 3600  # directory delta tokens stay valid for seven days
 
 # fmt: off
-# Properties GET /users returns when the caller gives no $select (Graph's default set).
-USER_DEFAULT_PROPERTIES = (
-    "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
-    "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id",
-)
-USER_PROPERTIES = frozenset(USER_DEFAULT_PROPERTIES) | {
+# Properties a user or group may be created or updated with; reads know more (core/resources.py).
+USER_PROPERTIES = frozenset(RESOURCES["user"].default) | {
     "accountEnabled", "ageGroup", "city", "companyName", "country", "createdDateTime", "creationType",
     "department", "employeeId", "employeeType", "externalUserState", "faxNumber", "identities",
     "mailNickname", "onPremisesExtensionAttributes", "otherMails", "passwordProfile", "postalCode",
@@ -81,17 +77,13 @@ _ADVANCED_HINT = (
     "https://aka.ms/graph-docs/advanced-queries for more information"
 )
 _ADVANCED_OPERATORS = {"not": "not", "ne": "ne", "ne null": "ne", "endswith": "endsWith"}
-_REFUSED_OPERATORS = {"gt", "lt", "contains", "tolower", "toupper"}
-_FILTER_TOKEN_RE = re.compile(r"'(?:[^']|'')*'|[A-Za-z_@$][\w./@$]*|\S")
-_COMPARATORS = {"eq", "ne", "gt", "ge", "lt", "le", "in"}
-_FILTER_FUNCTIONS = {"startswith", "endswith", "contains", "tolower", "toupper"}
-_FILTER_KEYWORDS = _COMPARATORS | {"and", "or", "not", "true", "false", "null"}
+_REFUSED_OPERATORS = {"gt", "lt", "contains", "tolower", "toupper", "all"}
 
 
 @dataclass(frozen=True)
 class Capabilities:
     resource: str  # the type name Graph's errors use: User, Group
-    properties: frozenset[str]
+    declared: ResourceProperties  # every property of the type; its collections' `/$count` may be compared
     default: frozenset[str]  # filterable without advanced query parameters
     advanced: frozenset[str]  # filterable only with them
     endswith: frozenset[str]
@@ -111,18 +103,16 @@ class Capabilities:
         return self.unsupported(prop)
 
     def unknown(self, prop: str) -> BadRequest:
-        return BadRequest(
-            f"Could not find a property named '{prop}' on type 'microsoft.graph.{self.resource.lower()}'."
-        )
+        return self.declared.unknown(prop)
 
 
 # fmt: off
 CAPABILITIES = {
     "user": Capabilities(
         resource="User",
-        properties=USER_PROPERTIES,
+        declared=RESOURCES["user"],
         default=frozenset({
-            "accountEnabled", "ageGroup", "businessPhones", "city", "country", "createdDateTime",
+            "accountEnabled", "ageGroup", "assignedLicenses", "businessPhones", "city", "country", "createdDateTime",
             "creationType", "deletedDateTime", "department", "displayName", "employeeId", "externalUserState",
             "givenName", "id", "identities", "jobTitle", "mail", "mailNickname", "onPremisesSyncEnabled",
             "otherMails", "proxyAddresses", "state", "surname", "usageLocation", "userPrincipalName",
@@ -140,9 +130,10 @@ CAPABILITIES = {
     ),
     "group": Capabilities(
         resource="Group",
-        properties=GROUP_PROPERTIES,
+        declared=RESOURCES["group"],
         default=frozenset({
-            "createdDateTime", "deletedDateTime", "displayName", "groupTypes", "id", "isAssignableToRole",
+            "assignedLicenses", "createdDateTime", "deletedDateTime", "displayName", "groupTypes",
+            "hasMembersWithLicenseErrors", "id", "isAssignableToRole",
             "mail", "mailEnabled", "mailNickname", "proxyAddresses", "securityEnabled",
         }),
         advanced=frozenset({"description", "membershipRule", "membershipRuleProcessingState", "visibility"}),
@@ -154,51 +145,17 @@ CAPABILITIES = {
 # fmt: on
 
 
-def filter_terms(text: str) -> list[tuple[str, str]]:
-    """The (property, operator) pairs of a $filter, e.g. [("userType", "eq"), ("mail", "startswith")].
-    `not` gives ("", "not"), a lambda (collection, "any"), a comparison with null "eq null" or "ne null".
-    Terms on a lambda's variable are left out: the lambda's collection stands for them."""
-    toks = _FILTER_TOKEN_RE.findall(text)
-
-    def at(i: int) -> str:
-        return toks[i] if i < len(toks) else ""
-
-    lambda_vars: set[str] = set()
-    terms: list[tuple[str, str]] = []
-    for i, tok in enumerate(toks):
-        low, nxt = tok.lower(), at(i + 1).lower()
-        if low.endswith(("/any", "/all")) and nxt == "(":
-            terms.append((tok.rsplit("/", 1)[0], low.rsplit("/", 1)[1]))
-            if at(i + 3) == ":":
-                lambda_vars.add(at(i + 2))
-            continue
-        if low == "not":
-            term = ("", "not")
-        elif low in _FILTER_FUNCTIONS and nxt == "(":
-            term = (at(i + 2), low)
-        elif nxt in _COMPARATORS and tok[0].isalpha() and low not in _FILTER_KEYWORDS:
-            term = (tok, f"{nxt} null" if at(i + 2).lower() == "null" else nxt)
-        else:
-            continue
-        if term[0].split("/")[0] not in lambda_vars:
-            terms.append(term)
-    return terms
-
-
-def check_select(kind: str, select: Iterable[str] | None, *, extra: Iterable[str] = ()) -> None:
-    caps = CAPABILITIES[kind]
-    for prop in select or ():
-        if prop not in caps.properties and prop not in extra:
-            raise caps.unknown(prop)
+def check_select(kind: str, select: Iterable[str] | None, *, listing: bool = True, extra: Iterable[str] = ()) -> None:
+    RESOURCES[kind].check_select(select, listing=listing, extra=extra)
 
 
 def check_query(kind: str, opts: QueryOptions, *, advanced: bool) -> None:
     """Refuses the $select/$filter/$orderby/$expand forms the directory refuses for this request."""
     caps = CAPABILITIES[kind]
     check_select(kind, opts.select)
-    if opts.filter_text:
-        _check_filter(caps, opts.filter_text, advanced=advanced)
-    if opts.orderby and opts.filter_text and not advanced:
+    if opts.filter_clause:
+        _check_filter(caps, opts.filter_clause.terms, advanced=advanced)
+    if opts.orderby and opts.filter_clause and not advanced:
         raise UnsupportedQuery("Sorting not supported for current query.")
     for prop, _desc in opts.orderby:
         if prop not in caps.orderby and not (advanced and prop in caps.orderby_advanced):
@@ -207,11 +164,17 @@ def check_query(kind: str, opts: QueryOptions, *, advanced: bool) -> None:
         raise UnsupportedQuery(f"Expanding '{opts.expand[0]}' is not supported on this collection.")
 
 
-def _check_filter(caps: Capabilities, text: str, *, advanced: bool) -> None:
-    for prop, op in filter_terms(text):
+def _check_filter(caps: Capabilities, terms: Iterable[FilterTerm], *, advanced: bool) -> None:
+    for prop, op in ((t.prop, t.op) for t in terms):
         if op in _ADVANCED_OPERATORS and not advanced:
             raise UnsupportedQuery(f"Operator '{_ADVANCED_OPERATORS[op]}' {_ADVANCED_HINT}")
         if not prop:
+            continue
+        if prop.split("/")[0] not in caps.declared.known:
+            raise caps.unknown(prop)
+        if prop.endswith("/$count"):  # a collection's size: `eq`/`ne` with advanced query parameters only
+            if not advanced or op not in ("eq", "ne") or prop[: -len("/$count")] not in caps.declared.collections:
+                raise caps.unsupported(prop)
             continue
         if op in _REFUSED_OPERATORS or (op == "endswith" and prop not in caps.endswith):
             raise caps.unsupported(prop)
@@ -221,35 +184,7 @@ def _check_filter(caps: Capabilities, text: str, *, advanced: bool) -> None:
             continue
         if prop in caps.advanced:
             raise caps.needs_advanced(prop)
-        if prop.split("/")[0] in caps.properties:
-            raise caps.unsupported(prop)
-        raise caps.unknown(prop)
-
-
-_SEARCH_CLAUSE_RE = re.compile(r'^"([A-Za-z]+):([^"]*)"$')
-_WORD_SPLIT_RE = re.compile(r"[^0-9A-Za-z]+")
-
-
-def compile_search(kind: str, text: str) -> Predicate:
-    """$search="prop:term" clauses joined by AND/OR (AND binds tighter). A term matches the start of any
-    word of the property value, as the directory's tokenized search does."""
-    groups = [[_search_clause(kind, c.strip()) for c in part.split(" AND ")] for part in text.split(" OR ")]
-    return lambda o: any(all(test(o) for test in clauses) for clauses in groups)
-
-
-def _search_clause(kind: str, clause: str) -> Predicate:
-    m = _SEARCH_CLAUSE_RE.match(clause)
-    if m is None:
-        raise BadRequest(f"Syntax error: '{clause}' is not a valid $search clause. Use \"property:value\".")
-    prop, term = m.group(1), m.group(2).lower()
-    if prop not in CAPABILITIES[kind].properties:
-        raise CAPABILITIES[kind].unknown(prop)
-
-    def test(o: Mapping[str, Any]) -> bool:
-        value = o.get(prop)
-        return isinstance(value, str) and any(w.lower().startswith(term) for w in [value, *_WORD_SPLIT_RE.split(value)])
-
-    return test
+        raise caps.unsupported(prop)
 
 
 # --- the backend ----------------------------------------------------------------------------------------
@@ -270,6 +205,9 @@ class DirectoryBackend:
         self._member_of: dict[str, set[str]] = {}  # object id -> groups it is a direct member of
         self._dynamic: dict[str, Rule] = {}  # dynamic groups whose rule is being processed
         self._listings: dict[str, tuple[int, list[Mapping[str, Any]]]] = {}  # kind -> (sequence, objects)
+        # (group id, transitive, kind) -> members, valid while the sequence stays at _member_listings_at
+        self._member_listings: dict[tuple[str, bool, str | None], list[dict[str, Any]]] = {}
+        self._member_listings_at = -1
         # Change tracking for delta queries. `changes` holds each object's latest change; `_log` lists
         # (sequence, id) in sequence order (stale entries are compacted away) so a round reads a suffix.
         self.sequence = 0
@@ -666,20 +604,51 @@ class DirectoryBackend:
         group = self.groups.get(group_id)
         return group is not None and DYNAMIC not in (group.get("groupTypes") or [])
 
+    def _ordered_members(self, group_id: str) -> list[str]:
+        """A group's direct member ids in the order they were added: a stable order for paging, and one
+        that reads the objects roughly in the order they were made, which is much kinder to the CPU cache
+        than a set's order when a page renders a thousand of them."""
+        members = self.members.get(group_id, set())
+        return [mid for mid in self._added_at.get(group_id, {}) if mid in members]
+
     def direct_members(self, group_id: str) -> list[dict[str, Any]]:
-        group = self.get_group(group_id)
-        return visible_only([self._object(mid) for mid in self.members[group["id"]]])
+        return visible_only(self._members_of(self.get_group(group_id)["id"], transitive=False))
 
     def transitive_members(self, group_id: str) -> list[dict[str, Any]]:
-        seen: set[str] = set()
-        stack = [self.get_group(group_id)["id"]]
+        return visible_only(self._members_of(self.get_group(group_id)["id"], transitive=True))
+
+    def _members_of(self, group_id: str, *, transitive: bool) -> list[dict[str, Any]]:
+        """Direct or transitive members as every replica will have them (callers filter what the reader's
+        replica has); transitive members walk nested groups, group by group."""
+        if not transitive:
+            return [self._object(mid) for mid in self._ordered_members(group_id)]
+        seen: dict[str, None] = {}  # insertion-ordered set
+        stack = [group_id]
         while stack:
-            for mid in self.members.get(stack.pop(), ()):
+            for mid in self._ordered_members(stack.pop()):
                 if mid not in seen:
-                    seen.add(mid)
+                    seen[mid] = None
                     if mid in self.groups:
                         stack.append(mid)
-        return visible_only([self._object(mid) for mid in seen])
+        return [self._object(mid) for mid in seen]
+
+    def member_listing(self, group_id: str, *, transitive: bool, kind: str | None = None) -> list[dict[str, Any]]:
+        """A group's direct or transitive members (only users or groups when `kind` says so) as the
+        reader's replica has them. The full listing is made again only after a directory change: paging
+        through a 100k-member group reads the same list once per page instead of rebuilding it. Callers
+        must not modify it."""
+        gid = self.get_group(group_id)["id"]
+        if self._member_listings_at != self.sequence:  # every change moves the sequence
+            self._member_listings.clear()
+            self._member_listings_at = self.sequence
+        key = (gid, transitive, kind)
+        listing = self._member_listings.get(key)
+        if listing is None:
+            listing = self._members_of(gid, transitive=transitive)
+            if kind is not None:
+                listing = [o for o in listing if self.kind_of(o["id"]) == kind]
+            self._member_listings[key] = listing
+        return visible_only(listing)
 
     def member_of(self, object_id: str) -> Iterable[str]:
         return iter(self._member_of.get(object_id, ()))
@@ -724,11 +693,11 @@ class DirectoryBackend:
         check_query(kind, opts, advanced=advanced)
         if opts.filter is None and not opts.orderby and search is None:
             return visible_only(self._listing(kind))
-        candidates = self._indexed(kind, opts.filter_text)
+        candidates = self._indexed(kind, opts.filter_clause.equality if opts.filter_clause else None)
         store = self.users if kind == "user" else self.groups
         items = apply_query(store.values() if candidates is None else candidates, opts)
         if search is not None:
-            matches = compile_search(kind, search)
+            matches = compile_search(search, RESOURCES[kind])
             items = [o for o in items if matches(o)]
         return visible_only(items)
 
@@ -743,13 +712,11 @@ class DirectoryBackend:
             )
         return cached[1]
 
-    _INDEXED_EQ = re.compile(r"^\s*(userPrincipalName|displayName|id)\s+eq\s+'((?:[^']|'')*)'\s*$")
-
-    def _indexed(self, kind: str, filter_text: str | None) -> list[dict[str, Any]] | None:
-        m = self._INDEXED_EQ.match(filter_text or "")
-        if m is None:
+    def _indexed(self, kind: str, equality: tuple[str, Any] | None) -> list[dict[str, Any]] | None:
+        """The objects an equality filter on an indexed property names, or None to scan."""
+        if equality is None or not isinstance(equality[1], str):
             return None
-        prop, value = m.group(1), m.group(2).replace("''", "'").lower()
+        prop, value = equality[0], equality[1].lower()
         store = self.users if kind == "user" else self.groups
         if prop == "id":
             return [store[value]] if value in store else []

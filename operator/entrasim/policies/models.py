@@ -163,6 +163,13 @@ DEFAULT_FIELDS: dict[str, Check] = {
     **dict.fromkeys(_B2B_SETTINGS, B2B_SETTING),
     "invitationRedemptionIdentityProviderConfiguration": IDP_CONFIGURATION,
     "automaticUserConsentSettings": INBOUND_OUTBOUND,
+    "tenantRestrictions": TENANT_RESTRICTIONS,
+}
+CLOUD_ENDPOINTS = ("microsoftonline.com", "microsoftonline.us", "partner.microsoftonline.cn")
+# The root crossTenantAccessPolicy: which other Microsoft clouds the tenant collaborates with.
+ROOT_FIELDS: dict[str, Check] = {
+    "displayName": STRING,
+    "allowedCloudEndpoints": _collection(_enum("crossTenantAccessPolicy", *CLOUD_ENDPOINTS), "Edm.String"),
 }
 SYNC_FIELDS: dict[str, Check] = {"displayName": STRING, "userSyncInbound": USER_SYNC_INBOUND}
 
@@ -197,6 +204,7 @@ def system_default() -> dict[str, Any]:
             ],
             "fallbackIdentityProvider": "defaultConfiguredIdp",
         },
+        "tenantRestrictions": {**_b2b("allowed"), "devices": None},
     }
 
 
@@ -223,6 +231,7 @@ class PoliciesBackend:
         self.partners: dict[str, dict[str, Any]] = {}  # partner tenant id (lower case) -> configuration
         self.sync_policies: dict[str, dict[str, Any]] = {}  # partner tenant id -> identitySynchronization
         self.default = system_default()
+        self.root: dict[str, Any] = {"displayName": "CrossTenantAccessPolicy", "allowedCloudEndpoints": []}
 
     # --- queries for the provisioning engine ---------------------------------------------------------
     def partner(self, tenant_id: str) -> dict[str, Any] | None:
@@ -326,3 +335,12 @@ class PoliciesBackend:
 
     def reset_default(self) -> None:
         self.default = system_default()
+
+    # --- the root policy -----------------------------------------------------------------------------
+    def update_root(self, body: Mapping[str, Any]) -> None:
+        settings = validate_object(body, ROOT_FIELDS)
+        if "displayName" in body and not settings["displayName"]:
+            raise InvalidValue("displayName", "crossTenantAccessPolicy")
+        if "allowedCloudEndpoints" in body:
+            settings["allowedCloudEndpoints"] = list(dict.fromkeys(settings["allowedCloudEndpoints"]))
+        self.root.update({k: v for k, v in settings.items() if k in body})

@@ -65,6 +65,16 @@ def get_identity_sync(req: GraphRequest) -> Reply:
     return ok(select_fields(policy, req.options().select), context=context, req=req)
 
 
+def get_root(req: GraphRequest) -> Reply:
+    root = _policies(req).root
+    return ok(select_fields(root, req.options().select), context="policies/crossTenantAccessPolicy/$entity", req=req)
+
+
+def update_root(req: GraphRequest) -> Reply:
+    _policies(req).update_root(req.json_object())
+    return no_content()
+
+
 def get_default(req: GraphRequest) -> Reply:
     default = _policies(req).default
     return ok(

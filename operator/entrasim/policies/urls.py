@@ -11,6 +11,8 @@ _BASE = "/policies/crossTenantAccessPolicy"
 _PARTNER = f"{_BASE}/partners/{{tenantId}}"
 
 ROUTES = [
+    route("GET", _BASE, r.get_root, *READ),
+    route("PATCH", _BASE, r.update_root, *WRITE),
     route("GET", f"{_BASE}/partners", r.list_partners, *READ),
     route("POST", f"{_BASE}/partners", r.create_partner, *WRITE),
     route("GET", _PARTNER, r.get_partner, *READ),

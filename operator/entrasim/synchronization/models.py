@@ -1,5 +1,6 @@
 """State and rules of the synchronization service for one tenant: per service principal, its secrets and
-its jobs (schedule, status, schema); the provisioning itself runs in engine.py."""
+its jobs (schedule, status, schema). The provisioning itself runs in scheduling.py (cycles) and
+on_demand.py (provisionOnDemand)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from ..applications.models import CTS_TEMPLATE_ID
 from ..core.errors import InvalidRequest, TooManyRequests
 from . import expressions as ex
+from . import on_demand, scheduling
 from . import schema as cts
-from .engine import Engine, Job, check_policies, on_demand_result
 from .exceptions import (
     InvalidSecret,
     JobAlreadyExists,
@@ -22,6 +23,8 @@ from .exceptions import (
     RequestParameterInvalid,
     SyncObjectNotFound,
 )
+from .job import Job
+from .preconditions import check_policies
 
 if TYPE_CHECKING:
     from ..world import Tenant
@@ -226,8 +229,8 @@ class SynchronizationBackend:
         user = self.tenant.directory.users.get(object_id.lower())
         if user is None:
             raise SyncObjectNotFound(f"The object '{object_id}' was not found in {cts.SOURCE_DIRECTORY}.")
-        outcome, event = Engine(self.tenant, job).provision_on_demand(user, self._now())
-        return on_demand_result(outcome, event)
+        outcome, event = on_demand.provision_on_demand(self.tenant, job, user, self._now())
+        return on_demand.on_demand_result(outcome, event)
 
     def _throttle_on_demand(self, job: Job) -> None:
         """5 requests per 10 s; a request leaves the window after 10 s of simulated or of wall time."""
@@ -324,7 +327,7 @@ class SynchronizationBackend:
 
     def _run(self, job: Job, now: float) -> None:
         try:
-            Engine(self.tenant, job).run_due(now)
+            scheduling.run_due(self.tenant, job, now)
         except Exception as exc:  # a bug must not stop the clock ticking for every tenant
             self.tenant.world.internal_errors.append(f"provisioning job {job.id}: {exc!r}")
             job.schedule_state = "Disabled"

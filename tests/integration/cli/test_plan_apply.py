@@ -132,7 +132,7 @@ def test_a_scope_that_shrinks_too_much_is_blocked_and_counted(ctsync, manifests,
     result = ctsync("plan", str(narrowed), "--credentials", str(credentials), *NS)
     assert result.returncode == 1
     assert (
-        "  error: ScopeShrinkBlocked: 20 of 20 synced users (100%) would leave scope; max 20%; "
+        "  error: ScopeShrinkBlocked: 20 of 20 users in scope (100%) would leave it; max 20%; "
         "annotate ctsync.io/acknowledge-shrink=0 to proceed" in result.stdout.splitlines()
     )
 

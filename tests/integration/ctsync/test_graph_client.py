@@ -5,16 +5,21 @@ from __future__ import annotations
 import pytest
 
 from ctsync import errors
+from ctsync.graph.client import Backoff
 from ctsync.graph.errors import GraphConflict, GraphNotFound
 from support.sim import CONTOSO, FABRIKAM, ctsync_graph_client
 
 PARTNERS = "/policies/crossTenantAccessPolicy/partners"
+FAST_BACKOFF = Backoff(attempts=3, base=0.01, cap=0.05)
 
 
 @pytest.fixture
 async def contoso(sim):
     seen: list[tuple] = []
-    client = ctsync_graph_client(sim, "contoso", "source", observer=lambda *call: seen.append(call))
+    # 503/504 backoff shortened: the attempts are the point here, not the wait.
+    client = ctsync_graph_client(
+        sim, "contoso", "source", observer=lambda *call: seen.append(call), backoff=FAST_BACKOFF
+    )
     client.seen = seen
     yield client
     await client.close()
@@ -77,6 +82,29 @@ async def test_non_idempotent_post_is_not_retried(contoso, control):
     assert len(contoso.seen) == 1
 
 
+async def test_unavailable_without_retry_after_backs_off_in_the_call_only(contoso, control):
+    for status in (503, 504):
+        control.post("/faults", json={"path": "/v1.0/users$", "status": status, "times": 2})
+        assert (await contoso.get("/users"))["value"] == []
+    assert [call[3] for call in contoso.seen] == [503, 503, 200, 504, 504, 200]
+    control.post("/faults", json={"path": "/v1.0/users$", "status": 503})
+    with pytest.raises(errors.GraphUnavailable) as caught:
+        await contoso.get("/users")
+    assert not isinstance(caught.value, errors.Throttled) and caught.value.retry_after is None
+    assert [call[3] for call in contoso.seen[6:]] == [503] * FAST_BACKOFF.attempts
+    control.delete("/faults")
+    # Nothing holds the tenant's other callers afterwards.
+    assert await contoso.get_optional(f"{PARTNERS}/{FABRIKAM}") is None
+
+
+async def test_unavailable_create_is_neither_repeated_nor_held(contoso, control):
+    control.post("/faults", json={"path": "/partners$", "method": "POST", "status": 503, "times": 1})
+    with pytest.raises(errors.GraphUnavailable):
+        await contoso.post(PARTNERS, {"tenantId": FABRIKAM}, retry=False)
+    assert len(contoso.seen) == 1
+    assert await contoso.get_optional(f"{PARTNERS}/{FABRIKAM}") is None  # the caller's look-up is not held
+
+
 async def test_a_failed_later_page_is_an_incomplete_read(sim, contoso, control):
     seed_users(sim, 250)
     control.post("/faults", json={"path": "/v1.0/users$", "status": 500, "times": 1})
@@ -107,3 +135,14 @@ async def test_error_codes_and_messages_survive_the_transport(contoso):
         await contoso.get("/groups/not-a-guid/members")
     assert caught.value.status == 400 and caught.value.code == "Request_BadRequest"
     assert "not-a-guid" in caught.value.message
+
+
+async def test_a_retry_after_given_as_an_http_date_holds_the_tenant_that_long(contoso, control):
+    fault = {"path": "/v1.0/users$", "status": 503, "retryAfter": 90, "retryAfterDate": True, "times": 1}
+    control.post("/faults", json=fault)
+    with pytest.raises(errors.Throttled) as caught:
+        await contoso.get("/users")
+    assert 80 <= caught.value.retry_after <= 91
+    with pytest.raises(errors.Throttled, match="still within Graph's Retry-After"):
+        await contoso.get_optional(f"{PARTNERS}/{FABRIKAM}")
+    assert len(contoso.seen) == 1

@@ -16,7 +16,7 @@ from ctsync.api.syncscope import SyncScope
 from ctsync.api.tenantpair import TenantPair
 from ctsync.graph import cts
 from ctsync.metrics import Metrics
-from ctsync.reconcile.provisioning import Watermark, read_new_events
+from ctsync.reconcile.provisioning import Watermark, poll_provisioning, read_new_events
 from ctsync.reconcile.tenantpair import reconcile_tenant_pair
 from entrasim.core.odata import QueryOptions
 from entrasim.seed import load_seed
@@ -171,3 +171,17 @@ async def test_a_create_is_timed_from_when_ctsync_saw_its_user_enter_scope(sim, 
     assert metrics.registry.get_sample_value(f"{histogram}_count", labels) == 21
     assert metrics.registry.get_sample_value(f"{histogram}_sum", labels) == pytest.approx(expected, abs=0.01)
     assert newcomer_at - seen_at > 60  # it waited for the next cycle
+
+
+async def test_a_pass_polls_through_its_pool_from_the_status_it_reported(sim, pool, running, secrets):
+    _, status = running
+    pair = TenantPair.from_body(tenant_pair_body(sim))
+    advance(sim, 2 * CYCLE)
+    entries, mark = await poll_provisioning(pool, pair, status)
+    assert Counter((e.action, e.status) for e in entries) == logged(sim, status["jobId"])
+    assert mark != Watermark.from_status(status)
+    assert await poll_provisioning(pool, pair, {**status, "provisioningWatermark": mark.to_status()}) == ([], mark)
+    assert await poll_provisioning(pool, pair, {}) is None  # no job yet: nothing to read
+    await pool.forget(pair)
+    del secrets["contoso-credentials"]
+    assert await poll_provisioning(pool, pair, status) is None  # the pass's own outcome says what is wrong

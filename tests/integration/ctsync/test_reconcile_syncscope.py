@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from ctsync.api import conditions
@@ -9,15 +11,22 @@ from ctsync.api.attributemapping import AttributeMapping
 from ctsync.api.conditions import Health
 from ctsync.api.syncscope import SyncScope
 from ctsync.api.tenantpair import TenantPair
+from ctsync.reconcile import permissions
 from ctsync.reconcile.attributemapping import reconcile_attribute_mapping
+from ctsync.reconcile.connections import ClientPool
+from ctsync.reconcile.provisioning import poll_provisioning
 from ctsync.reconcile.syncscope import finalize_sync_scope, reconcile_sync_scope
 from ctsync.reconcile.tenantpair import reconcile_tenant_pair
+from entrasim.core.profile import Profile
 from entrasim.seed import load_seed
 from support.sim import (
     CONTOSO,
+    CTSYNC_APP,
     FABRIKAM,
     attribute_mapping_body,
     contoso_people,
+    credentials_secrets,
+    start_sim,
     sync_scope_body,
     tenant_pair_body,
     two_tenant_seed,
@@ -131,7 +140,7 @@ async def test_scope_shrink_is_blocked_until_acknowledged(sim, pool, pair):
     narrowed = sync_scope_body(generation=2, scope={"syncAll": False, "groups": [{"displayName": "Small"}]})
     outcome = await reconcile_sync_scope(SyncScope.from_body(narrowed), pair, True, [], pool, status)
     assert outcome.health is Health.STALLED and outcome.reason == conditions.SCOPE_SHRINK_BLOCKED
-    assert "20 of 20 synced users" in outcome.message
+    assert "20 of 20 users in scope (100%) would leave it" in outcome.message  # no cycle has run: none synced
     acknowledged = dict(
         narrowed, metadata={**narrowed["metadata"], "annotations": {"ctsync.io/acknowledge-shrink": "2"}}
     )
@@ -146,6 +155,54 @@ async def test_a_failed_read_never_removes_assignments(sim, pool, pair, control)
     outcome = await reconcile_sync_scope(SyncScope.from_body(other), pair, True, [], pool, status)
     assert outcome.health is Health.RECONCILING
     assert requests(control, "DELETE", "/appRoleAssignedTo/{id}") == 0
+
+
+def revoke(sim, tenant_id: str, *roles: str) -> None:
+    sim.call(lambda w: w.tenant(tenant_id).identity.apps[CTSYNC_APP].roles.difference_update(roles))
+
+
+@pytest.mark.parametrize(
+    ("tenant_id", "revoked", "named"),
+    [
+        # The scope audit reads the target's users.
+        (
+            FABRIKAM,
+            ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"),
+            "target tenant: the app registration needs User.Read.All or Directory.Read.All",
+        ),
+        # The provisioning log, read after each pass.
+        (CONTOSO, ("AuditLog.Read.All",), "source tenant: the app registration needs AuditLog.Read.All"),
+    ],
+)
+async def test_a_missing_permission_stalls_before_any_write_naming_it_and_the_tenant(
+    sim, pool, pair, control, tenant_id, revoked, named
+):
+    revoke(sim, tenant_id, *revoked)
+    await pool.forget(pair)  # a new token carries the roles as they are now
+    control.delete("/requests")
+    outcome = await reconcile_sync_scope(SyncScope.from_body(sync_scope_body()), pair, True, [], pool, {})
+    assert outcome.health is Health.STALLED and outcome.reason == conditions.PERMISSION_MISSING
+    assert named in outcome.message
+    assert [r for r in control.get("/requests").json()["requests"] if r["method"] != "GET"] == []
+
+
+async def test_the_least_privileged_permissions_of_the_table_are_enough(sim, pool, people):
+    needs = [permissions.TENANT_PAIR["Manage"], permissions.SYNC_SCOPE]
+    least = {role: {n.alternatives[0] for kind in needs for n in kind.get(role, ())} for role in ("source", "target")}
+    for tenant_id, role in ((CONTOSO, "source"), (FABRIKAM, "target")):
+        sim.call(lambda w, t=tenant_id, r=role: setattr(w.tenant(t).identity.apps[CTSYNC_APP], "roles", set(least[r])))
+    assert "Application.ReadWrite.All" not in least["source"] and "Directory.Read.All" not in least["target"]
+    pair = TenantPair.from_body(tenant_pair_body(sim, deletionPolicy="Delete"))
+    assert (await reconcile_tenant_pair(pair, pool, {})).health is Health.READY
+    scope = SyncScope.from_body(sync_scope_body())
+    outcome, status = await converge(scope, pair, pool)
+    assert outcome.health is Health.READY, outcome.message
+    advance(sim, 2 * CYCLE)
+    outcome, status = await converge(scope, pair, pool, status=status)
+    assert outcome.health is Health.READY, outcome.message
+    assert status["syncedUsers"] == 20
+    entries, _ = await poll_provisioning(pool, pair, status)
+    assert entries
 
 
 async def test_deletion_with_delete_policy_removes_the_configuration_not_the_users(sim, pool, pair):
@@ -180,3 +237,52 @@ def test_two_mappings_claiming_one_target_are_both_stalled():
         outcome = reconcile_attribute_mapping(mapping, {}, siblings)
         assert outcome.health is Health.STALLED and outcome.reason == conditions.MAPPING_CONFLICT
     assert reconcile_attribute_mapping(third, {}, siblings).reason == conditions.DEPENDENCY_NOT_READY
+
+
+@pytest.fixture
+def flaky_sim(tmp_path):
+    """Graph answering one request in ten with a transient 503 or 504 (a third of them with Retry-After),
+    and nothing else of production: the errors are the point."""
+    server = start_sim(tmp_path / "flaky", profile=Profile("flaky", transient_error_rate=0.1), random_seed=3)
+    server.call(lambda w: (w.reset(), load_seed(w, two_tenant_seed(**contoso_people(30, in_group=20)))))
+    yield server
+    server.stop()
+
+
+async def test_transient_503s_and_504s_converge_without_duplicates(flaky_sim):
+    sim = flaky_sim
+    secrets = credentials_secrets(sim)
+
+    async def read_secret(namespace: str, name: str):
+        return secrets.get(name)
+
+    statuses: list[int] = []
+    pool = ClientPool(read_secret, observer=lambda role, method, route, status, seconds: statuses.append(status))
+    try:
+        await converge_through_transient_errors(sim, pool)
+    finally:
+        await pool.close()
+    assert sum(1 for status in statuses if status in (503, 504)) >= 3  # the errors did happen
+
+
+async def converge_through_transient_errors(sim, pool):
+    pair = TenantPair.from_body(tenant_pair_body(sim, deletionPolicy="Delete"))
+    scope = SyncScope.from_body(sync_scope_body())
+    scope_outcome = None
+    status: dict = {}
+    for _ in range(12):  # each pass is the operator's next attempt, after the wait an outcome asks for
+        outcome = await reconcile_tenant_pair(pair, pool, {})
+        if outcome.health is Health.READY:
+            outcome = scope_outcome = await reconcile_sync_scope(scope, pair, True, [], pool, status)
+        if outcome.health is Health.READY:
+            status.update(outcome.status, observedGeneration=outcome.observed_generation)
+            if outcome.plan.empty:
+                break
+        await asyncio.sleep(min(outcome.retry_after or 0, 5))
+    assert scope_outcome is not None and scope_outcome.health is Health.READY, outcome
+    assert scope_outcome.plan.empty
+    sps = sim.call(lambda w: [dict(sp) for sp in w.tenant(CONTOSO).applications.service_principals.values()])
+    configurations = [sp for sp in sps if sp.get("displayName") == scope.configuration_name]
+    assert len(configurations) == 1, configurations
+    jobs = sim.call(lambda w: len(w.tenant(CONTOSO).synchronization.jobs(configurations[0]["id"])))
+    assert jobs == 1

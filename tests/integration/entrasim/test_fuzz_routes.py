@@ -27,7 +27,7 @@ from entrasim.core.odata import QueryOptions, encode_skiptoken
 from entrasim.identity import urls as identity_urls
 from entrasim.seed import load_seed
 from entrasim.server import EntraSim
-from entrasim.synchronization.engine import CYCLE_INTERVAL_SECONDS
+from entrasim.synchronization.job import CYCLE_INTERVAL_SECONDS
 from entrasim.synchronization.schema import RULE_ID
 from entrasim.world import World
 from support.sim import CONTOSO, FABRIKAM, ca_context, fetch_token, two_tenant_seed

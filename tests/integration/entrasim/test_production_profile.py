@@ -135,3 +135,18 @@ def test_a_504_on_a_create_may_come_after_the_create_took_effect(production_sim:
     assert (201, True) in outcomes
     assert (503, True) not in outcomes  # a 503 never reached the directory
     assert {(503, False), (504, False), (504, True)} <= outcomes
+
+
+async def test_the_msgraph_sdk_rides_out_the_transient_errors(production_sim: EntraSim) -> None:
+    """The SDK's retry middleware honours both Retry-After forms; every read ends in success."""
+    from support.sim import graph_sdk_client
+
+    server = production_sim
+    with _control(server) as control:
+        control.post("/config", json={"transientErrorRate": 0.2})
+    client = graph_sdk_client(server, "contoso")
+    for _ in range(8):
+        users = await client.users.get()
+        assert users is not None and users.value == []
+    statuses = [r["status"] for r in server.call(lambda w: w.requests.since(0))]
+    assert {503, 504} & set(statuses)  # some were retried

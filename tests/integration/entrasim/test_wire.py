@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
@@ -78,6 +80,16 @@ def test_injected_429_carries_retry_after_n_times(graph_http, control):
     assert [r.status_code for r in statuses] == [429, 429, 200]
     assert statuses[0].headers["Retry-After"] == "7"
     assert statuses[0].json()["error"]["code"] == "TooManyRequests"
+
+
+def test_injected_retry_after_can_be_an_http_date(graph_http, control):
+    fault = {"path": "/v1.0/users$", "status": 503, "retryAfter": 60, "retryAfterDate": True, "times": 1}
+    assert control.post("/faults", json=fault).status_code == 201
+    reply = graph_http("contoso").get("/users")
+    assert reply.status_code == 503
+    wait = parsedate_to_datetime(reply.headers["Retry-After"]) - datetime.now(UTC)
+    assert 55 <= wait.total_seconds() <= 61
+    assert control.post("/faults", json={"status": 503, "retryAfterDate": True}).status_code == 400
 
 
 def test_injected_fault_matches_method(graph_http, control):

@@ -1,51 +1,41 @@
-"""The scope-shrink gate and the rule that an incomplete read never yields a destructive plan."""
+"""The scope-shrink gate."""
 
 import pytest
 
-from ctsync.errors import Blocked, ReadIncomplete
-from ctsync.planning.plan import Action, Plan
-from ctsync.planning.safety import check_scope_shrink, forbid_destructive_on_incomplete
+from ctsync.errors import Blocked
+from ctsync.planning.safety import check_scope_shrink
 
 
 @pytest.mark.parametrize(
-    ("synced", "leaving", "max_percent", "acknowledged", "blocked"),
+    ("in_scope", "leaving", "max_percent", "acknowledged", "blocked"),
     [
         (1000, 200, 20, False, False),  # exactly the limit passes
         (1000, 201, 20, False, True),
         (1000, 201, 20, True, False),
         (1000, 0, 0, False, False),
         (1000, 1, 0, False, True),
-        (0, 50, 20, False, False),  # nothing synced yet: nothing to lose
-        (10, 50, 100, False, False),  # leaving counts more than synced: capped at 100%
+        (0, 50, 20, False, False),  # nobody in scope: nothing to lose
+        (10, 50, 100, False, False),  # leaving counts more than are in scope: capped at 100%
         (3, 1, 33, False, True),  # 33.3% > 33%
     ],
 )
-def test_shrink_gate_boundaries(synced: int, leaving: int, max_percent: int, acknowledged: bool, blocked: bool) -> None:
+def test_shrink_gate_boundaries(
+    in_scope: int, leaving: int, max_percent: int, acknowledged: bool, blocked: bool
+) -> None:
     if blocked:
         with pytest.raises(Blocked) as info:
-            check_scope_shrink(synced, leaving, max_percent, acknowledged)
+            check_scope_shrink(in_scope, leaving, max_percent, acknowledged)
         assert info.value.reason == "ScopeShrinkBlocked" and info.value.stalls
     else:
-        check_scope_shrink(synced, leaving, max_percent, acknowledged)
+        check_scope_shrink(in_scope, leaving, max_percent, acknowledged)
 
 
 def test_shrink_message() -> None:
     with pytest.raises(Blocked) as info:
         check_scope_shrink(1000, 312, 20, False, generation=8)
     assert str(info.value) == (
-        "312 of 1,000 synced users (31.2%) would leave scope; max 20%; "
+        "312 of 1,000 users in scope (31.2%) would leave it; max 20%; "
         "annotate ctsync.io/acknowledge-shrink=8 to proceed"
     )
     with pytest.raises(Blocked, match=r"\(30%\).*=<generation> to proceed"):
         check_scope_shrink(10, 3, 20, False)
-
-
-REMOVAL = Action("source", "source.assignments", "delete", "- source assignment of group 1…", destructive=True, key="a")
-ADDITION = Action("source", "source.assignments", "create", "+ source assignment of group 2…", key="g")
-
-
-def test_incomplete_read_and_destructive_plan() -> None:
-    with pytest.raises(ReadIncomplete, match="group members"):
-        forbid_destructive_on_incomplete(Plan((ADDITION, REMOVAL)), ["group members"])
-    forbid_destructive_on_incomplete(Plan((ADDITION,)), ["group members"])
-    forbid_destructive_on_incomplete(Plan((REMOVAL,)), [])

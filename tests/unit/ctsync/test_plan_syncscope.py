@@ -1,4 +1,4 @@
-"""SyncScope planning: adoption, creation, secrets, assignments, job state, and the incomplete-read rule."""
+"""SyncScope planning: adoption, creation, secrets, assignments and job state."""
 
 import dataclasses
 import json
@@ -219,14 +219,6 @@ def test_assignments_add_and_remove_destructively() -> None:
     assert (remove.verb, remove.key, remove.destructive) == ("delete", "asg-a", True)
     assert remove.summary == "- source assignment of group 11111111… (CTS-Fabrikam)"
     assert plan.destructive and "[destructive]" in plan.render()
-
-
-def test_incomplete_read_withholds_destructive_plans_only() -> None:
-    removal = dataclasses.replace(CONVERGED, desired_principals=[], incomplete=("group members",))
-    with pytest.raises(ReadIncomplete, match="group members"):
-        plan_sync_scope(scope(), removal, TARGET)
-    addition = dataclasses.replace(CONVERGED, assignments=[], incomplete=("group members",))
-    assert steps(addition) == [("source.assignments", "create")]
 
 
 # --- job state

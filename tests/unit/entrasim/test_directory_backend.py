@@ -8,15 +8,14 @@ from typing import Any
 import pytest
 
 from entrasim.core.errors import BadRequest, GraphError, ResourceNotFound, UnsupportedQuery
-from entrasim.core.odata import parse_query
+from entrasim.core.odata import compile_search, parse_filter, parse_query
+from entrasim.core.resources import RESOURCES
 from entrasim.directory.exceptions import InvalidObjectIdentifier, ObjectConflict, SyncStateNotFound
 from entrasim.directory.models import (
     DELTA_TOKEN_SECONDS,
     RECYCLE_BIN_SECONDS,
     DirectoryBackend,
     check_query,
-    compile_search,
-    filter_terms,
 )
 from entrasim.world import World
 
@@ -186,6 +185,31 @@ def test_membership_add_remove_and_indexes(d):
     assert set(d.member_of(alice["id"])) == set()
     with pytest.raises(ResourceNotFound):
         d.remove_member(outer["id"], alice["id"])
+
+
+def test_member_listing_is_read_once_per_directory_change(d):
+    """Paging a group reads its member listing once per page: it is listed again only after a change."""
+    outer, inner = group(d, "Outer"), group(d, "Inner")
+    alice, bob = user(d, "alice"), user(d, "bob")
+    d.add_member(outer["id"], inner["id"])
+    d.add_member(outer["id"], alice["id"])
+    d.add_member(inner["id"], bob["id"])
+    first = d.member_listing(outer["id"], transitive=False)
+    assert d.member_listing(outer["id"].upper(), transitive=False) is first
+    assert {o["id"] for o in first} == {inner["id"], alice["id"]}
+    transitive = d.member_listing(outer["id"], transitive=True)
+    assert {o["id"] for o in transitive} == {inner["id"], alice["id"], bob["id"]}
+    assert {o["id"] for o in d.member_listing(outer["id"], transitive=True, kind="user")} == {alice["id"], bob["id"]}
+    assert [o["id"] for o in d.member_listing(outer["id"], transitive=False, kind="group")] == [inner["id"]]
+    carol = user(d, "carol")
+    d.add_member(inner["id"], carol["id"])
+    assert d.member_listing(outer["id"], transitive=False) is not first
+    assert carol["id"] in {o["id"] for o in d.member_listing(outer["id"], transitive=True)}
+    d.update_user(alice["id"], {"displayName": "Alice Renamed"})
+    renamed = {o["id"]: o["displayName"] for o in d.member_listing(outer["id"], transitive=False, kind="user")}
+    assert renamed == {alice["id"]: "Alice Renamed"}
+    with pytest.raises(ResourceNotFound):
+        d.member_listing("00000000-0000-4000-8000-000000000000", transitive=False)
 
 
 def test_group_creation_with_members(d):
@@ -436,7 +460,7 @@ def test_change_log_stays_bounded(d):
     ],
 )  # fmt: skip
 def test_filter_terms(text, terms):
-    assert filter_terms(text) == terms
+    assert [(t.prop, t.op) for t in parse_filter(text).terms] == terms
 
 
 def opts(**query: str):  # type: ignore[no-untyped-def]
@@ -500,9 +524,9 @@ def test_indexed_equality_filters_give_the_same_answer_as_a_scan(d):
 
 
 def test_search_matches_word_prefixes():
-    matches = compile_search("user", '"displayName:ada" OR "mail:zed" AND "jobTitle:boss"')
+    matches = compile_search('"displayName:ada" OR "mail:zed" AND "jobTitle:boss"', RESOURCES["user"])
     assert matches({"displayName": "Alice Adams"})
     assert matches({"mail": "zed@x.com", "jobTitle": "Big Boss"})
     assert not matches({"mail": "zed@x.com", "jobTitle": "Intern"})
     with pytest.raises(BadRequest):
-        compile_search("user", "displayName:ada")
+        compile_search("displayName:ada", RESOURCES["user"])

@@ -10,13 +10,13 @@ import pytest
 from test_sync_backend import FABRIKAM, Cts, allow_sync, build_cts
 
 from entrasim.core.clock import iso
-from entrasim.synchronization.engine import (
-    CYCLE_INTERVAL_SECONDS,
+from entrasim.synchronization.job import CYCLE_INTERVAL_SECONDS
+from entrasim.synchronization.provisioning import (
     INCREMENTAL_EXPORT_SECONDS,
     INITIAL_CREATE_SECONDS,
     INITIAL_MATCH_SECONDS,
-    net_id,
 )
+from entrasim.synchronization.scope import net_id
 
 HOUR = 3600
 DAY = 24 * HOUR

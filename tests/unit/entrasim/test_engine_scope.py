@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from test_sync_backend import Cts, build_cts
 
-from entrasim.synchronization.engine import Engine
+from entrasim.synchronization.scope import in_scope
 
 
 @pytest.fixture
@@ -16,8 +16,7 @@ def cts() -> Cts:
 
 
 def _scope(cts: Cts) -> set[str]:
-    engine = Engine(cts.source, cts.job)
-    return set(engine._scope(engine._assigned()))
+    return set(in_scope(cts.source, cts.job))
 
 
 def _names(cts: Cts, ids: set[str]) -> set[str]:

@@ -246,7 +246,7 @@ def test_default_is_the_system_default_until_patched_and_after_reset(policies):
         pytest.param({"automaticUserConsentSettings": {"inboundAllowed": True}}, id="consent-is-read-only"),
         pytest.param({"isServiceDefault": False}, id="is-service-default-is-read-only"),
         pytest.param({"inboundTrust": None}, id="null"),
-        pytest.param({"tenantRestrictions": {}}, id="not-on-default"),
+        pytest.param({"isServiceProvider": True}, id="not-on-default"),
     ],
 )
 def test_default_patch_refuses(policies, body):

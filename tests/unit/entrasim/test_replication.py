@@ -221,3 +221,32 @@ def test_reset_forgets_pending_objects() -> None:
     _create_user(tenant)
     tenant.world.reset()
     assert tenant.world.replication.pending == {}
+
+
+def test_replicated_objects_are_forgotten_even_if_nobody_reads() -> None:
+    tenant = _tenant(PRODUCTION)
+    for n in range(1_100):
+        _create_user(tenant, f"user{n}")
+        tenant.world.clock.advance(1)
+    assert len(tenant.world.replication.pending) < 1_024
+
+
+def test_a_cached_member_listing_still_hides_what_the_readers_replica_lacks() -> None:
+    tenant = _tenant(NEVER_OWN)
+    d = tenant.directory
+    group = d.create_group({"displayName": "Team", "mailEnabled": False, "mailNickname": "t", "securityEnabled": True})
+    old, new = (
+        d.create_user({"userPrincipalName": "old@home.onmicrosoft.com", "displayName": "Old", "accountEnabled": True}),
+        _create_user(tenant),
+    )
+    d.add_member(group["id"], old["id"])
+    d.add_member(group["id"], new["id"])  # outside a Graph request (as a seed or the engine): allowed
+    everyone = [old["id"], new["id"]]
+    for transitive in (False, True):
+        assert [m["id"] for m in d.member_listing(group["id"], transitive=transitive)] == everyone  # cached
+        with tenant.world.replication.reading_as(tenant.id, OTHER):
+            assert [m["id"] for m in d.member_listing(group["id"], transitive=transitive)] == [old["id"]]
+            assert [m["id"] for m in d.member_listing(group["id"], transitive=transitive, kind="user")] == [old["id"]]
+    tenant.world.clock.advance(PRODUCTION.replication_delay)
+    with tenant.world.replication.reading_as(tenant.id, OTHER):
+        assert [m["id"] for m in d.member_listing(group["id"], transitive=True)] == everyone

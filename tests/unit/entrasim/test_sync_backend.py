@@ -18,7 +18,6 @@ from entrasim.auditlogs.models import ProvisioningEvent
 from entrasim.core.errors import GraphError, InvalidRequest, TooManyRequests
 from entrasim.core.odata import QueryOptions
 from entrasim.synchronization import schema as cts_schema
-from entrasim.synchronization.engine import Job, external_upn
 from entrasim.synchronization.exceptions import (
     InvalidSecret,
     JobAlreadyExists,
@@ -29,7 +28,9 @@ from entrasim.synchronization.exceptions import (
     SyncObjectNotFound,
     SyncPolicyCheckFailure,
 )
+from entrasim.synchronization.job import Job
 from entrasim.synchronization.models import SynchronizationBackend
+from entrasim.synchronization.provisioning import external_upn
 from entrasim.world import Tenant, World
 
 CONTOSO = "5f0ad2c4-6a55-4b73-9d2e-0b9a3c1e7f10"
