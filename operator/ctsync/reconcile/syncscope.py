@@ -11,7 +11,7 @@ from ..api.attributemapping import AttributeMapping
 from ..api.conditions import Condition, Health
 from ..api.syncscope import SyncScope
 from ..api.tenantpair import TenantPair
-from ..errors import CtsyncError, DependencyNotReady
+from ..errors import AwaitingReplication, CtsyncError, DependencyNotReady
 from ..planning import pending
 from ..planning.configuration import choose_configuration
 from ..planning.mappings import merge_mappings
@@ -274,9 +274,14 @@ async def finalize_sync_scope(scope: SyncScope, pair: TenantPair | None, pool: C
         return []
     clients = await pool.for_pair(pair)
     sp = await clients.source.service_principal(sp_id)
-    if sp is None or scope.owner_tag not in (sp.get("tags") or []):
+    created = pending.settle(pending.from_status(status), (), replication.utc_now(), replication.BOUND_SECONDS)
+    just_created = any(p.step == "source.configuration" and p.id == sp_id for p in created.waiting)
+    if sp is None and just_created:
+        raise AwaitingReplication(f"source configuration {sp_id}: created, not visible in Graph yet to delete it")
+    if sp is None or not (just_created or scope.owner_tag in (sp.get("tags") or [])):
         return []  # gone already, or not ours to delete
     app = await clients.source.application_by_app_id(sp["appId"])
-    if app is not None:
-        await clients.source.delete_application(app["id"])
+    if app is None:  # its service principal is there, so the application is too: not on this replica yet
+        raise AwaitingReplication(f"source configuration {sp_id}: its application is not visible in Graph yet")
+    await clients.source.delete_application(app["id"])
     return [Event("Normal", "Deleted", f"- source configuration {sp.get('displayName')!r} ({sp_id})")]

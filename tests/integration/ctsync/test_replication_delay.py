@@ -15,7 +15,8 @@ from ctsync.api import conditions
 from ctsync.api.conditions import Health
 from ctsync.api.syncscope import SyncScope
 from ctsync.api.tenantpair import TenantPair
-from ctsync.reconcile.syncscope import reconcile_sync_scope
+from ctsync.errors import AwaitingReplication
+from ctsync.reconcile.syncscope import finalize_sync_scope, reconcile_sync_scope
 from ctsync.reconcile.tenantpair import reconcile_tenant_pair
 from entrasim.applications.models import CTS_TEMPLATE_ID
 from entrasim.core.profile import PRODUCTION
@@ -172,3 +173,16 @@ async def test_on_production_a_failed_read_never_removes_assignments(production,
     assert outcome.health is Health.RECONCILING
     deletes = production.call(lambda w: [r for r in w.requests.since(0) if r["method"] == "DELETE"])
     assert deletes == []
+
+
+async def test_a_configuration_deleted_before_it_is_visible_is_deleted_once_it_is(sim, pool):
+    pair = TenantPair.from_body(tenant_pair_body(sim, deletionPolicy="Delete"))
+    assert (await reconcile_tenant_pair(pair, pool, {})).health is Health.READY
+    scope = SyncScope.from_body(sync_scope_body())
+    status: dict = {}
+    await passes(scope, pair, pool, status, 1)
+    with pytest.raises(AwaitingReplication):  # not "gone already": the finalizer is retried
+        await finalize_sync_scope(scope, pair, pool, status)
+    advance(sim, REPLICATED)
+    events = await finalize_sync_scope(scope, pair, pool, status)
+    assert [e.reason for e in events] == ["Deleted"] and configurations(sim) == []
