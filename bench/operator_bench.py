@@ -24,6 +24,7 @@ import httpx
 from ctsync.api.syncscope import SyncScope
 from ctsync.api.tenantpair import TenantPair
 from ctsync.reconcile.connections import ClientPool
+from ctsync.reconcile.converge import converge as run_passes
 from ctsync.reconcile.syncscope import reconcile_sync_scope
 from ctsync.reconcile.tenantpair import reconcile_tenant_pair
 
@@ -177,16 +178,15 @@ async def converge(
     pool: ClientPool, pair_body: dict[str, Any], scope_body: dict[str, Any], audit: bool = False
 ) -> dict[str, Any]:
     pair = TenantPair.from_body(pair_body)
-    await reconcile_tenant_pair(pair, pool, {})
-    scope, status = SyncScope.from_body(scope_body), {}
-    for _ in range(3):
-        outcome = await reconcile_sync_scope(scope, pair, True, [], pool, status, audit=audit)
-        if outcome.error:
-            raise outcome.error
-        status.update(outcome.status, observedGeneration=outcome.observed_generation)
-        if outcome.plan is not None and outcome.plan.empty:
-            break
-    return status
+    await run_passes(lambda seen: reconcile_tenant_pair(pair, pool, seen), {}, pair.generation)
+    scope = SyncScope.from_body(scope_body)
+    converged = await run_passes(
+        lambda seen: reconcile_sync_scope(scope, pair, True, [], pool, seen, audit=audit), {}, scope.generation
+    )
+    outcome = converged.outcome
+    if outcome.error:
+        raise outcome.error
+    return {**outcome.status, "observedGeneration": outcome.observed_generation}
 
 
 async def drift_pass_requests(emulator: Emulator) -> None:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import sys
 from collections.abc import Sequence
 
 from . import __version__, config
@@ -53,6 +54,15 @@ def run_operator(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     import kopf
 
     from . import handlers
+    from .commands.kube import KUBECONFIG_HINT
+    from .handlers import logs
+    from .handlers.settings import cluster_configuration
+
+    try:
+        cluster_configuration(settings)  # what kopf's login does: a wrong flag is one line, not a traceback
+    except kopf.PermanentError as exc:
+        print(f"ctsync operator: {exc} (hint: {KUBECONFIG_HINT})", file=sys.stderr)
+        return 1
 
     kopf.configure(
         log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL,
@@ -61,6 +71,7 @@ def run_operator(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     )
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    logs.install()
     scope = ", ".join(settings.namespaces) or "all namespaces"
     mode = "standalone" if settings.standalone else f"peering {settings.peering} priority {settings.priority}"
     log.info(

@@ -27,6 +27,9 @@ class Settings:
     log_format: LogFormat = "json"
     peering: str | None = None  # a KopfPeering name; None runs standalone
     priority: int = 0  # this replica's peering priority (only with a peering)
+    # The cluster, as the other commands name it; neither: the pod's service account, else KUBECONFIG.
+    kubeconfig: str | None = None
+    context: str | None = None
 
     @property
     def all_namespaces(self) -> bool:
@@ -117,6 +120,15 @@ def add_operator_arguments(parser: argparse.ArgumentParser) -> None:
         "--peering", metavar="NAME", help="pause while a higher-priority replica in this KopfPeering is alive"
     )
     parser.add_argument("--priority", metavar="N", help="this replica's priority in --peering (distinct per replica)")
+    parser.add_argument(
+        "--kubeconfig",
+        metavar="FILE",
+        help="kubeconfig to use (default: the pod's service account, else $KUBECONFIG, ~/.kube/config). "
+        "Env: CTSYNC_KUBECONFIG",
+    )
+    parser.add_argument(
+        "--context", metavar="NAME", help="kubeconfig context to use (default: the current one). Env: CTSYNC_CONTEXT"
+    )
 
 
 def resolve(args: argparse.Namespace, env: Mapping[str, str], parser: argparse.ArgumentParser) -> Settings:
@@ -156,6 +168,8 @@ def resolve(args: argparse.Namespace, env: Mapping[str, str], parser: argparse.A
         log_format=pick("--log-format", log_format, Settings.log_format),
         peering=peering,
         priority=priority,
+        kubeconfig=pick("--kubeconfig", str, None),
+        context=pick("--context", str, None),
     )
 
 

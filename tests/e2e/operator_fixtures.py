@@ -224,10 +224,15 @@ class OperatorProcess:
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CTSYNC_")}
-        env["KUBECONFIG"] = str(self.kubeconfig)
+        # The cluster is named by the flags, as for the other commands; KUBECONFIG leads nowhere.
+        env["KUBECONFIG"] = str(self.log_path.with_name("no-kubeconfig"))
         argv = [
             str(BIN / "ctsync"),
             "operator",
+            "--kubeconfig",
+            str(self.kubeconfig),
+            "--context",
+            "e2e",
             "--namespace",
             self.namespace,
             "--drift-interval",
@@ -338,9 +343,9 @@ def tenants(entrasim: Sim, api_client: client.ApiClient, namespace: str) -> Kube
 def ctsync_operator(
     request: pytest.FixtureRequest, kube_config: Path, tenants: Kube, tmp_path: Path
 ) -> Iterator[OperatorProcess]:
-    """A running `ctsync operator --namespace <test namespace> --drift-interval 5 --audit-interval 1
-    --log-format text`; its /metrics is on `metrics_port`. Parametrized indirectly, the parameter is another
-    drift interval."""
+    """A running `ctsync operator --kubeconfig <e2e> --context e2e --namespace <test namespace>
+    --drift-interval 5 --audit-interval 1 --log-format text`; its /metrics is on `metrics_port`. Parametrized
+    indirectly, the parameter is another drift interval."""
     if not request.config.pluginmanager.has_plugin("ctsync-operator-logs"):
         request.config.pluginmanager.register(OperatorLogReporter(), "ctsync-operator-logs")
     drift_interval = getattr(request, "param", DRIFT_INTERVAL)

@@ -189,6 +189,9 @@ def test_invalid_spec_stalls_without_touching_graph_until_fixed(
     assert warnings[0].type == "Warning"
     time.sleep(DRIFT_INTERVAL + 1)  # the drift timer passes too, and must not reach Graph either
     assert [r for r in entrasim.requests() if "/policies/" in r["path"]] == []
+    # Once in the log, at WARNING with its reason and message, however many passes found it.
+    (stall,) = [line for line in ctsync_operator.log().splitlines() if "is Stalled" in line]
+    assert "[WARNING" in stall and "at generation 1: InvalidSpec: spec.target.tenantId" in stall
 
     tenants.patch("tenantpairs", PAIR, {"spec": {"target": {"tenantId": FABRIKAM}}})
     fixed = tenants.wait_ready("tenantpairs", PAIR)
@@ -211,6 +214,13 @@ def test_a_missing_secret_is_reported_while_kopf_retries_then_picked_up(
     )
     assert waiting["reason"] == "DependencyNotReady" and "fabrikam-credentials" in waiting["message"]
     assert "observedGeneration" not in (tenants.get("tenantpairs", PAIR) or {})["status"]
+    # Waiting is not an error.
+    logged = wait_until(
+        lambda: [line for line in ctsync_operator.log().splitlines() if "DependencyNotReady" in line],
+        5,
+        "the wait in the operator log",
+    )
+    assert all("[INFO" in line and "waits: DependencyNotReady" in line for line in logged), logged
 
     # The drift timer retries sooner than kopf's 60 s delay.
     tenants.core.create_namespaced_secret(
@@ -276,21 +286,50 @@ def test_sync_scope_configures_the_job_and_users_flow(
     assert entrasim.count("PUT", "/schema") == 2
 
 
+@pytest.mark.parametrize(
+    ("pair_spec", "reason"),
+    [({"managementPolicy": "Observe"}, "TenantPairObserved"), ({"suspend": True}, "TenantPairSuspended")],
+    ids=["pair-observe", "pair-suspended"],
+)
+def test_a_sync_scope_whose_pair_holds_writes_plans_and_writes_nothing(
+    entrasim: Sim, tenants: Kube, ctsync_operator: OperatorProcess, pair_spec: dict[str, Any], reason: str
+) -> None:
+    entrasim.control("DELETE", "/requests")
+    apply_pair(tenants, entrasim, **pair_spec)
+    apply_scope_and_mapping(tenants)
+
+    writes_allowed = tenants.condition("syncscopes", PAIR, "WritesAllowed")
+    assert writes_allowed is not None and (writes_allowed["status"], writes_allowed["reason"]) == ("False", reason)
+    ready = tenants.condition("syncscopes", PAIR, "Ready")
+    assert ready is not None and ready["reason"] == reason and "writes held" in ready["message"]
+    drifted = tenants.condition("syncscopes", PAIR, "Drifted")
+    assert drifted is not None and drifted["status"] == "True" and "Contoso to Fabrikam" in drifted["message"]
+    time.sleep(2 * DRIFT_INTERVAL)  # the drift timer's passes hold their writes too
+    assert [f"{r['method']} {r['path']}" for r in entrasim.requests() if r["method"] != "GET"] == []
+    assert configurations(entrasim) == []
+
+
 # A drift timer far beyond the test: only the pair's nudge can bring the SyncScope to Ready in time.
 @pytest.mark.parametrize("ctsync_operator", [600.0], indirect=True, ids=["drift-interval-600s"])
 def test_a_sync_scope_applied_with_its_pair_starts_when_the_pair_is_ready(
     entrasim: Sim, tenants: Kube, ctsync_operator: OperatorProcess
 ) -> None:
     tenants.create(example("syncscope"))  # first, as `kubectl apply -f` of the directory may do
+    tenants.create(example("attributemapping"))
     tenants.create(tenant_pair(entrasim))
     pair = tenants.wait_ready("tenantpairs", PAIR)
     ready_at = time.monotonic()
 
     scope = tenants.wait_ready("syncscopes", PAIR, timeout=SLACK)
-    print(f"\nSyncScope Ready {time.monotonic() - ready_at:.1f} s after its TenantPair")
+    scope_ready_at = time.monotonic()
+    print(f"\nSyncScope Ready {scope_ready_at - ready_at:.1f} s after its TenantPair")
     ready = next(c for c in pair["status"]["conditions"] if c["type"] == "Ready")
     mark = f"{pair['metadata']['generation']}/{ready['lastTransitionTime']}"
     assert scope["metadata"]["annotations"]["ctsync.io/tenantpair-ready"] == mark
+    # The AttributeMapping waited for its SyncScope: nudged when that turns Ready, not at kopf's 60 s retry.
+    mapping = tenants.wait_ready("attributemappings", PAIR, timeout=SLACK)
+    print(f"AttributeMapping Ready {time.monotonic() - scope_ready_at:.1f} s after its SyncScope")
+    assert mapping["metadata"]["annotations"]["ctsync.io/syncscope-ready"]
 
 
 # --- e) deletion policies -----------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ class AttributeMapping(fields.Resource):
     remove: tuple[str, ...] = ()
     # Omitting denyAttributes means the default list; an explicit [] opts out.
     deny_attributes: tuple[str, ...] = constants.DEFAULT_DENY_ATTRIBUTES
+    management_policy: str = "Manage"
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> "AttributeMapping":
@@ -55,11 +56,13 @@ class AttributeMapping(fields.Resource):
             ),
             remove=spec.strings("remove") or (),
             deny_attributes=constants.DEFAULT_DENY_ATTRIBUTES if deny is None else deny,
+            management_policy=spec.opt_str("managementPolicy") or "Manage",
         )
 
     def validate(self) -> None:
         """Every AttributeMapping rule but expression syntax (see the module docstring)."""
         fields.require_non_empty("spec.syncScopeRef.name", self.sync_scope_name)
+        fields.require_one_of("spec.managementPolicy", self.management_policy, constants.MANAGEMENT_POLICIES)
         denied = _index("spec.denyAttributes", self.deny_attributes)
         mapped = _index("spec.mappings", [m.target for m in self.mappings], suffix=".target")
         for i, entry in enumerate(self.mappings):

@@ -22,6 +22,7 @@ TARGET_CONFIGURED: Final = "TargetConfigured"
 CREDENTIALS_VALID: Final = "CredentialsValid"
 SYNCED: Final = "Synced"
 DRIFTED: Final = "Drifted"
+WRITES_ALLOWED: Final = "WritesAllowed"  # SyncScope: whether it may write to its source tenant, and if not why
 
 # --- reasons: progress and success
 RECONCILED: Final = "Reconciled"  # the tenants match the spec
@@ -38,6 +39,11 @@ INITIAL_CYCLE: Final = "InitialCycle"  # the job started and has not finished it
 QUARANTINED: Final = "Quarantined"  # the provisioning service quarantined the job
 DELETIONS_HELD: Final = "DeletionsHeld"  # the accidental-deletion threshold holds deletes for review
 DELETING: Final = "Deleting"  # the resource is being deleted (finalizer running)
+MANAGED: Final = "Managed"  # the SyncScope, its TenantPair and its AttributeMappings all say Manage
+# Why a SyncScope's writes are held: it plans and reports, and writes nothing (or not the job schema).
+PAIR_OBSERVED: Final = "TenantPairObserved"  # its TenantPair's managementPolicy is Observe
+PAIR_SUSPENDED: Final = "TenantPairSuspended"  # its TenantPair's spec.suspend is true
+MAPPING_OBSERVED: Final = "AttributeMappingObserved"  # one of its AttributeMappings says Observe: schema held
 
 # --- reasons: errors. ctsync.errors defines them with the errors that carry them (it imports nothing of
 # ctsync, so that the api can raise those errors); every layer reads them here with the other reasons.

@@ -31,6 +31,8 @@ FINALIZER: Final = f"{GROUP}/finalizer"
 
 # AttributeMapping.denyAttributes when the field is omitted.
 DEFAULT_DENY_ATTRIBUTES: Final = ("employeeId",)
+# spec.managementPolicy of every kind: Manage writes what the spec says; Observe plans and reports, writes nothing.
+MANAGEMENT_POLICIES: Final = ("Manage", "Observe")
 # The attribute that links a target user to its source user; the service forbids changing its mapping.
 MATCHING_ATTRIBUTE: Final = "alternativeSecurityIds"
 

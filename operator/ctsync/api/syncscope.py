@@ -66,6 +66,7 @@ class SyncScope(fields.Resource):
     scoping_filters: tuple[ScopingFilter, ...] = ()
     deprovisioning: Deprovisioning = Deprovisioning()
     suspend: bool = False
+    management_policy: str = "Manage"
     # Raw annotation values: one-shot requests are told apart by their value (compare with the last handled).
     acknowledge_shrink: str | None = None
     restart_request: str | None = None
@@ -102,6 +103,7 @@ class SyncScope(fields.Resource):
                 max_scope_shrink_percent=deprovisioning.integer("maxScopeShrinkPercent", 20),
             ),
             suspend=spec.flag("suspend", False),
+            management_policy=spec.opt_str("managementPolicy") or "Manage",
             acknowledge_shrink=annotations.get(constants.ANNOTATION_ACKNOWLEDGE_SHRINK),
             restart_request=annotations.get(constants.ANNOTATION_RESTART_JOB),
             allow_deletions_request=annotations.get(constants.ANNOTATION_ALLOW_DELETIONS),
@@ -127,6 +129,7 @@ class SyncScope(fields.Resource):
                 "configurations the Microsoft 365 admin center manages",
             )
         fields.require_one_of("spec.adoptionPolicy", self.adoption_policy, ADOPTION_POLICIES)
+        fields.require_one_of("spec.managementPolicy", self.management_policy, constants.MANAGEMENT_POLICIES)
         self._validate_scope()
         for i, scoping_filter in enumerate(self.scoping_filters):
             _validate_filter(f"spec.scopingFilters[{i}]", scoping_filter)

@@ -8,7 +8,6 @@ from ctsync.api import constants, fields
 from ctsync.errors import InvalidSpec, TenantRole
 
 CLOUDS: Final = ("AzurePublic", "AzureUSGovernment", "AzureChina", "Custom")
-MANAGEMENT_POLICIES: Final = ("Manage", "Observe")
 DELETION_POLICIES: Final = ("Orphan", "Delete")
 
 
@@ -118,5 +117,5 @@ class TenantPair(fields.Resource):
                 fields.require_https_url(f"{path}.endpoints.graphEndpoint", side.endpoints.graph_endpoint)
         if self.source.tenant_id == self.target.tenant_id:
             raise InvalidSpec("spec.target.tenantId", "must differ from spec.source.tenantId")
-        fields.require_one_of("spec.managementPolicy", self.management_policy, MANAGEMENT_POLICIES)
+        fields.require_one_of("spec.managementPolicy", self.management_policy, constants.MANAGEMENT_POLICIES)
         fields.require_one_of("spec.deletionPolicy", self.deletion_policy, DELETION_POLICIES)

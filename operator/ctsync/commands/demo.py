@@ -34,7 +34,6 @@ from ctsync.api.tenantpair import TenantPair
 from ctsync.commands import EXIT_OK, CommandError, Subparsers, add_command, add_output_flag
 from ctsync.commands.manifests import Document, load, shipped_dir
 from ctsync.commands.output import Style, print_json, table
-from ctsync.commands.plan import Pass, converge
 from ctsync.commands.validate import Resources, check, load_schemas
 from ctsync.planning.plan import Plan
 
@@ -44,6 +43,7 @@ if TYPE_CHECKING:  # imported when the demo runs (see ctsync.commands)
     from ctsync.graph.client import GraphClient
     from ctsync.metrics import Metrics
     from ctsync.reconcile.connections import ClientPool
+    from ctsync.reconcile.converge import Pass
     from ctsync.reconcile.outcome import Outcome
     from entrasim.server import EntraSim
 
@@ -198,8 +198,11 @@ class Run:
     async def _reconcile(
         self, resource: TenantPair | SyncScope, one_pass: Pass, status: Mapping[str, Any]
     ) -> tuple[Outcome, Plan]:
+        from ctsync.reconcile.converge import converge
+
         started = time.perf_counter()
-        outcome, done = await converge(resource, one_pass, status)
+        converged = await converge(one_pass, status, resource.generation)
+        outcome, done = converged.outcome, converged.applied
         seconds = time.perf_counter() - started
         self.tally.metrics.record_outcome(resource.kind, resource.namespace, resource.name, outcome, seconds)
         _require_ready(resource.ref, outcome)

@@ -3,7 +3,9 @@
 Both run the operator's reconcilers on the manifests, without a cluster in between: `plan` with
 dry_run=True (reads only), `apply` for real, with the same safety rules (the scope-shrink gate, no
 removal after an incomplete read). A SyncScope is planned once its TenantPair has nothing left to change:
-its configuration needs the pair's partner policies in place.
+its configuration needs the pair's partner policies in place. Like the operator, neither writes for a
+resource in managementPolicy Observe, nor for a SyncScope whose TenantPair is in Observe or suspended: they
+show what is held and why.
 
 Credentials come from the Secrets the TenantPairs name, read through a kubeconfig, or from a local file
 (--credentials) that maps Secret names to their data, for CI:
@@ -19,10 +21,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal, cast
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import yaml
 
@@ -43,18 +45,18 @@ from ctsync.commands import (
 from ctsync.commands.manifests import Document, Problem, load
 from ctsync.commands.output import Style, plan_lines, print_json
 from ctsync.commands.validate import Resources, add_crds_flag, check, load_schemas
-from ctsync.planning.plan import Action, Plan
+from ctsync.planning.plan import Plan
 
 if TYPE_CHECKING:  # the reconcilers bring the Graph SDK: imported when a command runs (see ctsync.commands)
     from ctsync.commands.kube import Cluster
     from ctsync.reconcile.connections import ClientPool
     from ctsync.reconcile.outcome import Outcome
 
-State = Literal["unchanged", "changes", "applied", "waiting", "skipped", "failed"]
-Pass = Callable[[Mapping[str, Any]], Awaitable["Outcome"]]
+State = Literal["unchanged", "changes", "applied", "held", "waiting", "skipped", "failed"]
 SUMMARY_LABELS: Final[dict[State, str]] = {
     "changes": "with changes",
     "applied": "applied",
+    "held": "with changes held",
     "waiting": "waiting for their TenantPair",
     "unchanged": "unchanged",
     "skipped": "skipped",
@@ -79,6 +81,7 @@ class Result:
     state: State
     message: str
     plan: Plan = field(default_factory=Plan)  # what is pending (plan) or what was done (apply)
+    held: Plan = field(default_factory=Plan)  # what is pending but may not be written (reconcile.gate)
     reason: str = ""
     hint: str = ""
     users_leaving: int | None = None  # SyncScope: users in scope now that the plan takes out of it
@@ -95,19 +98,24 @@ class Result:
             "reason": self.reason,
             "hint": self.hint,
             "usersLeavingScope": self.users_leaving,
-            "actions": [
-                {
-                    "tenant": a.tenant,
-                    "step": a.step,
-                    "verb": a.verb,
-                    "summary": a.summary,
-                    "destructive": a.destructive,
-                    "changes": {name: list(values) for name, values in a.changes.items()},
-                }
-                for a in self.plan.actions
-            ],
+            "actions": _actions(self.plan),
+            "heldActions": _actions(self.held),
             "status": self.status,
         }
+
+
+def _actions(plan: Plan) -> list[dict[str, Any]]:
+    return [
+        {
+            "tenant": a.tenant,
+            "step": a.step,
+            "verb": a.verb,
+            "summary": a.summary,
+            "destructive": a.destructive,
+            "changes": {name: list(values) for name, values in a.changes.items()},
+        }
+        for a in plan.actions
+    ]
 
 
 def register(subparsers: Subparsers) -> None:
@@ -263,7 +271,8 @@ async def _reconcile_all(
             pair_result = await _guarded(pair, secrets, _pair(pair, pool, status_of(pair), dry_run))
             results.append(pair_result)
             for scope in sorted(resources.scopes_of(pair), key=lambda s: s.name):
-                if pair_result.state not in ("unchanged", "applied"):
+                # As the operator's SyncScopes wait for a Ready pair: Observe and suspend leave it Ready.
+                if pair_result.state not in ("unchanged", "applied", "held"):
                     results.append(_waiting(scope, pair, pair_result))
                     continue
                 mappings = resources.mappings_of(scope)
@@ -285,44 +294,23 @@ def _failed(resource: TenantPair | SyncScope, outcome: Outcome, done: Plan | Non
     return Result(resource, "failed", outcome.message, done or Plan(), reason=outcome.reason)
 
 
-async def converge(resource: TenantPair | SyncScope, one_pass: Pass, status: Mapping[str, Any]) -> tuple[Outcome, Plan]:
-    """Reconcile passes as the operator runs them (handlers.bridge.converge: until a pass writes nothing),
-    from `status`; the outcome, and every action the passes applied."""
-    import kopf
-
-    from ctsync.handlers.bridge import converge as operator_converge
-
-    done: list[Action] = []
-
-    async def recorded(seen: Mapping[str, Any]) -> Outcome:
-        outcome = await one_pass(seen)
-        # Only a Reconciled pass applied its plan (Observe and suspend report plans they skip).
-        if outcome.error is None and outcome.reason == conditions.RECONCILED and outcome.plan is not None:
-            done.extend(outcome.plan.actions)
-        return outcome
-
-    metadata = {"namespace": resource.namespace, "name": resource.name, "generation": resource.generation}
-    body = kopf.Body(cast(kopf.RawBody, {"metadata": metadata, "status": dict(status)}))
-    outcome = await operator_converge(body, recorded)
-    return outcome, Plan(tuple(done))
-
-
 async def _pair(pair: TenantPair, pool: ClientPool, status: dict[str, Any], dry_run: bool) -> Result:
+    from ctsync.reconcile.converge import converge
     from ctsync.reconcile.tenantpair import reconcile_tenant_pair
 
     if dry_run:
         outcome = await reconcile_tenant_pair(pair, pool, status, dry_run=True)
         plan = outcome.plan or Plan()
     else:
-        outcome, plan = await converge(pair, lambda seen: reconcile_tenant_pair(pair, pool, seen), status)
+        converged = await converge(lambda seen: reconcile_tenant_pair(pair, pool, seen), status, pair.generation)
+        outcome, plan = converged.outcome, converged.applied
     if outcome.error is not None:
         return _failed(pair, outcome, plan)
     if outcome.reason == conditions.SUSPENDED:
-        return Result(pair, "failed", outcome.message, reason=outcome.reason, hint="set spec.suspend to false")
-    if outcome.reason == conditions.OBSERVED and not dry_run:
-        message = f"{outcome.message}; the SyncScopes wait for the tenants to match"
+        return Result(pair, "held", outcome.message, reason=outcome.reason, hint="set spec.suspend to false")
+    if outcome.reason == conditions.OBSERVED and pair.management_policy == "Observe":  # not a dry run's
         hint = "set spec.managementPolicy to Manage"
-        return Result(pair, "failed", message, outcome.plan or Plan(), reason=outcome.reason, hint=hint)
+        return Result(pair, "held", outcome.message, held=outcome.plan or Plan(), reason=outcome.reason, hint=hint)
     if plan.empty:
         return Result(pair, "unchanged", "both tenants match the spec", reason=outcome.reason)
     return Result(pair, "changes" if dry_run else "applied", outcome.message, plan, reason=outcome.reason)
@@ -343,6 +331,7 @@ async def _scope(
     status: dict[str, Any],
     dry_run: bool,
 ) -> Result:
+    from ctsync.reconcile.converge import converge
     from ctsync.reconcile.syncscope import reconcile_sync_scope
 
     if dry_run:
@@ -351,16 +340,20 @@ async def _scope(
             return _failed(scope, outcome)
         plan = outcome.plan or Plan()
         leaving = outcome.users_leaving
-        state: State = "unchanged" if plan.empty else "changes"
-        message = _progress(outcome.status) if plan.empty else outcome.message
-        return Result(scope, state, message, plan, outcome.reason, users_leaving=leaving, status=outcome.status)
-    outcome, done = await converge(
-        scope, lambda seen: reconcile_sync_scope(scope, pair, True, mappings, pool, seen), status
+        state: State = "changes" if not plan.empty else "held" if not outcome.held.empty else "unchanged"
+        message = outcome.message if state != "unchanged" else _progress(outcome.status)
+        return Result(
+            scope, state, message, plan, outcome.held, outcome.reason, users_leaving=leaving, status=outcome.status
+        )
+    converged = await converge(
+        lambda seen: reconcile_sync_scope(scope, pair, True, mappings, pool, seen), status, scope.generation
     )
+    outcome, done = converged.outcome, converged.applied
     if outcome.error is not None:
         return _failed(scope, outcome, done)  # with what was written before the failure
-    state = "unchanged" if done.empty else "applied"
-    return Result(scope, state, _progress(outcome.status), done, outcome.reason, status=outcome.status)
+    state = "applied" if not done.empty else "held" if not outcome.held.empty else "unchanged"
+    message = f"{_progress(outcome.status)}; {outcome.message}" if state == "held" else _progress(outcome.status)
+    return Result(scope, state, message, done, outcome.held, outcome.reason, status=outcome.status)
 
 
 def _progress(status: Mapping[str, Any]) -> str:
@@ -383,6 +376,11 @@ def _print_results(results: list[Result], dry_run: bool) -> None:
             # Plan.render() opens with its counts: right for a plan, replaced by the headline after apply.
             lines = plan_lines(result.plan, style)
             print("\n".join("  " + line for line in (lines if dry_run else lines[1:])))
+        if not result.held.empty:
+            print(f"  held, not written ({result.reason}):")
+            print("\n".join("  " + line for line in plan_lines(result.held, style)[1:]))
+            if result.hint:
+                print(f"  hint: {result.hint}")
         if result.users_leaving:
             print("  " + style.alarm(f"{result.users_leaving} user(s) in scope now would leave it"))
         elif result.users_leaving == 0 and result.state == "changes":
@@ -403,6 +401,6 @@ def _headline(result: Result, style: Style) -> str:
         return f"{ref}: {n} change(s) applied{detail}"
     if result.state == "unchanged":
         return f"{ref}: no changes{detail}"
-    if result.state in ("waiting", "skipped"):
+    if result.state in ("waiting", "skipped", "held"):
         return f"{ref}: {result.message}"
     return f"{ref}: {style.red('failed')}"

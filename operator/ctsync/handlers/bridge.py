@@ -8,7 +8,6 @@ the status an outcome describes is written even when the pass ends in `kopf.Temp
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -20,17 +19,15 @@ from ..api import conditions
 from ..api.conditions import Health, set_conditions
 from ..errors import CtsyncError
 from ..metrics import Metrics
+from ..reconcile.converge import Pass, converge
 from ..reconcile.outcome import RETRY_DEFAULT_SECONDS, Event, Outcome, from_error
 from ..reconcile.replication import Recorder
 from . import runtime
 from .indexes import key_of
+from .logs import StallLog
 
-# A pass plans steps that need an object created in the same pass for the next one (the job's schema waits
-# for the job): passes repeat while one wrote something, up to this many.
-MAX_PASSES = 4
-
-Pass = Callable[[Mapping[str, Any]], Awaitable[Outcome]]
 Finish = Callable[[Outcome], Awaitable[Outcome]]
+STALLS = StallLog()
 
 
 def now_iso() -> str:
@@ -42,8 +39,10 @@ def generation_of(body: Mapping[str, Any]) -> int:
 
 
 def apply(outcome: Outcome, body: kopf.Body, patch: kopf.Patch, *, now: str | None = None) -> None:
-    """Writes the outcome as status and Events; raises kopf.TemporaryError when the outcome wants a retry."""
+    """Writes the outcome as status and Events, logs a stall; raises kopf.TemporaryError when the outcome wants
+    a retry."""
     write(outcome, body, patch, now=now)
+    STALLS.record(_resource(body), outcome)
     if outcome.retry_after is not None:
         raise kopf.TemporaryError(f"{outcome.reason}: {outcome.message}", delay=outcome.retry_after)
 
@@ -72,43 +71,12 @@ async def settle(
     """Runs reconcile passes on the object's status until one writes nothing, records the reconcile in the
     metrics, lets `finish` amend the outcome (what a kind does after its passes), then applies it."""
     started = time.monotonic()
-    outcome = await converge(body, reconcile)
+    outcome = (await converge(reconcile, body.get("status") or {}, generation_of(body))).outcome
     namespace, name = key_of(body)
     metrics.record_outcome(str(body.get("kind")), namespace, name, outcome, time.monotonic() - started)
     if outcome.scope_members is not None:
         metrics.record_scope_members(namespace, name, outcome.scope_members)
     apply(await finish(outcome) if finish is not None else outcome, body, patch)
-
-
-async def converge(body: kopf.Body, reconcile: Pass) -> Outcome:
-    """The outcome of up to MAX_PASSES passes: the last pass's health and conditions, every pass's Events,
-    drift and status fields. Each pass sees the status fields of the passes before it (the ids of what they
-    created), but not their observedGeneration: a change made for the spec is not drift."""
-    seen = dict(body.get("status") or {})
-    written: dict[str, Any] = {}
-    events: list[Event] = []
-    drift: list[str] = []
-    corrected = False
-    try:
-        for _ in range(MAX_PASSES):
-            outcome = await reconcile(seen)
-            events += outcome.events
-            drift += outcome.drift
-            corrected = corrected or outcome.drift_corrected
-            written.update(outcome.status)
-            seen.update(outcome.status)
-            if not _wrote(outcome):
-                break
-    except CtsyncError as error:  # the reconcilers catch their own: this is the body failing to parse
-        outcome = from_error(error, generation_of(body))
-        events += outcome.events
-    return dataclasses.replace(outcome, events=events, status=written, drift=drift, drift_corrected=corrected)
-
-
-def _wrote(outcome: Outcome) -> bool:
-    """Whether the pass applied a non-empty plan (Observe, suspend and dry runs report plans they skip)."""
-    applied = outcome.health is Health.READY and outcome.reason == conditions.RECONCILED
-    return applied and outcome.plan is not None and not outcome.plan.empty
 
 
 def recorder(body: kopf.Body, plural: str) -> Recorder:
@@ -151,3 +119,8 @@ async def finalize(
 def forget(body: kopf.Body, metrics: Metrics) -> None:
     """Removes the series of a deleted resource."""
     metrics.forget(str(body.get("kind")), *key_of(body))
+    STALLS.forget(_resource(body))
+
+
+def _resource(body: Mapping[str, Any]) -> tuple[str, str, str]:
+    return (str(body.get("kind")), *key_of(body))

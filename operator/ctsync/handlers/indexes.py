@@ -25,9 +25,11 @@ SYNC_SCOPES: Final = (constants.GROUP, constants.VERSION, constants.PLURAL_SYNC_
 ATTRIBUTE_MAPPINGS: Final = (constants.GROUP, constants.VERSION, constants.PLURAL_ATTRIBUTE_MAPPINGS)
 # Annotations that other kinds set on a SyncScope to make it reconcile now: a change of its metadata is what
 # makes kopf run its update handler. The digest of its AttributeMappings' specs (it re-plans the job schema),
-# and the Ready mark of its TenantPair (a SyncScope waits for its pair without retrying).
+# and the Ready mark of its TenantPair (a SyncScope waits for its pair without retrying). Likewise the Ready
+# mark of its SyncScope on an AttributeMapping, which waits for its SyncScope to apply it.
 ANNOTATION_MAPPINGS_REVISION: Final = f"{constants.GROUP}/mappings-revision"
 ANNOTATION_PAIR_READY: Final = f"{constants.GROUP}/tenantpair-ready"
+ANNOTATION_SCOPE_READY: Final = f"{constants.GROUP}/syncscope-ready"
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class ScopeEntry:
 class MappingEntry:
     mapping: AttributeMapping
     spec_json: str  # canonical JSON of the spec, for the mappings revision
+    annotations: Mapping[str, str]  # its ctsync.io/ annotations
 
 
 # Handler keyword arguments: tenant_pairs, sync_scopes, sync_scopes_by_pair, mappings_by_scope.
@@ -64,10 +67,8 @@ def index_tenant_pair(body: kopf.Body, **_: Any) -> dict[Key, PairEntry]:
 
 
 def index_sync_scope(body: kopf.Body, **_: Any) -> dict[Key, ScopeEntry]:
-    annotations = body.get("metadata", {}).get("annotations") or {}
-    ours = {key: str(value) for key, value in annotations.items() if key.startswith(f"{constants.GROUP}/")}
     status = copy.deepcopy(dict(body.get("status") or {}))
-    return {key_of(body): ScopeEntry(status, ours)}
+    return {key_of(body): ScopeEntry(status, _our_annotations(body))}
 
 
 def index_sync_scope_by_pair(body: kopf.Body, **_: Any) -> dict[Key, str] | None:
@@ -82,7 +83,12 @@ def index_attribute_mapping(body: kopf.Body, **_: Any) -> dict[Key, MappingEntry
     except CtsyncError:
         return None  # malformed beyond the CRD schema: its own handler reports it; no schema may use it
     spec_json = json.dumps(body.get("spec"), sort_keys=True, separators=(",", ":"))
-    return {(mapping.namespace, mapping.sync_scope_name): MappingEntry(mapping, spec_json)}
+    return {(mapping.namespace, mapping.sync_scope_name): MappingEntry(mapping, spec_json, _our_annotations(body))}
+
+
+def _our_annotations(body: Mapping[str, Any]) -> dict[str, str]:
+    annotations = body.get("metadata", {}).get("annotations") or {}
+    return {key: str(value) for key, value in annotations.items() if key.startswith(f"{constants.GROUP}/")}
 
 
 def key_of(body: Mapping[str, Any]) -> Key:

@@ -24,14 +24,18 @@ from ..reconcile.connections import ClientPool
 from .indexes import Key
 
 
-def kube_client() -> Any:
-    """The service account inside a pod, else KUBECONFIG (or ~/.kube/config): the same way kopf logs in."""
+def kube_configuration(kubeconfig: str | None = None, context: str | None = None) -> Any:
+    """The cluster `ctsync operator` works on: the kubeconfig file and context it was given, as the other
+    commands take them; without either, the pod's service account, else KUBECONFIG (or ~/.kube/config)."""
     configuration = kubernetes.client.Configuration()
-    try:
-        kubernetes.config.load_incluster_config(client_configuration=configuration)
-    except kubernetes.config.ConfigException:
-        kubernetes.config.load_kube_config(client_configuration=configuration)
-    return kubernetes.client.ApiClient(configuration)
+    if kubeconfig is None and context is None:
+        try:
+            kubernetes.config.load_incluster_config(client_configuration=configuration)
+            return configuration
+        except kubernetes.config.ConfigException:
+            pass
+    kubernetes.config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration)
+    return configuration
 
 
 class Audits:

@@ -53,19 +53,49 @@ def configure(settings: kopf.OperatorSettings, config: Settings) -> None:
         settings.peering.priority = config.priority
 
 
+def connection_info(configuration: Any, settings: kopf.OperatorSettings) -> kopf.ConnectionInfo:
+    """kopf's login from a kubernetes client Configuration, read as kopf.login_via_client reads one."""
+    # Newer clients keep the token under BearerToken, older ones under authorization.
+    header = configuration.get_api_key_with_prefix("BearerToken") or configuration.get_api_key_with_prefix(
+        "authorization"
+    )
+    parts = header.split(" ", 1) if header else []
+    scheme, token = (None, None) if not parts else (None, parts[0]) if len(parts) == 1 else (parts[0], parts[1])
+    return kopf.ConnectionInfo(
+        server=configuration.host,
+        ca_path=configuration.ssl_ca_cert,
+        insecure=not configuration.verify_ssl,
+        username=configuration.username or None,
+        password=configuration.password or None,
+        scheme=scheme,
+        token=token,
+        certificate_path=configuration.cert_file,
+        private_key_path=configuration.key_file,
+        trust_env=settings.networking.trust_env,
+    )
+
+
+def cluster_configuration(config: Settings) -> Any:
+    try:
+        return runtime.kube_configuration(config.kubeconfig, config.context)
+    except (kubernetes.config.ConfigException, OSError) as exc:
+        # Nothing works without cluster credentials: exit rather than let kopf retry every minute.
+        where = config.kubeconfig or "in-cluster, KUBECONFIG or ~/.kube/config"
+        context = f", context {config.context}" if config.context else ""
+        raise kopf.PermanentError(f"no Kubernetes configuration ({where}{context}): {exc}") from None
+
+
 def register(registry: kopf.OperatorRegistry, config: Settings) -> None:
-    # A registry of our own starts without kopf's implicit logins: log in the way the kubernetes client does
-    # (the pod's service account, else KUBECONFIG), as the Secret reads do.
-    kopf.on.login(registry=registry)(kopf.login_via_client)
+    # A registry of our own starts without kopf's implicit logins: kopf logs in to the cluster that
+    # --kubeconfig/--context name (else the pod's service account, else KUBECONFIG), as the Secret reads do.
+    @kopf.on.login(registry=registry, id="ctsync.login")
+    def login(settings: kopf.OperatorSettings, **_: Any) -> kopf.ConnectionInfo:
+        return connection_info(cluster_configuration(config), settings)
 
     @kopf.on.startup(registry=registry, id="ctsync.startup")
     async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
         configure(settings, config)
-        try:
-            kube = runtime.kube_client()
-        except kubernetes.config.ConfigException as exc:
-            # Nothing works without cluster credentials: exit rather than let kopf retry every minute.
-            raise kopf.PermanentError(f"no Kubernetes configuration (in-cluster or KUBECONFIG): {exc}") from None
+        kube = kubernetes.client.ApiClient(cluster_configuration(config))
         rt = runtime.Runtime(config, kube)
         try:
             rt.serve_metrics()

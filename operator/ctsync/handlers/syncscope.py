@@ -1,6 +1,7 @@
 """SyncScope: reconciled on every change (including a nudge from its TenantPair or an AttributeMapping), on
 operator start and on the drift timer; finalized on deletion with its TenantPair's deletionPolicy. After each
-reconcile it reads its job's new provisioning log entries into the metrics."""
+reconcile it reads its job's new provisioning log entries into the metrics. Each time it turns Ready it
+nudges its AttributeMappings, which wait for it to apply them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import kopf
 
-from ..api.constants import PLURAL_SYNC_SCOPES
+from ..api.constants import PLURAL_ATTRIBUTE_MAPPINGS, PLURAL_SYNC_SCOPES
 from ..api.syncscope import SyncScope
 from ..api.tenantpair import TenantPair
 from ..config import Settings
@@ -80,6 +81,20 @@ async def nudge(sync_scopes: indexes.SyncScopes, namespace: str, name: str, anno
     return await runtime.current().annotate(PLURAL_SYNC_SCOPES, namespace, name, {annotation: value})
 
 
+async def nudge_mappings(body: kopf.Body, mappings_by_scope: indexes.MappingsByScope, **_: Any) -> None:
+    """On each event of a Ready SyncScope: its AttributeMappings that have not seen this Ready yet reconcile
+    now, rather than at their next retry. A watch event, for the reason TenantPair nudges its SyncScopes so."""
+    ready = indexes.ready_mark(body)
+    if ready is None:
+        return
+    namespace, name = indexes.key_of(body)
+    rt = runtime.current()
+    for entry in mappings_by_scope.get((namespace, name), ()):
+        if entry.annotations.get(indexes.ANNOTATION_SCOPE_READY) != ready:
+            annotation = {indexes.ANNOTATION_SCOPE_READY: ready}
+            await rt.annotate(PLURAL_ATTRIBUTE_MAPPINGS, namespace, entry.mapping.name, annotation)
+
+
 async def finalize(body: kopf.Body, patch: kopf.Patch, tenant_pairs: indexes.TenantPairs, **_: Any) -> None:
     rt = runtime.current()
 
@@ -107,3 +122,9 @@ def register(registry: kopf.OperatorRegistry, config: Settings) -> None:
         initial_delay=lambda **_: random.uniform(0, config.drift_interval),
     )(reconcile)  # type: ignore[arg-type]
     kopf.on.delete(*indexes.SYNC_SCOPES, registry=registry, id="syncscope.finalize")(finalize)  # type: ignore[arg-type]
+    kopf.on.event(
+        *indexes.SYNC_SCOPES,
+        registry=registry,
+        id="syncscope.nudge",
+        when=lambda type, **_: type != "DELETED",
+    )(nudge_mappings)  # type: ignore[arg-type]

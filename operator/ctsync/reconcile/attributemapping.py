@@ -7,7 +7,7 @@ from typing import Any
 
 from ..api import conditions
 from ..api.attributemapping import AttributeMapping
-from ..api.conditions import Health
+from ..api.conditions import Condition, Health
 from ..errors import Blocked, CtsyncError, DependencyNotReady
 from ..planning.mappings import merge_mappings, validate_attribute_mapping
 from .outcome import Outcome, from_error
@@ -42,9 +42,10 @@ def reconcile_attribute_mapping(
         if scope_status is None:
             raise DependencyNotReady(f"{ref} does not exist")
         if applied_key(mapping) not in (scope_status.get("appliedMappings") or ()):
-            ready: Mapping[str, Any] = next(
-                (c for c in scope_status.get("conditions") or () if c.get("type") == conditions.READY), {}
-            )
+            held = _condition(scope_status, conditions.WRITES_ALLOWED)
+            if mapping.management_policy == "Observe" and held.get("reason") == conditions.MAPPING_OBSERVED:
+                return _observed(mapping, ref, _condition(scope_status, conditions.DRIFTED).get("message", ""))
+            ready = _condition(scope_status, conditions.READY)
             raise DependencyNotReady(f"{ref} has not applied this generation yet: {ready.get('message', 'pending')}")
     except CtsyncError as error:
         return from_error(error, mapping.generation)
@@ -54,4 +55,21 @@ def reconcile_attribute_mapping(
         f"applied through {ref}",
         mapping.generation,
         status={"appliedTargets": sorted(m.target for m in mapping.mappings)},
+    )
+
+
+def _condition(status: Mapping[str, Any], type_: str) -> Mapping[str, Any]:
+    return next((c for c in status.get("conditions") or () if c.get("type") == type_), {})
+
+
+def _observed(mapping: AttributeMapping, ref: str, difference: str) -> Outcome:
+    """managementPolicy Observe, and the job schema differs from it: its SyncScope plans the schema with it
+    and holds the write; the difference is this mapping's drift."""
+    message = f"{ref} holds the job schema write (managementPolicy Observe): {difference or 'it differs'}"
+    return Outcome(
+        Health.READY,
+        conditions.OBSERVED,
+        f"managementPolicy Observe: {ref} plans the job schema with it and writes nothing",
+        mapping.generation,
+        conditions=[Condition(conditions.DRIFTED, "True", conditions.DRIFT_DETECTED, message, mapping.generation)],
     )

@@ -30,7 +30,8 @@ class Outcome:
     conditions: list[Condition] = field(default_factory=list)  # kind-specific, besides the kstatus triplet
     status: dict[str, Any] = field(default_factory=dict)  # kind-specific status fields
     events: list[Event] = field(default_factory=list)
-    plan: Plan | None = None
+    plan: Plan | None = None  # what the pass wrote, or would write in a dry run
+    held: Plan = field(default_factory=Plan)  # what it planned but may not write (see reconcile.gate)
     retry_after: float | None = None  # when to try again (errors that resolve by themselves)
     error: CtsyncError | None = None
     drift: list[str] = field(default_factory=list)  # what differed from an already reconciled spec

@@ -22,6 +22,7 @@ from . import permissions, replication
 from .apply import Applied, apply_plan
 from .attributemapping import applied_key
 from .connections import ClientPool, TenantClients
+from .gate import SCHEMA_STEP, may_write
 from .outcome import Event, Outcome, from_error
 from .scope import ScopeReader, count_in_target, resolve_principals
 
@@ -76,8 +77,9 @@ async def reconcile_sync_scope(
     applied = Applied(owner_tag=scope.owner_tag, record=record, clock=clock)
     try:
         scope.validate()
-        if pair is None or not pair_ready:
-            raise DependencyNotReady(f"TenantPair {scope.namespace}/{scope.tenant_pair_name} is not Ready yet")
+        decision = may_write(scope, pair, pair_ready, mappings)
+        if pair is None or decision.waiting:
+            raise DependencyNotReady(decision.message)
         clients = await pool.for_pair(pair)
         await permissions.require_all(clients, permissions.SYNC_SCOPE)
         merged = merge_mappings(mappings) if mappings else None
@@ -86,7 +88,8 @@ async def reconcile_sync_scope(
         applied.pending = settled.waiting
         if settled.waits_for("source.configuration"):
             return replication.awaiting(settled, scope.generation, {}, [])
-        plan = pending.hold(plan_sync_scope(scope, observed, pair.target.tenant_id, merged), settled.waiting)
+        planned = pending.hold(plan_sync_scope(scope, observed, pair.target.tenant_id, merged), settled.waiting)
+        plan, held = decision.split(planned)
         reader = ScopeReader(clients.source)
         leaving = await _check_shrink(scope, observed, reader, plan)
         already_reconciled = status.get("observedGeneration") == scope.generation
@@ -105,26 +108,41 @@ async def reconcile_sync_scope(
         report[pending.STATUS_FIELD] = pending.to_status(applied.pending) or None
     except CtsyncError as error:
         return from_error(error, scope.generation, status=applied.recorded)
+    if decision.holds(SCHEMA_STEP) and (observed.schema is None or not held.empty):
+        # The mappings reach the job schema only if it already matched them: otherwise the last word stands.
+        report["appliedMappings"] = list(status.get("appliedMappings") or [])
+    unwritten = describe_drift(held)
     events = applied.events
     if drift and not dry_run:
         events = [
             Event("Warning", "DriftCorrected", f"changed behind ctsync's back, now restored: {line}") for line in drift
         ] + events
+    if already_reconciled and not dry_run:
+        events += [Event("Warning", conditions.DRIFT_DETECTED, f"{line} ({decision.message})") for line in unwritten]
     if settled.waiting:
         return replication.awaiting(settled, scope.generation, report, events)
     dry = not plan.empty and dry_run
     message = f"{len(plan.actions)} change(s) pending (dry run)" if dry else "the configuration matches the spec"
+    reason = conditions.RECONCILED
+    if not held.empty:
+        message = f"{len(held.actions)} change(s) pending; {decision.message}"
+        reason = decision.reason if decision.held_steps is None else reason
     return Outcome(
         Health.READY,
-        conditions.RECONCILED,
+        reason,
         message,
         scope.generation,
-        conditions=[synced, _drifted(scope.generation, drift if dry_run else [])],
+        conditions=[
+            synced,
+            _drifted(scope.generation, drift if dry_run else unwritten),
+            decision.condition(scope.generation),
+        ],
         status=report,
         events=events,
         plan=plan,
-        drift=drift,
-        drift_corrected=bool(drift) and not dry_run,
+        held=held,
+        drift=drift + (unwritten if already_reconciled else []),
+        drift_corrected=bool(drift) and not dry_run and held.empty,
         scope_members=members,
         users_leaving=leaving,
     )

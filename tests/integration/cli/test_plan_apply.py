@@ -108,6 +108,40 @@ def test_apply_configures_both_tenants_then_plan_finds_nothing(ctsync, manifests
     assert again.stdout.splitlines()[-1] == "Resources: 2 unchanged."
 
 
+@pytest.mark.parametrize(
+    "pair_spec", [{"managementPolicy": "Observe"}, {"suspend": True}], ids=["pair-observe", "pair-suspended"]
+)
+def test_apply_writes_nothing_for_a_sync_scope_whose_pair_holds_writes(
+    ctsync, sim, people, credentials, control, tmp_path, pair_spec
+):
+    """The operator's rule (reconcile.gate): a SyncScope writes only under a Manage pair that is not suspended.
+    Its configuration is planned and shown as held, and nothing reaches Graph."""
+    pair_only = write_yaml(tmp_path / "pair.yaml", manifest(tenant_pair_body(sim)))
+    assert ctsync("apply", str(pair_only), "--credentials", str(credentials), *NS).returncode == 0
+    held = write_yaml(
+        tmp_path / "held.yaml",
+        manifest(tenant_pair_body(sim, **pair_spec)),
+        manifest(sync_scope_body()),
+        manifest(attribute_mapping_body()),
+    )
+    control.delete("/requests")
+
+    result = ctsync("apply", str(held), "--credentials", str(credentials), *NS)
+
+    assert writes(control) == []
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    scope = lines.index(next(line for line in lines if line.startswith("SyncScope tenants/contoso-to-fabrikam:")))
+    assert "writes held: TenantPair tenants/contoso-to-fabrikam" in lines[scope]
+    assert lines[scope + 1].startswith("  held, not written (TenantPair")
+    assert '    + source configuration "Sync to Fabrikam" (application template 518e5f48…)' in lines
+    planned = ctsync("plan", str(held), "--credentials", str(credentials), *NS, "--output", "json")
+    report = json.loads(planned.stdout)
+    assert [r["state"] for r in report["resources"]] == ["held" if "suspend" in pair_spec else "unchanged", "held"]
+    assert report["resources"][1]["heldActions"][0]["step"] == "source.configuration"
+    assert writes(control) == []
+
+
 def test_plan_as_json(ctsync, manifests, credentials):
     assert ctsync("apply", str(manifests), "--credentials", str(credentials), *NS).returncode == 0
     result = ctsync("plan", str(manifests), "--credentials", str(credentials), *NS, "--output", "json")

@@ -14,6 +14,7 @@ from ctsync.api.tenantpair import TenantPair
 from ctsync.reconcile import permissions
 from ctsync.reconcile.attributemapping import reconcile_attribute_mapping
 from ctsync.reconcile.connections import ClientPool
+from ctsync.reconcile.converge import converge as run_passes
 from ctsync.reconcile.provisioning import poll_provisioning
 from ctsync.reconcile.syncscope import finalize_sync_scope, reconcile_sync_scope
 from ctsync.reconcile.tenantpair import reconcile_tenant_pair
@@ -51,16 +52,15 @@ async def pair(sim, pool, people):
     return pair
 
 
-async def converge(scope, pair, pool, mappings=(), status=None, passes=3):
+async def converge(scope, pair, pool, mappings=(), status=None):
+    """Passes as the operator runs them; the last outcome, and the status it would write."""
     status = dict(status or {})
-    outcome = None
-    for _ in range(passes):
-        outcome = await reconcile_sync_scope(scope, pair, True, mappings, pool, status)
-        if outcome.health is not Health.READY:
-            return outcome, status
+    converged = await run_passes(
+        lambda seen: reconcile_sync_scope(scope, pair, True, mappings, pool, seen), status, scope.generation
+    )
+    outcome = converged.outcome
+    if outcome.health is Health.READY:
         status.update(outcome.status, observedGeneration=outcome.observed_generation)
-        if outcome.plan.empty:
-            break
     return outcome, status
 
 
@@ -237,6 +237,54 @@ def test_two_mappings_claiming_one_target_are_both_stalled():
         outcome = reconcile_attribute_mapping(mapping, {}, siblings)
         assert outcome.health is Health.STALLED and outcome.reason == conditions.MAPPING_CONFLICT
     assert reconcile_attribute_mapping(third, {}, siblings).reason == conditions.DEPENDENCY_NOT_READY
+
+
+def writes(control) -> list[str]:
+    return [f"{r['method']} {r['route']}" for r in control.get("/requests").json()["requests"] if r["method"] != "GET"]
+
+
+@pytest.mark.parametrize(
+    ("pair_spec", "scope_spec", "reason"),
+    [
+        ({"managementPolicy": "Observe"}, {}, conditions.PAIR_OBSERVED),
+        ({"suspend": True}, {}, conditions.PAIR_SUSPENDED),
+        ({}, {"managementPolicy": "Observe"}, conditions.OBSERVED),
+    ],
+    ids=["pair-observe", "pair-suspended", "scope-observe"],
+)
+async def test_held_writes_plan_and_report_but_write_nothing(sim, pool, pair, control, pair_spec, scope_spec, reason):
+    """A Ready pair in Observe or suspended, or a SyncScope in Observe: the configuration is planned and shown
+    as drift with the reason writes are held, and nothing reaches Graph."""
+    held_pair = TenantPair.from_body(tenant_pair_body(sim, deletionPolicy="Delete", **pair_spec))
+    scope = SyncScope.from_body(sync_scope_body(**scope_spec))
+    control.delete("/requests")
+
+    outcome, _ = await converge(scope, held_pair, pool, [AttributeMapping.from_body(attribute_mapping_body())])
+
+    assert writes(control) == []
+    assert outcome.health is Health.READY and outcome.reason == reason
+    assert outcome.plan.empty and outcome.held.actions[0].step == "source.configuration"
+    by_type = {c.type: c for c in outcome.all_conditions()}
+    assert by_type[conditions.WRITES_ALLOWED].status == "False"
+    assert by_type[conditions.WRITES_ALLOWED].reason == reason
+    assert by_type[conditions.DRIFTED].status == "True"
+    assert "Sync to Fabrikam" in by_type[conditions.DRIFTED].message
+    assert outcome.status["appliedMappings"] == []  # no schema was written for the mapping
+
+
+async def test_an_observed_mapping_holds_only_the_job_schema(sim, pool, pair, control):
+    scope = SyncScope.from_body(sync_scope_body())
+    observed = AttributeMapping.from_body(attribute_mapping_body(managementPolicy="Observe"))
+    outcome, status = await converge(scope, pair, pool, [observed])
+    assert outcome.health is Health.READY, outcome.message
+    assert requests(control, "POST", "/instantiate") == 1 and requests(control, "PUT", "/schema") == 0
+    assert [a.step for a in outcome.held.actions] == ["source.schema"]
+    writes_allowed = next(c for c in outcome.conditions if c.type == conditions.WRITES_ALLOWED)
+    assert writes_allowed.reason == conditions.MAPPING_OBSERVED and observed.name in writes_allowed.message
+    scope_status = {**status, "conditions": [c.to_dict() for c in outcome.all_conditions()]}
+    mapping_outcome = reconcile_attribute_mapping(observed, scope_status)
+    assert mapping_outcome.health is Health.READY and mapping_outcome.reason == conditions.OBSERVED
+    assert next(c for c in mapping_outcome.conditions if c.type == conditions.DRIFTED).status == "True"
 
 
 @pytest.fixture

@@ -39,6 +39,8 @@ def test_every_flag_also_comes_from_its_variable() -> None:
         CTSYNC_LOG_FORMAT="text",
         CTSYNC_PEERING="ctsync",
         CTSYNC_PRIORITY="7",
+        CTSYNC_KUBECONFIG="/etc/ctsync/kubeconfig",
+        CTSYNC_CONTEXT="prod",
     )
     assert got == Settings(
         namespaces=("tenants", "team-*"),
@@ -49,8 +51,15 @@ def test_every_flag_also_comes_from_its_variable() -> None:
         log_format="text",
         peering="ctsync",
         priority=7,
+        kubeconfig="/etc/ctsync/kubeconfig",
+        context="prod",
     )
     assert not got.standalone
+
+
+def test_the_cluster_is_named_as_for_the_other_commands() -> None:
+    got = settings("--kubeconfig", "ops.kubeconfig", "--context", "staging", CTSYNC_CONTEXT="prod")
+    assert (got.kubeconfig, got.context) == ("ops.kubeconfig", "staging")
 
 
 def test_a_flag_wins_over_its_variable() -> None:
@@ -124,3 +133,11 @@ def test_version_and_help_need_no_cluster(capsys: pytest.CaptureFixture[str]) ->
             cli.main(argv)
         assert exited.value.code == 0
         assert shows in capsys.readouterr().out
+
+
+def test_a_kubeconfig_that_does_not_load_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    missing = str(tmp_path / "missing.kubeconfig")
+    assert cli.main(["operator", "--kubeconfig", missing, "--context", "staging"]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"ctsync operator: no Kubernetes configuration ({missing}, context staging): ")
+    assert line.endswith("(hint: pass --kubeconfig FILE and --context NAME, or set KUBECONFIG)")

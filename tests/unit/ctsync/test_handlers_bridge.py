@@ -15,6 +15,7 @@ from ctsync.errors import AuthenticationFailed, DependencyNotReady, InvalidSpec,
 from ctsync.handlers import bridge
 from ctsync.metrics import Metrics
 from ctsync.planning.plan import Action, Plan
+from ctsync.reconcile.converge import MAX_PASSES, converge
 from ctsync.reconcile.outcome import Event, Outcome, from_error
 
 T0, T1 = "2026-01-01T00:00:00Z", "2026-01-01T00:05:00Z"
@@ -120,11 +121,13 @@ async def test_passes_repeat_while_one_writes_with_the_ids_of_the_last_but_not_i
             events=[Event("Normal", "Created", f"pass {len(seen)}")],
         )
 
-    outcome = await bridge.converge(body(status={"observedGeneration": 1}), one_pass)
+    converged = await converge(one_pass, {"observedGeneration": 1}, 2)
+    outcome = converged.outcome
     assert len(seen) == 2
     assert seen[1] == {"observedGeneration": 1, "servicePrincipalId": "sp-1"}
     assert outcome.status == {"servicePrincipalId": "sp-1", "jobId": "job-1"}
     assert [e.message for e in outcome.events] == ["pass 1", "pass 2"]
+    assert converged.applied == WRITE  # what the passes wrote, for `ctsync apply` to show
 
 
 async def test_passes_stop_at_the_limit_or_when_nothing_was_written(events: list[Any]) -> None:
@@ -135,8 +138,8 @@ async def test_passes_stop_at_the_limit_or_when_nothing_was_written(events: list
         calls += 1
         return ready(plan=WRITE)
 
-    await bridge.converge(body(), always_writes)
-    assert calls == bridge.MAX_PASSES
+    await converge(always_writes, {}, 2)
+    assert calls == MAX_PASSES
 
     calls = 0
 
@@ -145,7 +148,7 @@ async def test_passes_stop_at_the_limit_or_when_nothing_was_written(events: list
         calls += 1
         return Outcome(Health.READY, conditions.OBSERVED, "1 change pending", 2, plan=WRITE)
 
-    await bridge.converge(body(), observes)
+    await converge(observes, {}, 2)
     assert calls == 1  # Observe reports a plan it never applies: another pass would find the same
 
 
@@ -160,7 +163,7 @@ async def test_drift_corrected_in_any_pass_is_reported(events: list[Any]) -> Non
     async def one_pass(_: Mapping[str, Any]) -> Outcome:
         return next(passes)
 
-    outcome = await bridge.converge(body(), one_pass)
+    outcome = (await converge(one_pass, {}, 2)).outcome
     assert outcome.drift == ["~ isSyncAllowed"] and outcome.drift_corrected
 
 

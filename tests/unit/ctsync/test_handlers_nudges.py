@@ -91,3 +91,29 @@ async def test_a_nudge_annotates_a_sync_scope_once_per_value(annotator: Annotato
     assert not await syncscope.nudge({}, *SCOPE, mark, f"2/{T1}")  # not created yet: nothing to nudge
     assert await syncscope.nudge(index, *SCOPE, mark, f"2/{T1}")
     assert annotator.calls == [("syncscopes", *SCOPE, {mark: f"2/{T1}"})]
+
+
+def mapping_index(annotations: Mapping[str, str]) -> dict[Any, list[indexes.MappingEntry]]:
+    """The mappings_by_scope index kopf would hold for one AttributeMapping of SCOPE."""
+    mapping = kopf.Body(
+        {
+            "metadata": {"namespace": "tenants", "name": "titles", "annotations": dict(annotations)},
+            "spec": {"syncScopeRef": {"name": "scope"}, "mappings": [{"target": "jobTitle", "source": "[jobTitle]"}]},
+        }
+    )
+    found = indexes.index_attribute_mapping(mapping) or {}
+    return {key: [entry] for key, entry in found.items()}
+
+
+async def test_a_sync_scope_turning_ready_nudges_its_mappings_once(annotator: Annotator) -> None:
+    mark = indexes.ANNOTATION_SCOPE_READY
+    ready_scope = kopf.Body({**pair(), "metadata": {"namespace": "tenants", "name": "scope", "generation": 2}})  # type: ignore[typeddict-unknown-key]
+
+    await syncscope.nudge_mappings(ready_scope, mapping_index({}))
+    assert annotator.calls == [("attributemappings", "tenants", "titles", {mark: f"2/{T0}"})]
+    await syncscope.nudge_mappings(ready_scope, mapping_index({mark: f"2/{T0}"}))  # seen this Ready already
+    waiting_scope = kopf.Body(
+        {**pair(ready="False"), "metadata": {"namespace": "tenants", "name": "scope", "generation": 2}}
+    )  # type: ignore[typeddict-unknown-key]
+    await syncscope.nudge_mappings(waiting_scope, mapping_index({}))  # not Ready: the mapping keeps waiting
+    assert len(annotator.calls) == 1
