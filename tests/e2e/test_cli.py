@@ -77,6 +77,7 @@ def reported(custom: client.CustomObjectsApi, namespace: str, sim: EntraSim) -> 
         "scopeSize": 270,
         "syncedUsers": 268,
         "lastSuccessfulExecutionTime": last_cycle.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "upnSample": [{"source": "ada@contoso.com", "target": "ada_contoso.com#EXT#@fabrikam.onmicrosoft.com"}],
     }
     created(custom, namespace, sync_scope_body(), scope_status)
     return last_cycle
@@ -90,6 +91,8 @@ def test_status_shows_pairs_and_scopes(kube_config, namespace, reported, tmp_pat
         "TenantPair  contoso-to-fabrikam  True   Reconciled  -       -             -          -",
         "SyncScope   contoso-to-fabrikam  True   Reconciled  Active  268/270       12m ago    yes",
         "! SyncScope " + namespace + "/contoso-to-fabrikam: ~ source synchronization job: start",
+        "SyncScope " + namespace + "/contoso-to-fabrikam: named in the target like "
+        "ada_contoso.com#EXT#@fabrikam.onmicrosoft.com",
     ]
 
 

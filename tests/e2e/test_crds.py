@@ -169,6 +169,7 @@ def test_example_is_accepted(example_crds: None, dynamic: DynamicClient, namespa
                 "scopingFilters": [{"clauses": [{"attribute": "department", "operator": "EQUALS", "value": "Sales"}]}],
                 "deprovisioning": {"deletionThreshold": 500, "maxScopeShrinkPercent": 20},
                 "suspend": False,
+                "managementPolicy": "Manage",
             },
             id="SyncScope",
         ),
@@ -179,6 +180,7 @@ def test_example_is_accepted(example_crds: None, dynamic: DynamicClient, namespa
                 "mappings": [{"target": "jobTitle", "source": "[jobTitle]", "apply": "Always"}],
                 "remove": ["showInAddressList"],
                 "denyAttributes": ["employeeId"],
+                "managementPolicy": "Manage",
             },
             id="AttributeMapping",
         ),
@@ -192,6 +194,15 @@ def test_minimal_manifest_is_accepted_and_defaulted(
 ) -> None:
     # These are also the valid bases of the rejection table below: each rejection comes from its change.
     assert create(custom, namespace, make())["spec"] == expected_spec
+
+
+def test_omitted_deny_list_defaults_to_employee_id_and_an_empty_one_opts_out(
+    custom: client.CustomObjectsApi, namespace: str
+) -> None:
+    defaulted = create(custom, namespace, changed(attribute_mapping(), {"spec.denyAttributes": DELETE}))
+    assert defaulted["spec"]["denyAttributes"] == ["employeeId"]
+    opted_out = changed(attribute_mapping(), {"metadata.name": "opted-out", "spec.denyAttributes": []})
+    assert create(custom, namespace, opted_out)["spec"]["denyAttributes"] == []
 
 
 @dataclass(frozen=True)
@@ -446,6 +457,13 @@ INVALID = [
         {"spec.denyAttributes": ["employeeId", "employeeId"]},
         "spec.denyAttributes[1]",
         "Duplicate value",
+    ),
+    Invalid(
+        "unknown-acknowledged-risk",
+        attribute_mapping,
+        {"spec.acknowledgeRisks": ["alternativeSecurityIds"]},
+        "spec.acknowledgeRisks[0]",
+        "Unsupported value",
     ),
     Invalid(
         "too-many-mappings",

@@ -96,6 +96,7 @@ def test_tenant_pair_becomes_ready_and_configures_both_tenants(
         "Reconciling": "False",
         "Stalled": "False",
         "CredentialsValid": "True",
+        "GuestMFARisk": "False",
         "SourceConfigured": "True",
         "TargetConfigured": "True",
         "Drifted": "False",
@@ -255,6 +256,9 @@ def test_sync_scope_configures_the_job_and_users_flow(
         DRIFT_INTERVAL + SLACK,
         "status.syncedUsers counts the synced users",
     )
+    sample = tenants.get("syncscopes", PAIR)["status"]["upnSample"]
+    assert [entry["source"] for entry in sample] == sorted(f"{m}@contoso.onmicrosoft.com" for m in GROUP_MEMBERS)[:3]
+    assert all(e["target"] == e["source"].replace("@", "_") + "#EXT#@fabrikam.onmicrosoft.com" for e in sample)
 
     leaver = GROUP_MEMBERS[0]
     with entrasim.graph("contoso") as graph:

@@ -1,7 +1,8 @@
 """AttributeMapping: attribute flows for one SyncScope's job schema, parsed with the CRD defaults.
 
-The syntax of the source expressions is checked in ctsync.planning.mappings (the parser lives there);
-everything else about an AttributeMapping is checked here.
+The syntax of the source expressions, attribute names and risky mappings are checked in
+ctsync.planning.mappings (the parser and the job schema's attribute lists live there); everything else
+about an AttributeMapping is checked here.
 """
 
 from collections.abc import Mapping, Sequence
@@ -12,6 +13,9 @@ from ctsync.api import constants, fields
 from ctsync.errors import InvalidSpec
 
 APPLY_MODES: Final = ("Always", "OnCreate")
+# Attributes whose default mapping an AttributeMapping changes only if spec.acknowledgeRisks lists them
+# (ctsync.planning.risky_mappings says why).
+RISKY_ATTRIBUTES: Final = ("userPrincipalName", "accountEnabled")
 
 
 def attribute_key(name: str) -> str:
@@ -35,6 +39,7 @@ class AttributeMapping(fields.Resource):
     remove: tuple[str, ...] = ()
     # Omitting denyAttributes means the default list; an explicit [] opts out.
     deny_attributes: tuple[str, ...] = constants.DEFAULT_DENY_ATTRIBUTES
+    acknowledge_risks: tuple[str, ...] = ()
     management_policy: str = "Manage"
 
     @classmethod
@@ -56,6 +61,7 @@ class AttributeMapping(fields.Resource):
             ),
             remove=spec.strings("remove") or (),
             deny_attributes=constants.DEFAULT_DENY_ATTRIBUTES if deny is None else deny,
+            acknowledge_risks=spec.strings("acknowledgeRisks") or (),
             management_policy=spec.opt_str("managementPolicy") or "Manage",
         )
 
@@ -71,6 +77,8 @@ class AttributeMapping(fields.Resource):
             fields.require_one_of(f"{at}.apply", entry.apply, APPLY_MODES)
             if attribute_key(entry.target) in denied:
                 raise InvalidSpec(f"{at}.target", f"{entry.target} is listed in spec.denyAttributes")
+        for i, name in enumerate(self.acknowledge_risks):
+            fields.require_one_of(f"spec.acknowledgeRisks[{i}]", name, RISKY_ATTRIBUTES)
         removed = _index("spec.remove", self.remove)
         for key, i in removed.items():
             if key in mapped:

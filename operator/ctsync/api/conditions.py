@@ -22,7 +22,9 @@ TARGET_CONFIGURED: Final = "TargetConfigured"
 CREDENTIALS_VALID: Final = "CredentialsValid"
 SYNCED: Final = "Synced"
 DRIFTED: Final = "Drifted"
+GUEST_MFA_RISK: Final = "GuestMFARisk"  # a warning: never changes Ready
 WRITES_ALLOWED: Final = "WritesAllowed"  # SyncScope: whether it may write to its source tenant, and if not why
+DYNAMIC_GROUP_COLLISION: Final = "DynamicGroupCollision"  # a warning: never makes a SyncScope un-Ready
 
 # --- reasons: progress and success
 RECONCILED: Final = "Reconciled"  # the tenants match the spec
@@ -39,6 +41,15 @@ INITIAL_CYCLE: Final = "InitialCycle"  # the job started and has not finished it
 QUARANTINED: Final = "Quarantined"  # the provisioning service quarantined the job
 DELETIONS_HELD: Final = "DeletionsHeld"  # the accidental-deletion threshold holds deletes for review
 DELETING: Final = "Deleting"  # the resource is being deleted (finalizer running)
+# --- reasons: the Conditional Access guardrail (GuestMFARisk)
+POLICIES_NEED_TRUST: Final = "PoliciesNeedTrust"  # policies require what the inbound trust does not accept
+NO_POLICY_EXPOSED: Final = "NoPolicyExposed"  # no policy applying to synced users needs a trust that is off
+POLICIES_NOT_EVALUATED: Final = "PoliciesNotEvaluated"  # some policies could not be read or interpreted
+POLICY_READ_DENIED: Final = "PolicyReadDenied"  # Policy.Read.All not granted in the target: check skipped
+# --- reasons: the dynamic-group guardrail (DynamicGroupCollision)
+GUESTS_JOIN_DYNAMIC_GROUPS: Final = "GuestsJoinDynamicGroups"  # a target dynamic group's rule takes in synced users
+RULES_NOT_EVALUATED: Final = "RulesNotEvaluated"  # a dynamic group's rule ctsync cannot evaluate (never "safe")
+NO_COLLISION: Final = "NoCollision"  # no dynamic group of the target takes in synced users
 MANAGED: Final = "Managed"  # the SyncScope, its TenantPair and its AttributeMappings all say Manage
 # Why a SyncScope's writes are held: it plans and reports, and writes nothing (or not the job schema).
 PAIR_OBSERVED: Final = "TenantPairObserved"  # its TenantPair's managementPolicy is Observe

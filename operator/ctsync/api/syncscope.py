@@ -1,25 +1,15 @@
 """SyncScope: one CTS configuration in the source tenant, parsed from a CR body with the CRD defaults."""
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 
 from ctsync.api import constants, fields
+from ctsync.api.userschema import BINARY_OPERATORS, FILTERABLE_ATTRIBUTES, REGEX_OPERATORS, UNARY_OPERATORS, UNREADABLE
 from ctsync.errors import InvalidSpec
 
 ADOPTION_POLICIES: Final = ("AdoptOrCreate", "CreateOnly", "AdoptOnly")
-UNARY_OPERATORS: Final = ("IS TRUE", "IS FALSE", "IS NULL", "IS NOT NULL")
-BINARY_OPERATORS: Final = (
-    "EQUALS",
-    "NOT EQUALS",
-    "REGEX MATCH",
-    "NOT REGEX MATCH",
-    "Greater_Than",
-    "Greater_Than_OR_EQUALS",
-    "Less_Than",
-    "Less_Than_OR_EQUALS",
-    "Includes",
-)
 
 
 @dataclass(frozen=True)
@@ -184,11 +174,30 @@ def _validate_filter(path: str, scoping_filter: ScopingFilter) -> None:
     for j, clause in enumerate(scoping_filter.clauses):
         at = f"{path}.clauses[{j}]"
         fields.require_non_empty(f"{at}.attribute", clause.attribute)
+        _validate_attribute(f"{at}.attribute", clause.attribute)
         fields.require_one_of(f"{at}.operator", clause.operator, UNARY_OPERATORS + BINARY_OPERATORS)
         if clause.operator in UNARY_OPERATORS and clause.value is not None:
             raise InvalidSpec(f"{at}.value", f"must not be set for the unary operator {clause.operator}")
         if clause.operator in BINARY_OPERATORS and clause.value is None:
             raise InvalidSpec(f"{at}.value", f"is required for the operator {clause.operator}")
+        if clause.operator in REGEX_OPERATORS:
+            _validate_regex(f"{at}.value", str(clause.value))
+
+
+def _validate_attribute(path: str, attribute: str) -> None:
+    if attribute in UNREADABLE:
+        raise InvalidSpec(path, f"{attribute} is not readable through Graph, so ctsync could not count the scope")
+    if attribute not in FILTERABLE_ATTRIBUTES:
+        near = [a for a in FILTERABLE_ATTRIBUTES if a.lower() == attribute.lower()]
+        hint = f" (names are case-sensitive: {near[0]})" if near else ""
+        raise InvalidSpec(path, f"{attribute!r} is not a source user attribute of the CTS job schema{hint}")
+
+
+def _validate_regex(path: str, pattern: str) -> None:
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise InvalidSpec(path, f"is not a valid regular expression: {error}") from None
 
 
 def _require_range(path: str, value: int, low: int, high: int) -> None:

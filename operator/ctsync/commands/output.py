@@ -42,11 +42,12 @@ class Style:
 
 
 def plan_lines(plan: Plan, style: Style) -> list[str]:
-    """Plan.render() coloured by verb: + green, ~ yellow, - red; destructive steps stand out in bold red."""
+    """Plan.render() coloured by verb: + green, ~ yellow, - red; destructive and risky steps (and their risks)
+    stand out in bold red."""
     lines = []
     for line in plan.render().splitlines():
         action = line.lstrip()
-        if action.endswith("[destructive]"):
+        if action.endswith(("[destructive]", "[risky]")) or action.startswith("risk: "):
             line = style.alarm(line)
         elif action.startswith("+ "):
             line = style.green(line)

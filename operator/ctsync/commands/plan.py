@@ -86,6 +86,7 @@ class Result:
     hint: str = ""
     users_leaving: int | None = None  # SyncScope: users in scope now that the plan takes out of it
     status: dict[str, Any] = field(default_factory=dict)  # SyncScope after apply: job, scope and synced counts
+    dynamic_groups: list[str] = field(default_factory=list)  # SyncScope: target dynamic groups users join/leave
 
     def to_dict(self) -> dict[str, Any]:
         resource = self.resource
@@ -98,6 +99,7 @@ class Result:
             "reason": self.reason,
             "hint": self.hint,
             "usersLeavingScope": self.users_leaving,
+            "dynamicGroups": self.dynamic_groups,
             "actions": _actions(self.plan),
             "heldActions": _actions(self.held),
             "status": self.status,
@@ -112,6 +114,7 @@ def _actions(plan: Plan) -> list[dict[str, Any]]:
             "verb": a.verb,
             "summary": a.summary,
             "destructive": a.destructive,
+            "risks": list(a.risks),
             "changes": {name: list(values) for name, values in a.changes.items()},
         }
         for a in plan.actions
@@ -343,7 +346,15 @@ async def _scope(
         state: State = "changes" if not plan.empty else "held" if not outcome.held.empty else "unchanged"
         message = outcome.message if state != "unchanged" else _progress(outcome.status)
         return Result(
-            scope, state, message, plan, outcome.held, outcome.reason, users_leaving=leaving, status=outcome.status
+            scope,
+            state,
+            message,
+            plan,
+            outcome.held,
+            outcome.reason,
+            users_leaving=leaving,
+            status=outcome.status,
+            dynamic_groups=outcome.dynamic_groups,
         )
     converged = await converge(
         lambda seen: reconcile_sync_scope(scope, pair, True, mappings, pool, seen), status, scope.generation
@@ -376,6 +387,8 @@ def _print_results(results: list[Result], dry_run: bool) -> None:
             # Plan.render() opens with its counts: right for a plan, replaced by the headline after apply.
             lines = plan_lines(result.plan, style)
             print("\n".join("  " + line for line in (lines if dry_run else lines[1:])))
+        for line in _upn_lines(result.status):
+            print("  " + line)
         if not result.held.empty:
             print(f"  held, not written ({result.reason}):")
             print("\n".join("  " + line for line in plan_lines(result.held, style)[1:]))
@@ -385,9 +398,18 @@ def _print_results(results: list[Result], dry_run: bool) -> None:
             print("  " + style.alarm(f"{result.users_leaving} user(s) in scope now would leave it"))
         elif result.users_leaving == 0 and result.state == "changes":
             print("  no user leaves the scope")
+        for line in result.dynamic_groups:
+            print("  " + style.alarm(line))
         print()
     counts = {label: sum(r.state == state for r in results) for state, label in SUMMARY_LABELS.items()}
     print("Resources: " + ", ".join(f"{n} {label}" for label, n in counts.items() if n) + ".")
+
+
+def _upn_lines(status: Mapping[str, Any]) -> list[str]:
+    """A few users in scope and the name each gets in the target (SyncScope status.upnSample)."""
+    sample = status.get("upnSample") or []
+    head = ["user principal names in the target (sample):"] if sample else []
+    return head + [f"  {entry['source']} -> {entry['target']}" for entry in sample]
 
 
 def _headline(result: Result, style: Style) -> str:

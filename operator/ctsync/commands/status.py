@@ -1,7 +1,8 @@
 """`ctsync status`: the TenantPairs and SyncScopes of a cluster as the operator last reported them.
 
 Read from their status (nothing is asked of the tenants): Ready and its reason, the synchronization job's
-state, users in scope against users synced into the target, the last successful cycle, and drift.
+state, users in scope against users synced into the target, the last successful cycle, drift, and the
+user principal name a synced user gets in the target.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ def row(kind: str, item: Mapping[str, Any]) -> dict[str, Any]:
         "quarantine": status.get("quarantine"),
         "drifted": None if drifted is None else drifted.get("status") == "True",
         "drift": drifted.get("message", "") if drifted and drifted.get("status") == "True" else "",
+        "upnSample": status.get("upnSample") or [],
     }
 
 
@@ -98,6 +100,9 @@ def print_table(rows: list[dict[str, Any]], *, all_namespaces: bool) -> None:
         if r["ready"] != "True" or r["drifted"]:
             detail = r["drift"] if r["ready"] == "True" else r["message"]
             print(f"{style.yellow('!')} {r['kind']} {r['namespace']}/{r['name']}: {detail}")
+    for r in rows:
+        for entry in r["upnSample"][:1]:  # one example: the table stays a table
+            print(f"{r['kind']} {r['namespace']}/{r['name']}: named in the target like {entry['target']}")
 
 
 def _ago(timestamp: str | None, now: datetime) -> str:

@@ -2,7 +2,9 @@
 
 Each ctsync.io object is checked against its CRD's structural schema (unknown fields included, as the API
 server's strict field validation does; CRD defaults aside), then by the kinds' own validation (which
-repeats the CRDs' CEL rules, which cannot run offline) and expression parsing, then against the other
+repeats the CRDs' CEL rules, which cannot run offline), expression parsing, attribute names (against the
+user attributes of the Azure2Azure job template, with "did you mean") and risky mappings (userPrincipalName,
+accountEnabled) that spec.acknowledgeRisks does not acknowledge, then against the other
 objects given: references, duplicates, and conflicts between the AttributeMappings of one SyncScope.
 Objects of other API groups are ignored.
 """
@@ -27,7 +29,8 @@ from ctsync.commands import EXIT_ERROR, EXIT_OK, CommandError, Subparsers, add_c
 from ctsync.commands.manifests import Document, Problem, load, shipped_dir
 from ctsync.commands.output import print_json
 from ctsync.errors import Blocked, InvalidSpec
-from ctsync.planning.mappings import merge_mappings, validate_attribute_mapping
+from ctsync.planning.attribute_names import AZURE2AZURE, scoping_filter_name_errors
+from ctsync.planning.mappings import attribute_mapping_errors, merge_mappings
 
 Key = tuple[str, str]  # (namespace, name)
 Model = TenantPair | SyncScope | AttributeMapping
@@ -229,14 +232,24 @@ def _check_document(
         return None  # the models would only repeat what the schema said, less precisely
     try:
         model = MODELS[document.kind](document.body)
-        if isinstance(model, AttributeMapping):
-            validate_attribute_mapping(model)  # its own rules and the syntax of its expressions
-        else:
+        if not isinstance(model, AttributeMapping):
             model.validate()
     except InvalidSpec as exc:
         problems.append(document.problem(f"{label}: {exc.message}", exc.field_path))
         return None
-    return model
+    errors = _model_errors(model)
+    problems.extend(document.problem(f"{label}: {exc.message}", exc.field_path) for exc in errors)
+    return None if errors else model
+
+
+def _model_errors(model: Model) -> list[InvalidSpec]:
+    """What the kinds' own validation leaves to planning: expression syntax, attribute names (against the
+    Azure2Azure template's) and risky mappings."""
+    if isinstance(model, AttributeMapping):
+        return attribute_mapping_errors(model)
+    if isinstance(model, SyncScope):
+        return scoping_filter_name_errors(model.scoping_filters, AZURE2AZURE)
+    return []
 
 
 def _field_text(path: Sequence[str | int]) -> str:

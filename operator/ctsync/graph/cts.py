@@ -5,7 +5,7 @@ ambiguous failure instead of trusting the POST, so a retried create never makes 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from .. import errors as domain
@@ -17,6 +17,11 @@ from .errors import GraphConflict, GraphNotFound
 PARTNERS = "/policies/crossTenantAccessPolicy/partners"
 USER_FIELDS = "id,userPrincipalName,accountEnabled,userType"
 PROVISIONING_PAGE_SIZE = "500"  # the page size Microsoft's own CTS examples use
+
+
+def _fields(*extra: str) -> str:
+    wanted = USER_FIELDS.split(",")
+    return ",".join(wanted + sorted(set(extra) - set(wanted)))
 
 
 def odata_string(value: str) -> str:
@@ -70,6 +75,17 @@ class TargetTenant(Tenant):
         """Every user of the tenant with an external (#EXT#) name, as CTS provisions them."""
         users = await self.client.list_all("/users", {"$select": USER_FIELDS, "$top": "999"})
         return [u for u in users if "#EXT#" in u.get("userPrincipalName", "").upper()]
+
+    async def dynamic_groups(self) -> list[dict[str, Any]]:
+        """Every group whose members come from a membership rule, with its rule and processing state."""
+        return await self.client.list_all(
+            "/groups",
+            {
+                "$filter": "groupTypes/any(c:c eq 'DynamicMembership')",
+                "$select": "id,displayName,membershipRule,membershipRuleProcessingState",
+                "$top": "999",
+            },
+        )
 
     async def deleted_users(self) -> list[dict[str, Any]]:
         return await self.client.list_all(
@@ -225,16 +241,17 @@ class SourceTenant(Tenant):
     async def group(self, group_id: str) -> dict[str, Any] | None:
         return await self.client.get_optional(f"/groups/{group_id}", {"$select": "id,displayName,groupTypes"})
 
-    async def user(self, user_id: str) -> dict[str, Any] | None:
-        return await self.client.get_optional(f"/users/{user_id}", {"$select": f"{USER_FIELDS},displayName"})
+    # `properties`: user properties to read besides USER_FIELDS (those the scoping filters compare).
+    async def user(self, user_id: str, properties: Iterable[str] = ()) -> dict[str, Any] | None:
+        return await self.client.get_optional(f"/users/{user_id}", {"$select": _fields("displayName", *properties)})
 
-    async def direct_member_users(self, group_id: str) -> list[dict[str, Any]]:
+    async def direct_member_users(self, group_id: str, properties: Iterable[str] = ()) -> list[dict[str, Any]]:
         return await self.client.list_all(
-            f"/groups/{group_id}/members/microsoft.graph.user", {"$select": USER_FIELDS, "$top": "999"}
+            f"/groups/{group_id}/members/microsoft.graph.user", {"$select": _fields(*properties), "$top": "999"}
         )
 
-    async def member_users(self) -> list[dict[str, Any]]:
-        return await self.client.list_all("/users", {"$select": USER_FIELDS, "$top": "999"})
+    async def member_users(self, properties: Iterable[str] = ()) -> list[dict[str, Any]]:
+        return await self.client.list_all("/users", {"$select": _fields(*properties), "$top": "999"})
 
     # --- provisioning logs ---------------------------------------------------------------------
     def provisioning_events(self, job_id: str, since: str | None) -> AsyncIterator[list[dict[str, Any]]]:

@@ -1,4 +1,5 @@
-"""AttributeMappings of one SyncScope: expression checks and the merge into one set of desired flows."""
+"""AttributeMappings of one SyncScope: their checks (expressions, attribute names, risky mappings) and the
+merge into one set of desired flows."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -8,6 +9,8 @@ from ctsync.api import conditions
 from ctsync.api.attributemapping import AttributeMapping, attribute_key
 from ctsync.errors import Blocked, DependencyNotReady, InvalidSpec
 from ctsync.planning import expressions
+from ctsync.planning.attribute_names import AZURE2AZURE, UserAttributes, mapping_name_errors
+from ctsync.planning.risky_mappings import risk_errors
 
 # AttributeMapping `apply` -> attributeMapping.flowType.
 FLOW_TYPES: Final = {"Always": "Always", "OnCreate": "ObjectAddOnly"}
@@ -29,9 +32,21 @@ class MergedMappings:
     deny: frozenset[str] = frozenset()  # attribute keys that must neither be written nor read
 
 
-def validate_attribute_mapping(spec: AttributeMapping) -> None:
-    """All AttributeMapping rules: the spec's own and the syntax of its source expressions."""
-    _parse_sources(spec)
+def attribute_mapping_errors(spec: AttributeMapping, known: UserAttributes = AZURE2AZURE) -> list[InvalidSpec]:
+    """Every problem of one AttributeMapping: the first of its own rules or expression syntax, else all of
+    its unknown attribute names and unacknowledged risky mappings."""
+    try:
+        nodes = _parse_sources(spec)
+    except InvalidSpec as error:
+        return [error]
+    return [*mapping_name_errors(spec, nodes, known), *risk_errors(spec, nodes)]
+
+
+def validate_attribute_mapping(spec: AttributeMapping, known: UserAttributes = AZURE2AZURE) -> None:
+    """All AttributeMapping rules; raises the first problem attribute_mapping_errors finds."""
+    errors = attribute_mapping_errors(spec, known)
+    if errors:
+        raise errors[0]
 
 
 def _parse_sources(spec: AttributeMapping) -> list[expressions.Node]:
@@ -63,6 +78,7 @@ def merge_mappings(specs: Sequence[AttributeMapping]) -> MergedMappings:
     denied: dict[str, str] = {}
     for spec in ordered:
         try:
+            validate_attribute_mapping(spec)
             nodes = _parse_sources(spec)
         except InvalidSpec as exc:
             raise DependencyNotReady(f"{spec.ref} is invalid: {exc}") from None

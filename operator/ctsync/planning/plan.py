@@ -38,6 +38,7 @@ class Action:
     destructive: bool = False
     body: Mapping[str, Any] | None = None
     key: str = ""
+    risks: tuple[str, ...] = ()  # what this write exposes (guardrails), shown with the plan
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,11 @@ class Plan:
         lines = [f"Plan: {counts['create']} to create, {changed} to change, {counts['delete']} to remove."]
         for tenant, actions in self.by_tenant().items():
             lines.append(f"{tenant} tenant:")
-            lines.extend(f"  {a.summary}" + (" [destructive]" if a.destructive else "") for a in actions)
+            for a in actions:
+                lines.append(
+                    f"  {a.summary}" + (" [destructive]" if a.destructive else "") + (" [risky]" if a.risks else "")
+                )
+                lines.extend(f"    risk: {risk}" for risk in a.risks)
         return "\n".join(lines)
 
 

@@ -39,6 +39,7 @@ class Outcome:
     # Ids of the users in scope when this pass audited it (for change-to-target latency); not status.
     scope_members: frozenset[str] | None = None
     users_leaving: int = 0  # users the plan takes out of scope (counted for the shrink gate)
+    dynamic_groups: list[str] = field(default_factory=list)  # target dynamic groups the plan makes users join/leave
 
     def all_conditions(self) -> list[Condition]:
         return [

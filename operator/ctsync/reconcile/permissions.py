@@ -45,6 +45,12 @@ TENANT_PAIR: Mapping[str, Needs] = {
     },
 }
 
+# Checks a TenantPair's pass runs only when granted: without the permission the check is skipped and a
+# condition says so, the pair is not stalled.
+TENANT_PAIR_OPTIONAL: Needs = {
+    "target": (Need("Conditional Access policies (GuestMFARisk check)", ("Policy.Read.All",)),),
+}
+
 # What a SyncScope's pass does, including the scope audit and the provisioning log read after it.
 SYNC_SCOPE: Needs = {
     "source": (
@@ -63,7 +69,10 @@ SYNC_SCOPE: Needs = {
         ),
         Need("provisioning log", ("AuditLog.Read.All",)),
     ),
-    "target": (Need("scope audit: the synced users", ("User.Read.All", "Directory.Read.All")),),
+    "target": (
+        Need("scope audit: the synced users", ("User.Read.All", "Directory.Read.All")),
+        Need("scope audit: dynamic groups the synced users would join", ("Group.Read.All", "Directory.Read.All")),
+    ),
 }
 
 

@@ -11,6 +11,7 @@ from ..api import conditions
 from ..api.syncscope import PrincipalRef, SyncScope
 from ..errors import Blocked, DependencyNotReady
 from ..graph.cts import SourceTenant, TargetTenant
+from ..planning.upn import initial_domain_of, target_upn
 
 Json = Mapping[str, Any]
 MEMBER = "Member"  # only internal members are synchronized; guests never are
@@ -48,10 +49,12 @@ async def _resolve(kind: str, ref: PrincipalRef, source: SourceTenant, path: str
 
 
 class ScopeReader:
-    """Member users of principals, read once per group per reconcile."""
+    """Member users of principals, read once per group per reconcile, with the properties the scoping
+    filters compare (`properties`, Graph names)."""
 
-    def __init__(self, source: SourceTenant) -> None:
+    def __init__(self, source: SourceTenant, properties: Iterable[str] = ()) -> None:
         self.source = source
+        self.properties = tuple(sorted(properties))
         self._members: dict[str, list[dict[str, Any]]] = {}
         self._everyone: list[dict[str, Any]] | None = None
 
@@ -65,10 +68,10 @@ class ScopeReader:
             kind = principal.get("principalType") or principal.get("type")
             if kind == "Group":
                 if pid not in self._members:
-                    self._members[pid] = await self.source.direct_member_users(pid)
+                    self._members[pid] = await self.source.direct_member_users(pid, self.properties)
                 candidates: Sequence[Json] = self._members[pid]
             else:
-                user = await self.source.user(pid)
+                user = await self.source.user(pid, self.properties)
                 candidates = [user] if user else []
             users.update({u["id"].lower(): u for u in candidates if u.get("userType", MEMBER) == MEMBER})
         return users
@@ -76,7 +79,7 @@ class ScopeReader:
     async def everyone(self) -> dict[str, Json]:
         """Every internal member of the source tenant (syncAll)."""
         if self._everyone is None:
-            self._everyone = await self.source.member_users()
+            self._everyone = await self.source.member_users(self.properties)
         return {u["id"].lower(): u for u in self._everyone if u.get("userType", MEMBER) == MEMBER}
 
 
@@ -87,30 +90,45 @@ class TargetCounts:
     soft_deleted: int = 0  # provisioned users in the target's recycle bin
     missing: int = 0  # in scope, not (yet) in the target
     orphans: int = 0  # provisioned from this source, out of scope, yet not soft-deleted
+    initial_domain: str | None = None  # of the target, read off its external users' names (None: it has none)
 
 
 def external_upn_prefix(source_upn: str) -> str:
     """CTS names a provisioned user <source UPN with @ as _>#EXT#@<target initial domain>."""
-    return source_upn.replace("@", "_").lower() + "#ext#@"
+    return target_upn(source_upn, "").lower()
 
 
 async def count_in_target(
-    in_scope: Mapping[str, Json], source_domains: Sequence[str], target: TargetTenant
+    in_scope: Mapping[str, Json], source_domains: Sequence[str], target: TargetTenant, links: Mapping[str, str]
 ) -> TargetCounts:
-    """Matches target users to source users by the external UPN the service gives them."""
-    wanted = {external_upn_prefix(u.get("userPrincipalName", "")): u for u in in_scope.values()}
+    """Matches target users to source users by the provisioning log's links (target id -> source id, see
+    links.py), and a target user no log entry names by the external name the service gives it."""
+    by_name = {external_upn_prefix(u.get("userPrincipalName", "")): uid for uid, u in in_scope.items()}
     suffixes = tuple("_" + d.lower() + "#ext#@" for d in source_domains)
+    found: set[str] = set()
     synced = disabled = orphans = 0
-    for user in await target.external_members():
-        prefix = user.get("userPrincipalName", "").lower().split("#ext#@")[0] + "#ext#@"
-        if prefix in wanted:
+    external = await target.external_members()
+    for user in external:
+        source_id = links.get(str(user.get("id", "")).lower())
+        if source_id is None:
+            source_id = by_name.get(_upn_prefix(user))
+            if source_id is None:
+                orphans += _upn_prefix(user).endswith(suffixes)
+                continue
+        if source_id in in_scope:
+            found.add(source_id)
             synced += 1
             disabled += user.get("accountEnabled") is False
-        elif prefix.endswith(suffixes):
+        else:
             orphans += 1
     soft_deleted = sum(
         1
         for u in await target.deleted_users()
-        if u.get("userPrincipalName", "").lower().split("#ext#@")[0].endswith(tuple(s.split("#")[0] for s in suffixes))
+        if str(u.get("id", "")).lower() in links or _upn_prefix(u).endswith(suffixes)
     )
-    return TargetCounts(synced, disabled, soft_deleted, max(len(wanted) - synced, 0), orphans)
+    domain = initial_domain_of(u.get("userPrincipalName", "") for u in external)
+    return TargetCounts(synced, disabled, soft_deleted, max(len(in_scope) - len(found), 0), orphans, domain)
+
+
+def _upn_prefix(user: Json) -> str:
+    return str(user.get("userPrincipalName", "")).lower().split("#ext#@")[0] + "#ext#@"

@@ -4,6 +4,7 @@ assignments, schema) and the job's state, plus the numbers that say how far the 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..api import conditions
@@ -11,18 +12,22 @@ from ..api.attributemapping import AttributeMapping
 from ..api.conditions import Condition, Health
 from ..api.syncscope import SyncScope
 from ..api.tenantpair import TenantPair
-from ..errors import AwaitingReplication, CtsyncError, DependencyNotReady
-from ..planning import pending
+from ..errors import AwaitingReplication, CtsyncError, DependencyNotReady, ReadIncomplete
+from ..planning import pending, scoping
 from ..planning.configuration import choose_configuration
 from ..planning.mappings import merge_mappings
 from ..planning.plan import Plan, describe_drift
-from ..planning.safety import check_scope_shrink
+from ..planning.safety import check_scope_shrink, check_uncountable_shrink, never_started
+from ..planning.schema_names import check_names_in_job_schema
 from ..planning.syncscope import SyncScopeObserved, find_job, plan_sync_scope
+from ..planning.upn import upn_sample
 from . import permissions, replication
 from .apply import Applied, apply_plan
 from .attributemapping import applied_key
 from .connections import ClientPool, TenantClients
+from .dynamic_groups import audit_sync_scope
 from .gate import SCHEMA_STEP, may_write
+from .links import provisioned_links
 from .outcome import Event, Outcome, from_error
 from .scope import ScopeReader, count_in_target, resolve_principals
 
@@ -88,10 +93,13 @@ async def reconcile_sync_scope(
         applied.pending = settled.waiting
         if settled.waits_for("source.configuration"):
             return replication.awaiting(settled, scope.generation, {}, [])
+        if observed.schema is not None:
+            check_names_in_job_schema(scope, mappings, observed.schema)
         planned = pending.hold(plan_sync_scope(scope, observed, pair.target.tenant_id, merged), settled.waiting)
         plan, held = decision.split(planned)
-        reader = ScopeReader(clients.source)
-        leaving = await _check_shrink(scope, observed, reader, plan)
+        filters = _filters(scope, observed)
+        reader = ScopeReader(clients.source, filters.graph_properties)
+        leaving = await _check_shrink(scope, observed, reader, plan, filters)
         already_reconciled = status.get("observedGeneration") == scope.generation
         drift = describe_drift(plan) if already_reconciled and not plan.empty else []
         applied.service_principal = _dict(observed.configuration)
@@ -104,8 +112,15 @@ async def reconcile_sync_scope(
                 # redemption is missing on either side (which the TenantPair should have set).
                 await clients.source.validate_credentials(applied.sp_id, pair.target.tenant_id)
             await apply_plan(from_job, clients, applied)
-        report, synced, members = await _report(scope, clients, applied, observed, reader, mappings, status, audit)
+        in_effect = filters.now if dry_run and filters.now is not None else filters.planned
+        report, synced, members = await _report(
+            scope, clients, applied, observed, _Audit(reader, in_effect), mappings, status, audit
+        )
         report[pending.STATUS_FIELD] = pending.to_status(applied.pending) or None
+        dynamic = None
+        if members is not None:
+            effective = None if decision.holds(SCHEMA_STEP) else merged  # a held schema keeps its mappings
+            dynamic = await audit_sync_scope(scope, clients, observed, effective, reader, status)
     except CtsyncError as error:
         return from_error(error, scope.generation, status=applied.recorded)
     if decision.holds(SCHEMA_STEP) and (observed.schema is None or not held.empty):
@@ -119,6 +134,8 @@ async def reconcile_sync_scope(
         ] + events
     if already_reconciled and not dry_run:
         events += [Event("Warning", conditions.DRIFT_DETECTED, f"{line} ({decision.message})") for line in unwritten]
+    if dynamic:
+        events = [*events, *dynamic.events]
     if settled.waiting:
         return replication.awaiting(settled, scope.generation, report, events)
     dry = not plan.empty and dry_run
@@ -136,6 +153,7 @@ async def reconcile_sync_scope(
             synced,
             _drifted(scope.generation, drift if dry_run else unwritten),
             decision.condition(scope.generation),
+            *([dynamic.condition] if dynamic else []),
         ],
         status=report,
         events=events,
@@ -145,6 +163,7 @@ async def reconcile_sync_scope(
         drift_corrected=bool(drift) and not dry_run and held.empty,
         scope_members=members,
         users_leaving=leaving,
+        dynamic_groups=dynamic.changes if dynamic else [],
     )
 
 
@@ -152,13 +171,46 @@ def _dict(value: Json | None) -> dict[str, Any] | None:
     return dict(value) if value is not None else None
 
 
-async def _check_shrink(scope: SyncScope, observed: SyncScopeObserved, reader: ScopeReader, plan: Plan) -> int:
-    """Before removing anyone from scope, count how many synced users would leave it; returns that count."""
-    if not plan.destructive or observed.configuration is None:
+@dataclass(frozen=True)
+class _Filters:
+    now: scoping.Filter | None  # the job schema's scoping filter as read; None: ctsync cannot evaluate it
+    planned: scoping.Filter  # the one the plan writes
+    unreadable: str = ""  # why `now` is None
+
+    @property
+    def graph_properties(self) -> frozenset[str]:
+        return self.planned.graph_properties | (self.now.graph_properties if self.now else frozenset())
+
+
+def _filters(scope: SyncScope, observed: SyncScopeObserved) -> _Filters:
+    planned = scoping.desired_filter(observed.schema, scope.scoping_filters)
+    try:
+        return _Filters(scoping.from_schema(observed.schema), planned)
+    except ReadIncomplete as unknown:  # written by someone else, e.g. in the portal
+        return _Filters(None, planned, unknown.what)
+
+
+@dataclass(frozen=True)
+class _Audit:
+    reader: ScopeReader
+    filter: scoping.Filter  # the scoping filter in effect after this pass
+
+
+async def _check_shrink(
+    scope: SyncScope, observed: SyncScopeObserved, reader: ScopeReader, plan: Plan, filters: _Filters
+) -> int:
+    """Before removing anyone from scope (fewer assignments, or a narrower scoping filter), count how many
+    users in scope now would leave it; returns that count."""
+    if not plan.destructive or observed.configuration is None or never_started(find_job(observed.jobs)):
+        return 0
+    if filters.now is None:
+        check_uncountable_shrink(filters.unreadable, scope.shrink_acknowledged, scope.generation)
         return 0
     current_all = any(a.step == "source.secrets" and a.destructive for a in plan.actions)
-    current = await (reader.everyone() if current_all else reader.users_of(observed.assignments))
-    desired = await reader.users_of(observed.desired_principals) if not scope.scope.sync_all else current
+    assigned = await (reader.everyone() if current_all else reader.users_of(observed.assignments))
+    current = filters.now.select(assigned)
+    planned = await (reader.everyone() if scope.scope.sync_all else reader.users_of(observed.desired_principals))
+    desired = filters.planned.select(planned)
     leaving = len(set(current) - set(desired))
     check_scope_shrink(
         len(current),
@@ -183,7 +235,7 @@ async def _report(
     clients: TenantClients,
     applied: Applied,
     observed: SyncScopeObserved,
-    reader: ScopeReader,
+    scope_audit: _Audit,
     mappings: Sequence[AttributeMapping],
     previous: Json,
     audit: bool,
@@ -213,9 +265,12 @@ async def _report(
     scope_size, synced = int(previous.get("scopeSize") or 0), int(previous.get("syncedUsers") or 0)
     members = None
     if audit:
-        in_scope = await (reader.everyone() if scope.scope.sync_all else reader.users_of(assignments))
+        reader = scope_audit.reader
+        assigned = await (reader.everyone() if scope.scope.sync_all else reader.users_of(assignments))
+        in_scope = scope_audit.filter.select(assigned)
         domains = sorted({u.get("userPrincipalName", "@").split("@")[-1] for u in in_scope.values()})
-        counts = await count_in_target(in_scope, domains, clients.target)
+        links = await provisioned_links(clients.source, applied.job_id) if applied.job else {}
+        counts = await count_in_target(in_scope, domains, clients.target, links)
         scope_size, synced, members = len(in_scope), counts.synced, frozenset(in_scope)
         status.update(
             scopeSize=scope_size,
@@ -225,6 +280,8 @@ async def _report(
             missingUsers=counts.missing,
             orphanedUsers=counts.orphans,
         )
+        if counts.initial_domain:
+            status["upnSample"] = upn_sample(in_scope.values(), counts.initial_domain)
     job = (await clients.source.job(sp["id"], applied.job_id) or applied.job) if applied.job else None
     status.update(_job_status(job))
     return status, _synced_condition(scope, job, scope_size, synced), members

@@ -18,7 +18,7 @@ from ..planning.tenantpair import (
     plan_tenant_pair,
     plan_tenant_pair_deletion,
 )
-from . import permissions, replication
+from . import guest_mfa, permissions, replication
 from .apply import Applied, apply_plan
 from .connections import ClientPool, TenantClients
 from .outcome import Event, Outcome, from_error
@@ -79,11 +79,12 @@ async def reconcile_tenant_pair(
         visible = pending.visible_in_tenant_pair(observed, pair.source.tenant_id, pair.target.tenant_id)
         settled = replication.settle(status, visible, clock)
         applied.pending = settled.waiting
-        plan = pending.hold(plan_tenant_pair(pair, observed), settled.waiting)
+        guardrail = await guest_mfa.check(pair, clients, guest_mfa.effective_trust(pair, observed))
+        plan = pending.hold(guardrail.mark(plan_tenant_pair(pair, observed), pair), settled.waiting)
         already_reconciled = status.get("observedGeneration") == pair.generation
         drift = describe_drift(plan) if already_reconciled else []
         if (plan.empty and not settled.waiting) or dry_run or pair.management_policy == "Observe":
-            return _observed(pair, plan, drift, credentials_valid, dry_run, settled)
+            return _observed(pair, plan, drift, credentials_valid, dry_run, guardrail, status, settled)
         await apply_plan(plan, clients, applied)
     except CtsyncError as error:
         return from_error(
@@ -91,6 +92,7 @@ async def reconcile_tenant_pair(
         )
     report: dict[str, Any] = {CREATED_STATUS[step]: True for step in applied.created_steps if step in CREATED_STATUS}
     report[pending.STATUS_FIELD] = pending.to_status(applied.pending) or None
+    # No guardrail Event from a pass that wrote: the pass after it, which settles, sends it once.
     events = applied.events
     if drift:
         events = [
@@ -105,6 +107,7 @@ async def reconcile_tenant_pair(
         pair.generation,
         conditions=[
             credentials_valid,
+            guardrail.condition,
             *_configured(pair.generation, plan=Plan()),
             _drifted(pair.generation, []),
         ],
@@ -122,6 +125,8 @@ def _observed(
     drift: list[str],
     credentials_valid: Condition,
     dry_run: bool,
+    guardrail: guest_mfa.GuestMfaCheck,
+    status: Mapping[str, Any],
     settled: pending.Settled,
 ) -> Outcome:
     if plan.empty:
@@ -129,13 +134,22 @@ def _observed(
     else:
         reason = conditions.OBSERVED
         message = f"{len(plan.actions)} change(s) pending; managementPolicy {pair.management_policy}: not written"
-    events = [Event("Warning", conditions.DRIFT_DETECTED, line) for line in drift] if not dry_run else []
+    events = (
+        []
+        if dry_run
+        else [*guardrail.events(status), *(Event("Warning", conditions.DRIFT_DETECTED, line) for line in drift)]
+    )
     return Outcome(
         Health.READY,
         reason,
         message,
         pair.generation,
-        conditions=[credentials_valid, *_configured(pair.generation, plan), _drifted(pair.generation, drift)],
+        conditions=[
+            credentials_valid,
+            guardrail.condition,
+            *_configured(pair.generation, plan),
+            _drifted(pair.generation, drift),
+        ],
         status={pending.STATUS_FIELD: pending.to_status(settled.waiting) or None},
         events=events,
         plan=plan,

@@ -179,6 +179,37 @@ def test_a_scope_that_shrinks_too_much_is_blocked_and_counted(ctsync, manifests,
     assert "  20 user(s) in scope now would leave it" in lines
 
 
+def test_plan_lists_the_dynamic_groups_a_mapping_change_makes_synced_users_join(
+    ctsync, manifests, credentials, sim, tmp_path
+):
+    assert ctsync("apply", str(manifests), "--credentials", str(credentials), *NS).returncode == 0
+    finance = {
+        "displayName": "Finance",
+        "mailEnabled": False,
+        "mailNickname": "finance",
+        "securityEnabled": True,
+        "groupTypes": ["DynamicMembership"],
+        "membershipRule": 'user.department -eq "Finance"',
+        "membershipRuleProcessingState": "On",
+    }
+    sim.call(lambda w: w.tenant(FABRIKAM).directory.create_group(finance))
+    everyone_in_finance = attribute_mapping_body(
+        mappings=[{"target": "department", "source": '"Finance"', "apply": "Always"}]
+    )
+    changed = write_yaml(
+        tmp_path / "changed.yaml",
+        manifest(tenant_pair_body(sim)),
+        manifest(sync_scope_body()),
+        manifest(everyone_in_finance),
+    )
+    result = ctsync("plan", str(changed), "--credentials", str(credentials), *NS)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "  15 synced user(s) would join dynamic group 'Finance'" in result.stdout.splitlines()
+    as_json = ctsync("plan", str(changed), "--credentials", str(credentials), *NS, "--output", "json")
+    scope = json.loads(as_json.stdout)["resources"][1]
+    assert scope["dynamicGroups"] == ["15 synced user(s) would join dynamic group 'Finance'"]
+
+
 def test_manifest_problems_stop_before_any_tenant_is_read(ctsync, manifests, credentials, control):
     mapping = attribute_mapping_body(name="titles", mappings=[{"target": "jobTitle", "source": "Left([jobTitle], 3"}])
     broken = write_yaml(manifests.parent / "broken.yaml", manifest(mapping))
@@ -285,3 +316,18 @@ def test_debug_shows_the_traceback(ctsync, manifests):
     result = ctsync("plan", str(manifests), "--debug")
     assert result.returncode == 1
     assert "Traceback" in result.stderr and result.stderr.strip().endswith("or set KUBECONFIG)")
+
+
+def test_plan_shows_the_user_principal_name_users_get_in_the_target(ctsync, manifests, credentials, sim):
+    assert ctsync("apply", str(manifests), "--credentials", str(credentials), *NS).returncode == 0
+    sim.call(lambda w: (w.clock.advance(80 * 60), w.tick()))  # two provisioning cycles
+    result = ctsync("plan", str(manifests), "--credentials", str(credentials), *NS)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    at = lines.index("  user principal names in the target (sample):")
+    sample = lines[at + 1 : at + 4]
+    target_names = sim.call(lambda w: {u["userPrincipalName"] for u in w.tenant(FABRIKAM).directory.users.values()})
+    for line in sample:
+        source, target = line.strip().split(" -> ")
+        assert target == source.replace("@", "_") + "#EXT#@fabrikam.onmicrosoft.com" and target in target_names
+    assert not lines[at + 4].startswith("    ")

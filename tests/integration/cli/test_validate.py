@@ -99,6 +99,31 @@ def test_an_invalid_expression_is_reported_at_its_line(ctsync, tmp_path):
     )
 
 
+def test_a_scoping_filter_on_an_unknown_attribute_or_operator_is_reported_at_its_line(ctsync, tmp_path):
+    clause = "  scopingFilters:\n    - clauses:\n        - {attribute: %s, operator: %s, value: Sales}\n"
+    unknown_attribute = manifest(tmp_path, PAIR, SCOPE + clause % ("departmnt", "EQUALS"), name="a.yaml")
+    result = ctsync("validate", str(unknown_attribute))
+    assert result.returncode == 1
+    assert (
+        ":24: SyncScope default/scope: spec.scopingFilters[0].clauses[0].attribute: 'departmnt' is not a source "
+        "user attribute of the CTS job schema"
+    ) in result.stdout
+    unknown_operator = manifest(tmp_path, PAIR, SCOPE + clause % ("department", "STARTS WITH"), name="o.yaml")
+    result = ctsync("validate", str(unknown_operator))
+    assert result.returncode == 1
+    assert ":24: SyncScope default/scope: spec.scopingFilters[0].clauses[0].operator:" in result.stdout
+
+
+def test_a_comparison_in_iif_is_valid(ctsync, tmp_path):
+    body = """\
+        syncScopeRef: {name: scope}
+        mappings:
+          - {target: country, source: 'IIF([country]="US", "United States", [country])'}
+        """
+    result = ctsync("validate", str(manifest(tmp_path, PAIR, SCOPE, mapping("country", body))))
+    assert result.returncode == 0, result.stdout
+
+
 def test_a_denied_attribute_may_not_be_mapped(ctsync, tmp_path):
     body = """\
         syncScopeRef: {name: scope}
@@ -217,3 +242,54 @@ def one_line_of(stdout: str) -> str:
     problems = stdout.splitlines()[:-1]
     assert len(problems) == 1, stdout
     return problems[0]
+
+
+def test_misspelt_attributes_fail_at_their_lines_with_a_suggestion(ctsync, tmp_path):
+    body = """\
+        syncScopeRef: {name: scope}
+        mappings:
+          - {target: departmnt, source: "[department]"}
+          - {target: companyName, source: '"Contoso"'}
+          - {target: jobTitle, source: 'Left([jobTitel], 8)'}
+        """
+    path = manifest(tmp_path, PAIR, SCOPE, mapping("typos", body))
+    result = ctsync("validate", str(path))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[:2] == [
+        f"{path}:30: AttributeMapping default/typos: spec.mappings[0].target: 'departmnt' is not a target user "
+        "attribute of the Azure2Azure template; did you mean department?",
+        f"{path}:32: AttributeMapping default/typos: spec.mappings[2].source: 'jobTitel' is not a source user "
+        "attribute of the Azure2Azure template; did you mean jobTitle?",
+    ]
+    assert lines[-1] == "2 problem(s) found in 1 file(s)"
+
+
+def test_a_misspelt_scoping_filter_attribute_fails_at_its_line(ctsync, tmp_path):
+    scope = SCOPE + "  scopingFilters:\n    - clauses:\n        - {attribute: departement, operator: IS NOT NULL}\n"
+    path = manifest(tmp_path, PAIR, scope)
+    result = ctsync("validate", str(path))
+    assert result.returncode == 1
+    assert one_line_of(result.stdout) == (
+        f"{path}:24: SyncScope default/scope: spec.scopingFilters[0].clauses[0].attribute: 'departement' is not "
+        "a source user attribute of the Azure2Azure template; did you mean department?"
+    )
+
+
+def test_risky_mappings_need_an_acknowledgement(ctsync, tmp_path):
+    body = """\
+        syncScopeRef: {name: scope}
+        mappings:
+          - {target: userPrincipalName, source: "[mail]"}
+        remove: [accountEnabled]
+        """
+    path = manifest(tmp_path, PAIR, SCOPE, mapping("risky", body))
+    result = ctsync("validate", str(path))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"{path}:30: AttributeMapping default/risky: spec.mappings[0].target: mapping ")
+    assert "list userPrincipalName in spec.acknowledgeRisks" in lines[0]
+    assert lines[1].startswith(f"{path}:31: AttributeMapping default/risky: spec.remove[0]: removing accountEnabled ")
+    body = body.rstrip(" ") + "        acknowledgeRisks: [userPrincipalName, accountEnabled]\n"
+    result = ctsync("validate", str(manifest(tmp_path, PAIR, SCOPE, mapping("risky", body), name="ok.yaml")))
+    assert result.returncode == 0, result.stdout

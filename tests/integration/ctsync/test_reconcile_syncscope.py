@@ -334,3 +334,50 @@ async def converge_through_transient_errors(sim, pool):
     assert len(configurations) == 1, configurations
     jobs = sim.call(lambda w: len(w.tenant(CONTOSO).synchronization.jobs(configurations[0]["id"])))
     assert jobs == 1
+
+
+async def test_a_misspelt_attribute_stalls_its_mapping_and_holds_the_scope_before_any_write(sim, pool, pair, control):
+    mappings = [
+        {"target": "jobTitle", "source": "[jobTitle]"},
+        {"target": "companyName", "source": '"Contoso (Synced)"'},
+        {"target": "department", "source": "[departmnt]"},
+    ]
+    mapping = AttributeMapping.from_body(attribute_mapping_body(mappings=mappings))
+    outcome = reconcile_attribute_mapping(mapping, {})
+    assert outcome.health is Health.STALLED and outcome.reason == conditions.INVALID_SPEC
+    assert outcome.message.startswith("spec.mappings[2].source: 'departmnt' is not a source user attribute")
+    assert "did you mean department?" in outcome.message
+    control.delete("/requests")
+    scope = SyncScope.from_body(sync_scope_body())
+    outcome = await reconcile_sync_scope(scope, pair, True, [mapping], pool, {})
+    assert outcome.health is not Health.READY and "spec.mappings[2].source" in outcome.message
+    assert writes(control) == []
+
+
+async def test_the_live_job_schema_decides_which_attributes_exist(sim, pool, pair, control):
+    scope = SyncScope.from_body(sync_scope_body())
+    _, status = await converge(scope, pair, pool, [AttributeMapping.from_body(attribute_mapping_body())])
+    # manager is in the template's attribute list but not in this tenant's job schema.
+    manager = AttributeMapping.from_body(
+        attribute_mapping_body(mappings=[{"target": "manager", "source": "[manager]"}])
+    )
+    assert reconcile_attribute_mapping(manager, {}).reason != conditions.INVALID_SPEC
+    control.delete("/requests")
+    outcome = await reconcile_sync_scope(scope, pair, True, [manager], pool, status)
+    assert outcome.reason == conditions.DEPENDENCY_NOT_READY
+    assert "spec.mappings[0].target: 'manager' is not a target user attribute of the job's schema" in outcome.message
+    assert writes(control) == []
+
+
+async def test_status_shows_the_upn_synced_users_get_in_the_target(sim, pool, pair):
+    scope = SyncScope.from_body(sync_scope_body())
+    _, status = await converge(scope, pair, pool)
+    assert "upnSample" not in status  # the target has no external user to read its initial domain from yet
+    advance(sim, 2 * CYCLE)
+    _, status = await converge(scope, pair, pool, status=status)
+    sample = status["upnSample"]
+    assert len(sample) == 3
+    synced = {u["userPrincipalName"] for u in fabrikam_users(sim)}
+    for entry in sample:
+        assert entry["target"] == entry["source"].replace("@", "_") + "#EXT#@fabrikam.onmicrosoft.com"
+        assert entry["target"] in synced

@@ -135,21 +135,54 @@ SYNC_SCOPE_INVALID: list[tuple[str, Mutation, str]] = [
     (
         "unary operator with a value",
         lambda b: b["spec"].update(
-            scopingFilters=[{"clauses": [{"attribute": "a", "operator": "IS TRUE", "value": "x"}]}]
+            scopingFilters=[{"clauses": [{"attribute": "accountEnabled", "operator": "IS TRUE", "value": "x"}]}]
         ),
         "spec.scopingFilters[0].clauses[0].value",
     ),
     (
         "binary operator without a value",
-        lambda b: b["spec"].update(scopingFilters=[{"clauses": [{"attribute": "a", "operator": "EQUALS"}]}]),
+        lambda b: b["spec"].update(scopingFilters=[{"clauses": [{"attribute": "department", "operator": "EQUALS"}]}]),
         "spec.scopingFilters[0].clauses[0].value",
     ),
     (
         "unknown operator",
         lambda b: b["spec"].update(
-            scopingFilters=[{"clauses": [{"attribute": "a", "operator": "LIKE", "value": "x"}]}]
+            scopingFilters=[{"clauses": [{"attribute": "department", "operator": "LIKE", "value": "x"}]}]
         ),
         "spec.scopingFilters[0].clauses[0].operator",
+    ),
+    (
+        "unknown filter attribute",
+        lambda b: b["spec"].update(
+            scopingFilters=[{"clauses": [{"attribute": "dept", "operator": "EQUALS", "value": "x"}]}]
+        ),
+        "spec.scopingFilters[0].clauses[0].attribute",
+    ),
+    (
+        "filter attribute in the wrong case",
+        lambda b: b["spec"].update(
+            scopingFilters=[{"clauses": [{"attribute": "Department", "operator": "EQUALS", "value": "x"}]}]
+        ),
+        "spec.scopingFilters[0].clauses[0].attribute",
+    ),
+    (
+        "filter attribute Graph does not expose",
+        lambda b: b["spec"].update(scopingFilters=[{"clauses": [{"attribute": "netId", "operator": "IS NOT NULL"}]}]),
+        "spec.scopingFilters[0].clauses[0].attribute",
+    ),
+    (
+        "undocumented filter operator",
+        lambda b: b["spec"].update(
+            scopingFilters=[{"clauses": [{"attribute": "department", "operator": "Less_Than", "value": "3"}]}]
+        ),
+        "spec.scopingFilters[0].clauses[0].operator",
+    ),
+    (
+        "invalid regular expression",
+        lambda b: b["spec"].update(
+            scopingFilters=[{"clauses": [{"attribute": "department", "operator": "REGEX MATCH", "value": "("}]}]
+        ),
+        "spec.scopingFilters[0].clauses[0].value",
     ),
     (
         "filter without clauses",

@@ -28,6 +28,11 @@ from ctsync.planning.expressions import (
         ('Replace([preferredLanguage], "-", , , "_", , )', 'Replace([preferredLanguage], "-", , , "_", , )'),
         ('Switch([Active],, "1", "True", "0", "False")', 'Switch([Active], , "1", "True", "0", "False")'),
         ("Now()", "Now()"),
+        ('IIF([country]="US", "United States", [country])', 'IIF([country] = "US", "United States", [country])'),
+        ('Switch([a]<>"x", , "True", 1)', 'Switch([a] <> "x", , "True", 1)'),
+        ('InStr([a], "x", , vbTextCompare)', 'InStr([a], "x", , vbTextCompare)'),
+        ("BitAnd([flags], &H0F)", "BitAnd([flags], 15)"),
+        ("Left([a], 007)", "Left([a], 7)"),
         ('Join(" ", ToUpper([givenName]), [surname])', 'Join(" ", ToUpper([givenName]), [surname])'),
     ],
 )
@@ -85,13 +90,13 @@ def test_canonical_source_of_service_json() -> None:
         "parameters": [{"key": "source", "value": {"type": "Attribute", "name": "mail"}}],
     }
     assert canonical_source(nested) == "ToLower([mail])"
-    assert canonical_source({"expression": ' [a] = "x" '}) == '[a] = "x"'  # unknown syntax compares verbatim
+    assert canonical_source({"expression": " Foo( [a] ) "}) == "Foo( [a] )"  # unknown syntax compares verbatim
 
 
 @pytest.mark.parametrize(
     ("text", "message", "position"),
     [
-        ("", "expected an expression", 0),
+        ("", "empty expression", 0),
         ("jobTitle", "expected ( after jobTitle", 8),
         ("[jobTitle", "unclosed [", 0),
         ("[]", "empty attribute name", 0),
@@ -100,8 +105,15 @@ def test_canonical_source_of_service_json() -> None:
         ("Append([a],", "missing ) to close Append(", 11),
         ("Append([a] [b])", "expected , or ) in the arguments of Append", 11),
         ("[a] [b]", "unexpected '['", 4),
-        ("Append([a],)x", "unexpected 'x'", 12),
-        ('IIF([a]="x", 1, 2)', "expected , or ) in the arguments of IIF", 7),
+        ('Append([a], "b")x', "unexpected 'x'", 16),
+        ("Append([a],)", "argument 2 of Append must not be empty", 11),
+        ("Appnd([a], [b])", "unknown function Appnd", 0),
+        ("toLower([a])", "names are case-sensitive: ToLower", 0),
+        ("Mid([a], 1)", "Mid takes 3 argument(s), not 2", 0),
+        ('Switch([a], , "k", "v", "w")', "in groups of 2", 0),
+        ('[a] = "x" = "y"', "comparisons cannot be chained", 11),
+        ("Append(SelectUniqueValue([a], [b]), [c])", "must be the outermost function", 7),
+        ("1.5", "unexpected '.'", 1),
     ],
 )
 def test_syntax_errors(text: str, message: str, position: int) -> None:

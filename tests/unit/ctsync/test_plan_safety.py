@@ -3,7 +3,7 @@
 import pytest
 
 from ctsync.errors import Blocked
-from ctsync.planning.safety import check_scope_shrink
+from ctsync.planning.safety import check_scope_shrink, never_started
 
 
 @pytest.mark.parametrize(
@@ -39,3 +39,17 @@ def test_shrink_message() -> None:
     )
     with pytest.raises(Blocked, match=r"\(30%\).*=<generation> to proceed"):
         check_scope_shrink(10, 3, 20, False)
+
+
+@pytest.mark.parametrize(
+    ("job", "never"),
+    [
+        (None, True),
+        ({"status": {"code": "Paused", "lastExecution": None}, "schedule": {"state": "Disabled"}}, True),
+        ({"status": {"lastExecution": {"timeBegan": "0001-01-01T00:00:00Z"}}, "schedule": {"state": "Paused"}}, True),
+        ({"status": {"code": "NotRun", "lastExecution": None}, "schedule": {"state": "Active"}}, False),
+        ({"status": {"lastExecution": {"timeBegan": "2026-12-01T10:00:00Z"}}, "schedule": {"state": "Paused"}}, False),
+    ],
+)
+def test_a_job_never_started_has_provisioned_nobody(job: dict | None, never: bool) -> None:
+    assert never_started(job) is never

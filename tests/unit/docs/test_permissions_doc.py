@@ -1,4 +1,5 @@
-"""docs/permissions.md is the table the permission preflight checks: same rows, least privilege first."""
+"""docs/permissions.md is the table the permission preflight checks, and the optional permissions checks use
+when granted: same rows, least privilege first."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ def documented_rows() -> set[tuple[str, ...]]:
 def needed_rows() -> set[tuple[str, ...]]:
     kinds = {f"TenantPair ({policy})": needs for policy, needs in permissions.TENANT_PAIR.items()}
     kinds["SyncScope"] = permissions.SYNC_SCOPE
+    kinds["TenantPair (optional)"] = permissions.TENANT_PAIR_OPTIONAL
     return {
         (tenant, resource, need.feature, *need.alternatives)
         for resource, needs in kinds.items()
