@@ -23,9 +23,13 @@ AUTHENTICATION_FAILED: Final = "AuthenticationFailed"  # no token could be obtai
 PERMISSION_MISSING: Final = "PermissionMissing"  # the app registration lacks a Graph permission
 GRAPH_REQUEST_FAILED: Final = "GraphRequestFailed"  # Microsoft Graph rejected a request
 READ_INCOMPLETE: Final = "ReadIncomplete"  # a read failed or was partial; destructive changes withheld
+AWAITING_REPLICATION: Final = "AwaitingReplication"  # Graph does not show an object ctsync just created, yet
+CREATE_NOT_VISIBLE: Final = "CreateNotVisible"  # an object ctsync created stayed invisible past the bound
 
 # Reasons a Blocked error may carry: gates a human resolves by changing the spec or an annotation.
-BLOCKED_REASONS: Final = frozenset({SCOPE_SHRINK_BLOCKED, AMBIGUOUS_REFERENCE, MAPPING_CONFLICT, NOT_OWNED})
+BLOCKED_REASONS: Final = frozenset(
+    {SCOPE_SHRINK_BLOCKED, AMBIGUOUS_REFERENCE, MAPPING_CONFLICT, NOT_OWNED, CREATE_NOT_VISIBLE}
+)
 
 
 class CtsyncError(Exception):
@@ -129,3 +133,26 @@ class ReadIncomplete(CtsyncError):
     def __init__(self, what: str) -> None:
         super().__init__(f"incomplete read of {what}; destructive changes are withheld until it succeeds")
         self.what = what
+
+
+REPLICATION_RETRY_SECONDS = 5.0
+
+
+class NotYetReplicated(GraphRequestFailed):
+    """Graph says an object does not exist (404), or that one a write refers to does not (400): right after a
+    create, Graph's replicas take seconds to agree. Retried soon, after observing again: an object that is
+    really gone is then planned anew, one ctsync just created is waited for."""
+
+    reason = AWAITING_REPLICATION
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(status, code, message)
+        self.stalls = False
+        self.retry_after = REPLICATION_RETRY_SECONDS
+
+
+class AwaitingReplication(CtsyncError):
+    """Objects ctsync created are not visible in Graph yet; the pass is repeated soon, nothing is created twice."""
+
+    reason = AWAITING_REPLICATION
+    retry_after = REPLICATION_RETRY_SECONDS

@@ -41,7 +41,9 @@ M = TypeVar("M", bound=MetricWrapperBase)
 CONDITION_STATUSES = ("True", "False")
 JOB_CODES = ("NotConfigured", "NotRun", "Active", "Paused", "Quarantine")
 # Reconciling outcomes that wait for something expected rather than fail.
-WAIT_REASONS = frozenset({conditions.DEPENDENCY_NOT_READY, conditions.THROTTLED, conditions.DELETING})
+WAIT_REASONS = frozenset(
+    {conditions.DEPENDENCY_NOT_READY, conditions.THROTTLED, conditions.DELETING, conditions.AWAITING_REPLICATION}
+)
 
 RECONCILE_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 GRAPH_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)

@@ -298,10 +298,15 @@ class OperatorLogReporter:
 @pytest.fixture
 def entrasim(tmp_path: Path) -> Iterator[Sim]:
     """entrasim with Contoso (5 members, the first 3 in group CTS-Fabrikam) and an empty Fabrikam."""
+    yield from serve_entrasim(tmp_path)
+
+
+def serve_entrasim(tmp_path: Path, *options: str) -> Iterator[Sim]:
+    """The `entrasim` fixture's body; `options` go to `entrasim serve` (say `--profile production`)."""
     state_dir = tmp_path / "entrasim"
     log_path = tmp_path / "entrasim.log"
     proc = spawn(
-        [str(BIN / "entrasim"), "serve", "--state-dir", str(state_dir), "--port", "0", "--time-scale", "0"],
+        [str(BIN / "entrasim"), "serve", "--state-dir", str(state_dir), "--port", "0", "--time-scale", "0", *options],
         log_path,
     )
     try:

@@ -69,6 +69,7 @@ HINTS: Final = {
     conditions.GRAPH_UNAVAILABLE: "check the tenant's cloud (or endpoints) and the network, then retry",
     conditions.THROTTLED: "retry after the time Graph asked for",
     conditions.READ_INCOMPLETE: "retry; nothing is removed while a read is incomplete",
+    conditions.AWAITING_REPLICATION: "retry in a few seconds: Graph does not show a new object on every replica yet",
 }
 
 

@@ -200,18 +200,21 @@ class SourceTenant(Tenant):
     async def assignments(self, sp_id: str) -> list[dict[str, Any]]:
         return await self.client.list_all(f"/servicePrincipals/{sp_id}/appRoleAssignedTo")
 
-    async def assign(self, sp_id: str, principal_id: str, app_role_id: str) -> None:
+    async def assign(self, sp_id: str, principal_id: str, app_role_id: str) -> dict[str, Any] | None:
+        """The assignment Graph made (or found after an ambiguous failure); None when it existed already."""
         try:
-            await self.client.post(
+            return await self.client.post(
                 f"/servicePrincipals/{sp_id}/appRoleAssignedTo",
                 {"principalId": principal_id, "resourceId": sp_id, "appRoleId": app_role_id},
                 retry=False,
             )
         except GraphConflict:
-            pass  # already assigned: what we wanted
+            return None  # already assigned: what we wanted
         except (domain.GraphUnavailable, domain.Throttled):
-            if not any(a.get("principalId") == principal_id for a in await self.assignments(sp_id)):
+            found = [a for a in await self.assignments(sp_id) if a.get("principalId") == principal_id]
+            if not found:
                 raise
+            return found[0]
 
     async def unassign(self, sp_id: str, assignment_id: str) -> None:
         await delete_quietly(self.client, f"/servicePrincipals/{sp_id}/appRoleAssignedTo/{assignment_id}")

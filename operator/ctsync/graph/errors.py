@@ -19,10 +19,17 @@ NOT_FOUND_CODES = frozenset(
     {"Request_ResourceNotFound", "ResourceNotFound", "Directory_ObjectNotFound", "NotFound", "ItemNotFound"}
 )
 ALREADY_ASSIGNED_MESSAGE = "Permission being assigned already exists"
+# 400s Graph answers while an object a write refers to has not reached every replica yet: adding members
+# or assignments of a new object, and a service principal for an application just created.
+NOT_REPLICATED_MESSAGES = (
+    "one of the objects being referenced don't exist",
+    "does not reference a valid application object",
+)
 
 
-class GraphNotFound(domain.GraphRequestFailed):
-    """404 or a not-found code: callers that look objects up treat it as absence."""
+class GraphNotFound(domain.NotYetReplicated):
+    """404 or a not-found code: callers that look objects up treat it as absence; anywhere else (a write, or a
+    read under an object) the object may only not have replicated yet, and the pass is retried soon."""
 
 
 class GraphConflict(domain.GraphRequestFailed):
@@ -71,6 +78,8 @@ def from_response(
         return domain.PermissionMissing(role, [], text)
     if status == 404 or code in NOT_FOUND_CODES:
         return GraphNotFound(status, code, text)
+    if status == 400 and any(marker in (message or "") for marker in NOT_REPLICATED_MESSAGES):
+        return domain.NotYetReplicated(status, code, text)
     if status == 409 or code in CONFLICT_CODES or ALREADY_ASSIGNED_MESSAGE in (message or ""):
         return GraphConflict(status, code, text)
     if status >= 500:

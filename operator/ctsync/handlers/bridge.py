@@ -21,6 +21,8 @@ from ..errors import CtsyncError
 from ..metrics import Metrics
 from ..reconcile.converge import Pass, converge
 from ..reconcile.outcome import RETRY_DEFAULT_SECONDS, Event, Outcome, from_error
+from ..reconcile.replication import Recorder
+from . import runtime
 from .indexes import key_of
 from .logs import StallLog
 
@@ -75,6 +77,17 @@ async def settle(
     if outcome.scope_members is not None:
         metrics.record_scope_members(namespace, name, outcome.scope_members)
     apply(await finish(outcome) if finish is not None else outcome, body, patch)
+
+
+def recorder(body: kopf.Body, plural: str) -> Recorder:
+    """Writes what a create returned to the resource's status before the pass's next Graph write: kopf's own
+    patch comes only after the handler, too late if the operator dies in between."""
+    namespace, name = key_of(body)
+
+    async def record(fields: dict[str, Any]) -> None:
+        await runtime.current().patch_status(plural, namespace, name, fields)
+
+    return record
 
 
 def wait(body: kopf.Body, patch: kopf.Patch, message: str, delay: float) -> None:

@@ -131,6 +131,25 @@ class Runtime:
             raise
         return True
 
+    async def patch_status(self, plural: str, namespace: str, name: str, fields: Mapping[str, Any]) -> None:
+        """Merge-patches status fields at once, outside kopf's patch at the end of the handler. A failure is
+        DependencyNotReady: the pass stops before its next Graph write."""
+        try:
+            await asyncio.to_thread(
+                self._custom.patch_namespaced_custom_object_status,
+                GROUP,
+                VERSION,
+                namespace,
+                plural,
+                name,
+                {"status": dict(fields)},
+                _content_type="application/merge-patch+json",
+            )
+        except ApiException as exc:
+            raise DependencyNotReady(
+                f"the status of {plural}/{namespace}/{name} could not be written: {exc.status} {exc.reason}"
+            ) from None
+
 
 _current: Runtime | None = None
 

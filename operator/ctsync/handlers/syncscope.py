@@ -34,11 +34,14 @@ async def reconcile(
     generation = bridge.generation_of(body)
     pair = indexes.pair_of(tenant_pairs, key[0], indexes.pair_name_of(body))
     audit = rt.audits.due(key, generation)
+    record = bridge.recorder(body, PLURAL_SYNC_SCOPES)
 
     async def one_pass(status: Mapping[str, Any]) -> Outcome:
         scope = SyncScope.from_body(body)
         mappings = indexes.mappings_of(mappings_by_scope, scope.namespace, scope.name)
-        return await reconcile_sync_scope(scope, pair.pair, pair.ready, mappings, rt.pool, status, audit=audit)
+        return await reconcile_sync_scope(
+            scope, pair.pair, pair.ready, mappings, rt.pool, status, audit=audit, record=record
+        )
 
     async def finish(outcome: Outcome) -> Outcome:
         if outcome.scope_members is not None:

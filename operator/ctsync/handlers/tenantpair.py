@@ -8,6 +8,7 @@ from typing import Any, Final
 
 import kopf
 
+from ..api.constants import PLURAL_TENANT_PAIRS
 from ..api.tenantpair import TenantPair
 from ..config import Settings
 from ..reconcile.tenantpair import finalize_tenant_pair, reconcile_tenant_pair
@@ -23,7 +24,9 @@ async def reconcile(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
         await bridge.settle(
             body,
             patch,
-            lambda status: reconcile_tenant_pair(TenantPair.from_body(body), rt.pool, status),
+            lambda status: reconcile_tenant_pair(
+                TenantPair.from_body(body), rt.pool, status, record=bridge.recorder(body, PLURAL_TENANT_PAIRS)
+            ),
             rt.metrics,
         )
 

@@ -24,12 +24,15 @@ def _describe(service_principal: Json) -> str:
     return f'"{service_principal.get("displayName")}" ({service_principal.get("id")})'
 
 
-def choose_configuration(scope: SyncScope, recorded: Json | None, candidates: Sequence[Json]) -> Json | None:
+def choose_configuration(
+    scope: SyncScope, recorded: Json | None, candidates: Sequence[Json], *, answer_lost: bool = False
+) -> Json | None:
     """The configuration to manage, or None to create one; Blocked when none may be taken or made.
 
     A configuration tagged for this SyncScope is always ours. An untagged one is adopted only under
     AdoptOrCreate/AdoptOnly, only when it is the single candidate, and never when the Microsoft 365 admin
     center manages it (MTO_Sync_*). ctsync never creates a second configuration with the same name.
+    `answer_lost`: ctsync instantiated one and lost Graph's answer, so the single untagged candidate is that one.
     """
     if recorded is not None:
         owners = _owners(recorded)
@@ -64,7 +67,7 @@ def choose_configuration(scope: SyncScope, recorded: Json | None, candidates: Se
         _not_owned(f"configuration {_describe(other)} belongs to {', '.join(sorted(_owners(other)))}")
     if str(other.get("displayName", "")).lower().startswith(constants.MTO_CONFIGURATION_PREFIX.lower()):
         _not_owned(f"configuration {_describe(other)} is managed by the Microsoft 365 admin center")
-    if scope.adoption_policy == "CreateOnly":
+    if scope.adoption_policy == "CreateOnly" and not answer_lost:
         _not_owned(
             f"configuration {_describe(other)} exists and was not created by ctsync; adoptionPolicy "
             "CreateOnly does not adopt it (use AdoptOrCreate, or choose another configurationName)"

@@ -5,13 +5,18 @@ through `Applied`; the planner leaves those ids out of action bodies because the
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..api.constants import JOB_TEMPLATE_ID
+from ..errors import GraphUnavailable, Throttled
+from ..planning import pending
+from ..planning.pending import PendingCreate
 from ..planning.plan import Action, Plan
 from .connections import TenantClients
 from .outcome import Event
+from .replication import Clock, Recorder, utc_now
 
 
 @dataclass
@@ -23,6 +28,24 @@ class Applied:
     job: dict[str, Any] | None = None
     created_steps: set[str] = field(default_factory=set)
     events: list[Event] = field(default_factory=list)
+    # Creates not visible in Graph yet: those of earlier passes still waited for, and this pass's.
+    pending: tuple[PendingCreate, ...] = ()
+    record: Recorder | None = None
+    clock: Clock = utc_now
+    flags: Mapping[str, str] = field(default_factory=dict)  # step -> status flag set once it created its object
+    recorded: dict[str, Any] = field(default_factory=dict)  # the status fields recorded so far
+    assigned: list[dict[str, Any]] = field(default_factory=list)  # assignments this pass made, as Graph returned
+    unassigned: set[str] = field(default_factory=set)  # ids of the assignments this pass removed
+
+    async def created(self, action: Action, object_id: str, key: str | None = None, **fields: Any) -> None:
+        """Records what a create returned (its id, and `fields` for status) before anything else is written."""
+        key = action.key if key is None else key
+        self.pending = pending.recorded(self.pending, action.step, key, object_id, self.clock())
+        self.recorded.update(fields, **{pending.STATUS_FIELD: pending.to_status(self.pending)})
+        if action.step in self.flags:
+            self.recorded[self.flags[action.step]] = True
+        if self.record is not None:
+            await self.record(dict(self.recorded))
 
     @property
     def sp_id(self) -> str:
@@ -48,7 +71,7 @@ Step = Callable[[TenantClients, Action, Applied], Awaitable[bool | None]]
 async def _partner(clients: TenantClients, action: Action, applied: Applied) -> bool | None:
     side = clients.target if action.tenant == "target" else clients.source
     if action.verb == "create":
-        return await side.create_partner(action.key)
+        return await _record_made(action, applied, await side.create_partner(action.key))
     if action.verb == "update":
         await side.update_partner(action.key, dict(action.body or {}))
     else:
@@ -58,7 +81,8 @@ async def _partner(clients: TenantClients, action: Action, applied: Applied) -> 
 
 async def _identity_sync(clients: TenantClients, action: Action, applied: Applied) -> bool | None:
     if action.verb == "create":
-        return await clients.target.create_identity_sync(action.key, dict(action.body or {}))
+        made = await clients.target.create_identity_sync(action.key, dict(action.body or {}))
+        return await _record_made(action, applied, made)
     if action.verb == "update":
         await clients.target.update_identity_sync(action.key, dict(action.body or {}))
     else:
@@ -68,12 +92,27 @@ async def _identity_sync(clients: TenantClients, action: Action, applied: Applie
 
 async def _configuration(clients: TenantClients, action: Action, applied: Applied) -> None:
     if action.verb == "create":
-        sp = await clients.source.instantiate(str((action.body or {})["displayName"]))
+        name = str((action.body or {})["displayName"])
+        try:
+            sp = await clients.source.instantiate(name)
+        except GraphUnavailable as error:
+            if not isinstance(error, Throttled):  # the answer was lost: it may exist, unseen by the lookup
+                await applied.created(action, "", name)
+            raise
+        applied.service_principal = sp
+        await applied.created(action, sp["id"], name, servicePrincipalId=sp["id"], applicationId=sp.get("appId"))
         tags = [*(sp.get("tags") or []), applied.owner_tag]
         await clients.source.set_tags(sp["id"], tags)  # first, so a crash right after still finds it as ours
         applied.service_principal = {**sp, "tags": tags}
     else:
         await clients.source.set_tags(action.key, list((action.body or {})["tags"]))
+
+
+async def _record_made(action: Action, applied: Applied, made: bool) -> bool:
+    """Partner policies and identity synchronization are known by the partner's tenant id (the action's key)."""
+    if made:
+        await applied.created(action, action.key)
+    return made
 
 
 async def _secrets(clients: TenantClients, action: Action, applied: Applied) -> None:
@@ -83,13 +122,18 @@ async def _secrets(clients: TenantClients, action: Action, applied: Applied) -> 
 
 async def _job(clients: TenantClients, action: Action, applied: Applied) -> None:
     applied.job = await clients.source.create_job(applied.sp_id)
+    await applied.created(action, applied.job_id, JOB_TEMPLATE_ID, jobId=applied.job_id)
 
 
 async def _assignment(clients: TenantClients, action: Action, applied: Applied) -> None:
     if action.verb == "create":
-        await clients.source.assign(applied.sp_id, action.key, applied.app_role_id)
+        made = await clients.source.assign(applied.sp_id, action.key, applied.app_role_id)
+        if made is not None:
+            await applied.created(action, str(made["id"]))
+            applied.assigned.append(made)
     else:
         await clients.source.unassign(applied.sp_id, action.key)
+        applied.unassigned.add(action.key)
 
 
 async def _schema(clients: TenantClients, action: Action, applied: Applied) -> None:

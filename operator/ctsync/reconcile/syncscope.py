@@ -12,8 +12,8 @@ from ..api.attributemapping import AttributeMapping
 from ..api.conditions import Condition, Health
 from ..api.syncscope import SyncScope
 from ..api.tenantpair import TenantPair
-from ..errors import CtsyncError, DependencyNotReady, ReadIncomplete
-from ..planning import scoping
+from ..errors import AwaitingReplication, CtsyncError, DependencyNotReady, ReadIncomplete
+from ..planning import pending, scoping
 from ..planning.configuration import choose_configuration
 from ..planning.mappings import merge_mappings
 from ..planning.plan import Plan, describe_drift
@@ -21,7 +21,7 @@ from ..planning.safety import check_scope_shrink, check_uncountable_shrink, neve
 from ..planning.schema_names import check_names_in_job_schema
 from ..planning.syncscope import SyncScopeObserved, find_job, plan_sync_scope
 from ..planning.upn import upn_sample
-from . import permissions
+from . import permissions, replication
 from .apply import Applied, apply_plan
 from .attributemapping import applied_key
 from .connections import ClientPool, TenantClients
@@ -39,8 +39,11 @@ async def observe(scope: SyncScope, clients: TenantClients, status: Json) -> Syn
     recorded = (
         await source.service_principal(status["servicePrincipalId"]) if status.get("servicePrincipalId") else None
     )
+    created = [p for p in pending.from_status(status) if p.step == "source.configuration"]
+    if recorded is None and any(p.id for p in created):
+        return SyncScopeObserved()  # just created and not visible yet: nothing under it can be read either
     candidates = await source.configurations_named(scope.configuration_name)
-    configuration = choose_configuration(scope, recorded, candidates)
+    configuration = choose_configuration(scope, recorded, candidates, answer_lost=bool(created))
     principals = await resolve_principals(scope, source)
     if configuration is None:
         return SyncScopeObserved(candidates=candidates, desired_principals=principals)
@@ -70,9 +73,13 @@ async def reconcile_sync_scope(
     *,
     dry_run: bool = False,
     audit: bool = True,
+    record: replication.Recorder | None = None,
+    clock: replication.Clock = replication.utc_now,
 ) -> Outcome:
     """One pass. `audit` also counts the scope and the synced users in the target (a full read of both:
-    the drift timer does it less often than it checks the configuration)."""
+    the drift timer does it less often than it checks the configuration). `record` writes what a create
+    returned to status before the next write."""
+    applied = Applied(owner_tag=scope.owner_tag, record=record, clock=clock)
     try:
         scope.validate()
         decision = may_write(scope, pair, pair_ready, mappings)
@@ -82,19 +89,21 @@ async def reconcile_sync_scope(
         await permissions.require_all(clients, permissions.SYNC_SCOPE)
         merged = merge_mappings(mappings) if mappings else None
         observed = await observe(scope, clients, status)
+        settled = replication.settle(status, pending.visible_in_sync_scope(observed), clock)
+        applied.pending = settled.waiting
+        if settled.waits_for("source.configuration"):
+            return replication.awaiting(settled, scope.generation, {}, [])
         if observed.schema is not None:
             check_names_in_job_schema(scope, mappings, observed.schema)
-        plan, held = decision.split(plan_sync_scope(scope, observed, pair.target.tenant_id, merged))
+        planned = pending.hold(plan_sync_scope(scope, observed, pair.target.tenant_id, merged), settled.waiting)
+        plan, held = decision.split(planned)
         filters = _filters(scope, observed)
         reader = ScopeReader(clients.source, filters.graph_properties)
         leaving = await _check_shrink(scope, observed, reader, plan, filters)
         already_reconciled = status.get("observedGeneration") == scope.generation
         drift = describe_drift(plan) if already_reconciled and not plan.empty else []
-        applied = Applied(
-            owner_tag=scope.owner_tag,
-            service_principal=_dict(observed.configuration),
-            job=_dict(find_job(observed.jobs)),
-        )
+        applied.service_principal = _dict(observed.configuration)
+        applied.job = _dict(find_job(observed.jobs))
         if not dry_run and not plan.empty:
             before_job, from_job = _split_at_job_creation(plan)
             await apply_plan(before_job, clients, applied)
@@ -107,12 +116,13 @@ async def reconcile_sync_scope(
         report, synced, members = await _report(
             scope, clients, applied, observed, _Audit(reader, in_effect), mappings, status, audit
         )
+        report[pending.STATUS_FIELD] = pending.to_status(applied.pending) or None
         dynamic = None
         if members is not None:
             effective = None if decision.holds(SCHEMA_STEP) else merged  # a held schema keeps its mappings
             dynamic = await audit_sync_scope(scope, clients, observed, effective, reader, status)
     except CtsyncError as error:
-        return from_error(error, scope.generation)
+        return from_error(error, scope.generation, status=applied.recorded)
     if decision.holds(SCHEMA_STEP) and (observed.schema is None or not held.empty):
         # The mappings reach the job schema only if it already matched them: otherwise the last word stands.
         report["appliedMappings"] = list(status.get("appliedMappings") or [])
@@ -126,8 +136,10 @@ async def reconcile_sync_scope(
         events += [Event("Warning", conditions.DRIFT_DETECTED, f"{line} ({decision.message})") for line in unwritten]
     if dynamic:
         events = [*events, *dynamic.events]
-    pending = not plan.empty and dry_run
-    message = f"{len(plan.actions)} change(s) pending (dry run)" if pending else "the configuration matches the spec"
+    if settled.waiting:
+        return replication.awaiting(settled, scope.generation, report, events)
+    dry = not plan.empty and dry_run
+    message = f"{len(plan.actions)} change(s) pending (dry run)" if dry else "the configuration matches the spec"
     reason = conditions.RECONCILED
     if not held.empty:
         message = f"{len(held.actions)} change(s) pending; {decision.message}"
@@ -244,7 +256,8 @@ async def _report(
         )
     roles = sp.get("appRoles") or [{}]
     status.update(servicePrincipalId=sp["id"], applicationId=sp.get("appId"), appRoleId=roles[0].get("id"))
-    assignments = await clients.source.assignments(sp["id"]) if applied.events else list(observed.assignments)
+    # What this pass wrote, as Graph answered it: a read right after a write may not show it yet.
+    assignments = [a for a in observed.assignments if a["id"] not in applied.unassigned] + applied.assigned
     status["assignments"] = [
         {"principalId": a["principalId"], "principalType": a.get("principalType"), "assignmentId": a["id"]}
         for a in assignments
@@ -269,7 +282,7 @@ async def _report(
         )
         if counts.initial_domain:
             status["upnSample"] = upn_sample(in_scope.values(), counts.initial_domain)
-    job = await clients.source.job(sp["id"], applied.job_id) if applied.job else None
+    job = (await clients.source.job(sp["id"], applied.job_id) or applied.job) if applied.job else None
     status.update(_job_status(job))
     return status, _synced_condition(scope, job, scope_size, synced), members
 
@@ -336,9 +349,14 @@ async def finalize_sync_scope(scope: SyncScope, pair: TenantPair | None, pool: C
         return []
     clients = await pool.for_pair(pair)
     sp = await clients.source.service_principal(sp_id)
-    if sp is None or scope.owner_tag not in (sp.get("tags") or []):
+    created = pending.settle(pending.from_status(status), (), replication.utc_now(), replication.BOUND_SECONDS)
+    just_created = any(p.step == "source.configuration" and p.id == sp_id for p in created.waiting)
+    if sp is None and just_created:
+        raise AwaitingReplication(f"source configuration {sp_id}: created, not visible in Graph yet to delete it")
+    if sp is None or not (just_created or scope.owner_tag in (sp.get("tags") or [])):
         return []  # gone already, or not ours to delete
     app = await clients.source.application_by_app_id(sp["appId"])
-    if app is not None:
-        await clients.source.delete_application(app["id"])
+    if app is None:  # its service principal is there, so the application is too: not on this replica yet
+        raise AwaitingReplication(f"source configuration {sp_id}: its application is not visible in Graph yet")
+    await clients.source.delete_application(app["id"])
     return [Event("Normal", "Deleted", f"- source configuration {sp.get('displayName')!r} ({sp_id})")]

@@ -10,6 +10,7 @@ from ..api import conditions
 from ..api.conditions import Condition, Health
 from ..api.tenantpair import TenantPair
 from ..errors import CtsyncError
+from ..planning import pending
 from ..planning.plan import Plan, describe_drift
 from ..planning.tenantpair import (
     CreatedFlags,
@@ -17,7 +18,7 @@ from ..planning.tenantpair import (
     plan_tenant_pair,
     plan_tenant_pair_deletion,
 )
-from . import guest_mfa, permissions
+from . import guest_mfa, permissions, replication
 from .apply import Applied, apply_plan
 from .connections import ClientPool, TenantClients
 from .outcome import Event, Outcome, from_error
@@ -45,10 +46,17 @@ async def check_permissions(pair: TenantPair, clients: TenantClients) -> None:
 
 
 async def reconcile_tenant_pair(
-    pair: TenantPair, pool: ClientPool, status: Mapping[str, Any], *, dry_run: bool = False
+    pair: TenantPair,
+    pool: ClientPool,
+    status: Mapping[str, Any],
+    *,
+    dry_run: bool = False,
+    record: replication.Recorder | None = None,
+    clock: replication.Clock = replication.utc_now,
 ) -> Outcome:
     """One pass: validate, connect, check permissions, observe both tenants, plan, apply (unless Observe,
-    suspended or a dry run)."""
+    suspended or a dry run). `record` writes what a create returned to status before the next write."""
+    applied = Applied(record=record, clock=clock, flags=CREATED_STATUS)
     try:
         pair.validate()
         if pair.suspend:
@@ -68,22 +76,30 @@ async def reconcile_tenant_pair(
             pair.generation,
         )
         observed = await observe(pair, clients)
+        visible = pending.visible_in_tenant_pair(observed, pair.source.tenant_id, pair.target.tenant_id)
+        settled = replication.settle(status, visible, clock)
+        applied.pending = settled.waiting
         guardrail = await guest_mfa.check(pair, clients, guest_mfa.effective_trust(pair, observed))
-        plan = guardrail.mark(plan_tenant_pair(pair, observed), pair)
+        plan = pending.hold(guardrail.mark(plan_tenant_pair(pair, observed), pair), settled.waiting)
         already_reconciled = status.get("observedGeneration") == pair.generation
         drift = describe_drift(plan) if already_reconciled else []
-        if plan.empty or dry_run or pair.management_policy == "Observe":
-            return _observed(pair, plan, drift, credentials_valid, dry_run, guardrail, status)
-        applied = await apply_plan(plan, clients, Applied())
+        if (plan.empty and not settled.waiting) or dry_run or pair.management_policy == "Observe":
+            return _observed(pair, plan, drift, credentials_valid, dry_run, guardrail, status, settled)
+        await apply_plan(plan, clients, applied)
     except CtsyncError as error:
-        return from_error(error, pair.generation, conditions=_error_conditions(error, pair.generation))
-    created = {CREATED_STATUS[step]: True for step in applied.created_steps if step in CREATED_STATUS}
+        return from_error(
+            error, pair.generation, conditions=_error_conditions(error, pair.generation), status=applied.recorded
+        )
+    report: dict[str, Any] = {CREATED_STATUS[step]: True for step in applied.created_steps if step in CREATED_STATUS}
+    report[pending.STATUS_FIELD] = pending.to_status(applied.pending) or None
     # No guardrail Event from a pass that wrote: the pass after it, which settles, sends it once.
     events = applied.events
     if drift:
         events = [
             Event("Warning", "DriftCorrected", f"changed behind ctsync's back, now restored: {line}") for line in drift
         ] + events
+    if settled.waiting:
+        return replication.awaiting(settled, pair.generation, report, events)
     return Outcome(
         Health.READY,
         conditions.RECONCILED,
@@ -95,7 +111,7 @@ async def reconcile_tenant_pair(
             *_configured(pair.generation, plan=Plan()),
             _drifted(pair.generation, []),
         ],
-        status=created,
+        status=report,
         events=events,
         plan=plan,
         drift=drift,
@@ -111,6 +127,7 @@ def _observed(
     dry_run: bool,
     guardrail: guest_mfa.GuestMfaCheck,
     status: Mapping[str, Any],
+    settled: pending.Settled,
 ) -> Outcome:
     if plan.empty:
         reason, message = conditions.RECONCILED, "both tenants match the spec"
@@ -133,6 +150,7 @@ def _observed(
             *_configured(pair.generation, plan),
             _drifted(pair.generation, drift),
         ],
+        status={pending.STATUS_FIELD: pending.to_status(settled.waiting) or None},
         events=events,
         plan=plan,
         drift=drift,
