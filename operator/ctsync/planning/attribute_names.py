@@ -36,6 +36,13 @@ class UserAttributes:
         what = f"a {side} user attribute of {self.origin}"
         return unknown_attribute(path, name, names, what, exact_case=exact_case)
 
+    def spelled(self, name: str, side: str) -> str:
+        """`name` as the schema spells it: names compare case-insensitively, but the service holds a schema
+        PUT to the exact spelling. A name the schema does not know is left as it is."""
+        names = self.source if side == "source" else self.target
+        key = attribute_key(name)
+        return next((known for known in sorted(names) if attribute_key(known) == key), name)
+
 
 AZURE2AZURE: Final = UserAttributes(
     frozenset(SOURCE_USER_ATTRIBUTES),
@@ -57,6 +64,14 @@ def from_job_schema(schema: Mapping[str, Any]) -> UserAttributes:
         _user_attributes(directories, rule.get("targetDirectoryName")),
         "the job's schema",
     )
+
+
+def schema_or_template(schema: Mapping[str, Any]) -> UserAttributes:
+    """The job schema's user attributes, or the template's when the schema does not declare its directories."""
+    try:
+        return from_job_schema(schema)
+    except ReadIncomplete:
+        return AZURE2AZURE
 
 
 def _user_attributes(directories: Mapping[str, Mapping[str, Any]], name: object) -> frozenset[str]:

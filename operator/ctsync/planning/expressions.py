@@ -8,7 +8,7 @@ is the service's business; checking the syntax here turns a typo into a spec err
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -311,6 +311,17 @@ def attribute_refs(node: Node) -> frozenset[str]:
     if isinstance(node, Comparison):
         return attribute_refs(node.left) | attribute_refs(node.right)
     return frozenset().union(*(attribute_refs(a) for a in node.args if a is not None))
+
+
+def rename_attributes(node: Node, rename: Callable[[str], str]) -> Node:
+    """The expression with every [attribute] it reads renamed."""
+    if isinstance(node, Attribute):
+        return Attribute(rename(node.name))
+    if isinstance(node, Constant):
+        return node
+    if isinstance(node, Comparison):
+        return Comparison(node.operator, rename_attributes(node.left, rename), rename_attributes(node.right, rename))
+    return Function(node.name, tuple(None if a is None else rename_attributes(a, rename) for a in node.args))
 
 
 # Parameter keys the service uses for a few functions; others get "source", "source2", ... (the service

@@ -6,6 +6,7 @@ parameters of an expression are named (sources compare by their canonical expres
 """
 
 import copy
+import dataclasses
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -16,6 +17,7 @@ from ctsync.api.attributemapping import attribute_key
 from ctsync.api.syncscope import ScopingFilter
 from ctsync.errors import Blocked, ReadIncomplete
 from ctsync.planning import expressions
+from ctsync.planning.attribute_names import UserAttributes, schema_or_template
 from ctsync.planning.mappings import DesiredMapping, MergedMappings
 from ctsync.planning.plan import Action, Json, summary
 
@@ -49,10 +51,11 @@ def build_desired_schema(
 ) -> dict[str, Any]:
     """The schema to PUT: the observed one with our mappings (None: leave them) and scoping filters."""
     desired: dict[str, Any] = {k: copy.deepcopy(v) for k, v in observed.items() if not k.startswith("@odata.")}
+    names = schema_or_template(observed)
     for object_mapping in user_object_mappings(desired):
         if mappings is not None:
             object_mapping["attributeMappings"] = _attribute_mappings(
-                object_mapping.get("attributeMappings") or [], mappings
+                object_mapping.get("attributeMappings") or [], mappings, names
             )
         object_mapping["scope"] = _scope(object_mapping.get("scope"), filters)
     return desired
@@ -63,8 +66,10 @@ def _is_matching(mapping: Json) -> bool:
     return (mapping.get("matchingPriority") or 0) > 0 or target == attribute_key(constants.MATCHING_ATTRIBUTE)
 
 
-def _attribute_mappings(existing: Sequence[Json], merged: MergedMappings) -> list[dict[str, Any]]:
-    wanted = {attribute_key(m.target): m for m in merged.mappings}
+def _attribute_mappings(
+    existing: Sequence[Json], merged: MergedMappings, names: UserAttributes
+) -> list[dict[str, Any]]:
+    wanted = {attribute_key(m.target): _in_schema_spelling(m, names) for m in merged.mappings}
     out: list[dict[str, Any]] = []
     for mapping in existing:
         key = attribute_key(str(mapping.get("targetAttributeName", "")))
@@ -82,6 +87,11 @@ def _attribute_mappings(existing: Sequence[Json], merged: MergedMappings) -> lis
             out.append(dict(mapping))
     out.extend(_apply({}, m) for m in wanted.values())
     return out
+
+
+def _in_schema_spelling(mapping: DesiredMapping, names: UserAttributes) -> DesiredMapping:
+    source = expressions.rename_attributes(mapping.source, lambda name: names.spelled(name, "source"))
+    return dataclasses.replace(mapping, target=names.spelled(mapping.target, "target"), source=source)
 
 
 def _apply(existing: Json, wanted: DesiredMapping) -> dict[str, Any]:

@@ -369,6 +369,34 @@ async def test_the_live_job_schema_decides_which_attributes_exist(sim, pool, pai
     assert writes(control) == []
 
 
+def job_mappings(sim) -> dict[str, str]:
+    """Target attribute name -> source expression of the Contoso job's user mappings, as the service holds them."""
+
+    def read(world) -> dict[str, str]:
+        tenant = world.tenant(CONTOSO)
+        (job,) = (job for config in tenant.synchronization.configs.values() for job in config.jobs.values())
+        (rule,) = job.schema["synchronizationRules"]
+        return {
+            m["targetAttributeName"]: m["source"]["expression"] for m in rule["objectMappings"][0]["attributeMappings"]
+        }
+
+    return sim.call(read)
+
+
+async def test_mapping_names_are_written_in_the_schemas_spelling(sim, pool, pair):
+    # Names compare case-insensitively in ctsync, but the service holds a schema PUT to the exact spelling.
+    mappings = [
+        {"target": "Department", "source": "[JobTitle]"},
+        {"target": "EmployeeType", "source": "[UserType]"},  # not mapped by the template: a new mapping
+    ]
+    mapping = AttributeMapping.from_body(attribute_mapping_body(mappings=mappings))
+    outcome, _ = await converge(SyncScope.from_body(sync_scope_body()), pair, pool, [mapping])
+    assert outcome.health is Health.READY, outcome.message
+    written = job_mappings(sim)
+    assert written["department"] == "[jobTitle]" and written["employeeType"] == "[userType]"
+    assert not {"Department", "EmployeeType"} & set(written)
+
+
 async def test_status_shows_the_upn_synced_users_get_in_the_target(sim, pool, pair):
     scope = SyncScope.from_body(sync_scope_body())
     _, status = await converge(scope, pair, pool)

@@ -154,6 +154,39 @@ def test_build_applies_mappings_remove_and_deny_but_never_the_matching_attribute
     assert observed == cts_schema()  # the observed schema is not modified
 
 
+def test_new_mappings_are_written_in_the_template_spelling_when_the_schema_lists_no_directories() -> None:
+    observed = cts_schema()
+    del observed["directories"]
+    wanted = merged(
+        mappings=[{"target": "JOBTITLE", "source": 'Join(" ", [GivenName], IIF([UserType] = "x", [Mail], ""))'}]
+    )
+    by_target = {m["targetAttributeName"]: m for m in user_mappings(build_desired_schema(observed, wanted, ()))}
+    assert by_target["jobTitle"]["source"]["expression"] == 'Join(" ", [givenName], IIF([userType] = "x", [mail], ""))'
+
+
+def test_names_take_the_live_schemas_spelling_and_unknown_ones_are_left_as_they_are() -> None:
+    observed = cts_schema()
+    live = ["extension_0a1b_CostCenter", "jobTitle", "department"]
+    observed["directories"] = [
+        {"name": name, "objects": [{"name": "User", "attributes": [{"name": a} for a in live]}]}
+        for name in ("Azure Active Directory", "Azure Active Directory (target)")
+    ]
+    observed["synchronizationRules"][0]["targetDirectoryName"] = "Azure Active Directory (target)"
+    wanted = merged(
+        mappings=[
+            {"target": "EXTENSION_0A1B_COSTCENTER", "source": "[Department]"},
+            {"target": "jobtitle", "source": "[extension_0a1b_costcenter]"},
+        ]
+    )
+    written = {
+        m["targetAttributeName"]: m["source"]["expression"]
+        for m in user_mappings(build_desired_schema(observed, wanted, ()))
+    }
+    assert written["extension_0a1b_CostCenter"] == "[department]"
+    assert written["jobTitle"] == "[extension_0a1b_CostCenter]"
+    assert "jobtitle" not in written and "EXTENSION_0A1B_COSTCENTER" not in written
+
+
 def test_plan_is_idempotent_once_the_service_normalises_our_put() -> None:
     wanted = merged(mappings=[{"target": "displayName", "source": 'Join(" ",  [givenName],[surname])'}])
     filters = (ScopingFilter((Clause("department", "EQUALS", "Finance"),)),)
