@@ -10,7 +10,7 @@ precedence when ctsync can read it.
 """
 
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 
 UNARY_OPERATORS: Final = ("IS TRUE", "IS FALSE", "IS NULL", "IS NOT NULL")
 BINARY_OPERATORS: Final = (
@@ -38,7 +38,12 @@ RENAMED_IN_GRAPH: Final[Mapping[str, str]] = {
     "physicalDeliveryOfficeName": "officeLocation",
     "facsimileTelephoneNumber": "faxNumber",
     "objectId": "id",
+    # Graph's user has no telephoneNumber: the schema's (Azure AD Graph's) business phone is the first, and
+    # only, value of businessPhones (graph_value).
+    "telephoneNumber": "businessPhones",
 }
+# Graph collections that hold one single-valued schema attribute as their first value.
+_FIRST_VALUE_OF: Final = frozenset({"businessPhones"})
 _SAME_NAME: Final = (
     "accountEnabled",
     "city",
@@ -59,7 +64,6 @@ _SAME_NAME: Final = (
     "state",
     "streetAddress",
     "surname",
-    "telephoneNumber",
     "usageLocation",
     "userPrincipalName",
     "userType",
@@ -86,3 +90,14 @@ SOURCE_USER_ATTRIBUTES: Final = frozenset(GRAPH_PROPERTY) | frozenset(FIXED_VALU
 # (AltSecIdFromNetId([netId])) and its app role assignments (the scope).
 TARGET_USER_ATTRIBUTES: Final = SOURCE_USER_ATTRIBUTES - {"objectId", "netId", "appRoleAssignments"}
 FILTERABLE_ATTRIBUTES: Final = SOURCE_USER_ATTRIBUTES - UNREADABLE
+
+
+def graph_value(user: Mapping[str, Any], attribute: str) -> object:
+    """A source attribute's value, by its schema name, in a user as Graph returns it."""
+    prop = GRAPH_PROPERTY.get(attribute, attribute)
+    value = user.get(prop)
+    if prop == "onPremisesExtensionAttributes":
+        return (value or {}).get(attribute)
+    if prop in _FIRST_VALUE_OF:
+        return value[0] if isinstance(value, list) and value else None
+    return value

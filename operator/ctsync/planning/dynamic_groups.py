@@ -12,7 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from ctsync.api.userschema import RENAMED_IN_GRAPH
+from ctsync.api import userschema
+from ctsync.api.userschema import GRAPH_PROPERTY
 from ctsync.planning import expressions
 from ctsync.planning.membership_rules import PROPERTIES, RuleNotEvaluated, parse_rule
 from ctsync.planning.schema import user_object_mappings
@@ -30,9 +31,7 @@ def graph_select(attribute: str) -> str:
     """The Graph user property to $select for a schema attribute."""
     if attribute.lower().startswith(_EXTENSION_PREFIX):
         return "onPremisesExtensionAttributes"
-    if attribute.lower() == "telephonenumber":
-        return "businessPhones"
-    return RENAMED_IN_GRAPH.get(attribute, attribute)
+    return GRAPH_PROPERTY.get(attribute, attribute)
 
 
 def graph_value(user: Json, attribute: str) -> Any:
@@ -41,10 +40,7 @@ def graph_value(user: Json, attribute: str) -> Any:
     if lower.startswith(_EXTENSION_PREFIX):
         extensions = user.get("onPremisesExtensionAttributes") or {}
         return next((v for k, v in extensions.items() if k.lower() == lower), None)
-    if lower == "telephonenumber":
-        phones = user.get("businessPhones") or []
-        return phones[0] if phones else None
-    return user.get(RENAMED_IN_GRAPH.get(attribute, attribute))
+    return userschema.graph_value(user, attribute)
 
 
 @dataclass(frozen=True)

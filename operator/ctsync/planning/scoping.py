@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ctsync.api.syncscope import ScopingFilter
-from ctsync.api.userschema import EXTENSION_ATTRIBUTES, FIXED_VALUES, GRAPH_PROPERTY, REGEX_OPERATORS
+from ctsync.api.userschema import FIXED_VALUES, GRAPH_PROPERTY, REGEX_OPERATORS, graph_value
 from ctsync.errors import ReadIncomplete
 from ctsync.planning.schema import build_desired_schema, user_object_mappings
 
@@ -100,9 +100,7 @@ def source_value(user: Json, attribute: str) -> object:
     """A source user's attribute by its schema name, from the Graph user object."""
     if attribute in FIXED_VALUES:
         return FIXED_VALUES[attribute]
-    if attribute in EXTENSION_ATTRIBUTES:
-        return (user.get("onPremisesExtensionAttributes") or {}).get(attribute)
-    return user.get(GRAPH_PROPERTY.get(attribute, attribute))
+    return graph_value(user, attribute)
 
 
 def _text(value: object) -> str | None:

@@ -60,9 +60,17 @@ def users(draw: st.DrawFn) -> dict[str, Any]:
     for prop in GRAPH_PROPERTIES:
         if prop == "onPremisesExtensionAttributes":
             user[prop] = {f"extensionAttribute{i}": draw(values) for i in range(1, 16)}
+        elif prop == "businessPhones":
+            user = _with_phone(user, draw(st.one_of(texts, st.none())))
         elif draw(st.integers(0, 9)):
             user[prop] = draw(values)
     return user
+
+
+def _with_phone(user: dict[str, Any], phone: object) -> dict[str, Any]:
+    """Graph holds the one business phone in businessPhones; entrasim's engine reads the telephoneNumber it
+    stores beside it (a property Graph's user does not have), so the test user carries both."""
+    return {**user, "businessPhones": [] if phone is None else [phone], "telephoneNumber": phone}
 
 
 @st.composite
@@ -98,6 +106,8 @@ def test_same_users_in_scope_as_the_provisioning_engine(filter_groups: list[dict
 
 def _with_value(user: dict[str, Any], attribute: str, value: object) -> dict[str, Any]:
     prop = scoping.GRAPH_PROPERTY.get(attribute)
+    if prop == "businessPhones":
+        return _with_phone(user, value)
     if prop == "onPremisesExtensionAttributes":
         return {**user, prop: {**user[prop], attribute: value}}
     if prop is not None and prop != "id":
