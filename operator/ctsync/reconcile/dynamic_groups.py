@@ -4,7 +4,7 @@ for a plan, the groups a change makes them join or leave."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +13,6 @@ from ..api.conditions import Condition
 from ..api.syncscope import SyncScope
 from ..planning.dynamic_groups import (
     Collisions,
-    Projection,
     describe,
     find_collisions,
     graph_select,
@@ -26,7 +25,6 @@ from ..planning.schema import build_desired_schema
 from ..planning.syncscope import SyncScopeObserved
 from .connections import TenantClients
 from .outcome import Event
-from .scope import ScopeReader
 
 Json = Mapping[str, Any]
 
@@ -38,61 +36,49 @@ class DynamicGroupAudit:
     changes: list[str] = field(default_factory=list)  # groups the pending change makes synced users join or leave
 
 
-async def audit_sync_scope(
-    scope: SyncScope,
-    clients: TenantClients,
-    observed: SyncScopeObserved,
-    merged: MergedMappings | None,
-    reader: ScopeReader,
-    previous: Json,
-) -> DynamicGroupAudit | None:
-    """The audit for a SyncScope; None before the job has a schema. "Now" is the configuration as observed
-    at the start of the pass, "after" the job's schema with `merged` and the spec's scope (the reader has
-    read both scopes already for the shrink gate and the counts)."""
+@dataclass(frozen=True)
+class DynamicGroups:
+    """The target's dynamic groups, the job's schema (now, after this pass's changes) and the source user
+    properties the rules read through either schema's mappings: the scope reader reads them with the
+    scope, so the audit needs no read of its own."""
+
+    groups: Sequence[Json]
+    schemas: tuple[Json, Json]
+    properties: frozenset[str] = frozenset()
+
+
+async def read_dynamic_groups(
+    scope: SyncScope, clients: TenantClients, observed: SyncScopeObserved, merged: MergedMappings | None
+) -> DynamicGroups | None:
+    """None before the job has a schema. "Now" is the schema as observed at the start of the pass, "after"
+    the one with `merged` and the spec's scoping filters."""
     if observed.schema is None:
         return None
-    syncs_all = str((observed.secrets or {}).get("SyncAll")).lower() == "true"
-    current = await (reader.everyone() if syncs_all else reader.users_of(observed.assignments))
-    desired = await (reader.everyone() if scope.scope.sync_all else reader.users_of(observed.desired_principals))
-    desired_schema = build_desired_schema(observed.schema, merged, scope.scoping_filters)
-    return await audit_dynamic_groups(
-        clients, (observed.schema, desired_schema), (frozenset(current), frozenset(desired)), previous, scope.generation
-    )
-
-
-async def audit_dynamic_groups(
-    clients: TenantClients,
-    schemas: tuple[Json, Json],
-    in_scope: tuple[Collection[str], Collection[str]],
-    previous: Json,
-    generation: int,
-) -> DynamicGroupAudit:
-    """`schemas` and `in_scope` are (now, after this pass's changes): the job's schema and the ids of the
-    users in scope. One read of the target's dynamic groups; when there are any, one read of the source's
-    users with the attributes their rules need, and one rule evaluation per group per user in scope."""
+    schemas = (observed.schema, build_desired_schema(observed.schema, merged, scope.scoping_filters))
     groups = await clients.target.dynamic_groups()
     if not groups:
+        return DynamicGroups(groups, schemas)
+    wanted = rules_properties(groups)
+    attributes = set().union(*(projection_of(s).source_attributes(wanted) for s in schemas))
+    return DynamicGroups(groups, schemas, frozenset({"displayName", *(graph_select(a) for a in attributes)}))
+
+
+def audit_dynamic_groups(
+    found: DynamicGroups, in_scope: tuple[Mapping[str, Json], Mapping[str, Json]], previous: Json, generation: int
+) -> DynamicGroupAudit:
+    """`in_scope` is (now, after this pass's changes): the users in scope by id, as the scope reader read
+    them (with `found.properties`). One rule evaluation per group per user in scope."""
+    if not found.groups:
         return DynamicGroupAudit(_condition(Collisions(), generation))
+    schemas, groups = found.schemas, found.groups
     before, after = projection_of(schemas[0]), projection_of(schemas[1])
-    wanted = set(in_scope[0]) | set(in_scope[1])
-    users = await _source_users(clients, wanted, (before, after), rules_properties(groups))
-    now = find_collisions(groups, {i: users[i] for i in in_scope[1] if i in users}, after)
+    now = find_collisions(groups, in_scope[1], after)
     audit = DynamicGroupAudit(_condition(now, generation))
     if (schemas[0], set(in_scope[0])) != (schemas[1], set(in_scope[1])):
-        then = find_collisions(groups, {i: users[i] for i in in_scope[0] if i in users}, before)
-        audit.changes = membership_changes(then, now)
+        audit.changes = membership_changes(find_collisions(groups, in_scope[0], before), now)
     if audit.condition.status != "False" and audit.condition.message != _previous_message(previous):
         audit.events.append(Event("Warning", conditions.DYNAMIC_GROUP_COLLISION, audit.condition.message))
     return audit
-
-
-async def _source_users(
-    clients: TenantClients, ids: set[str], projections: tuple[Projection, ...], properties: set[str]
-) -> dict[str, Json]:
-    attributes = set().union(*(p.source_attributes(properties) for p in projections))
-    fields = sorted({"displayName", *(graph_select(a) for a in attributes)})
-    users = await clients.source.member_users(fields)
-    return {u["id"].lower(): u for u in users if u["id"].lower() in ids}
 
 
 def _condition(collisions: Collisions, generation: int) -> Condition:

@@ -11,6 +11,7 @@ from ..api import conditions
 from ..api.syncscope import PrincipalRef, SyncScope
 from ..errors import Blocked, DependencyNotReady
 from ..graph.cts import SourceTenant, TargetTenant
+from ..planning.scoping import Filter
 from ..planning.upn import initial_domain_of, target_upn
 
 Json = Mapping[str, Any]
@@ -50,13 +51,20 @@ async def _resolve(kind: str, ref: PrincipalRef, source: SourceTenant, path: str
 
 class ScopeReader:
     """Member users of principals, read once per group per reconcile, with the properties the scoping
-    filters compare (`properties`, Graph names)."""
+    filters compare and the dynamic groups' rules read (`properties`, Graph names)."""
 
     def __init__(self, source: SourceTenant, properties: Iterable[str] = ()) -> None:
         self.source = source
         self.properties = tuple(sorted(properties))
         self._members: dict[str, list[dict[str, Any]]] = {}
         self._everyone: list[dict[str, Any]] | None = None
+
+    async def in_scope(self, principals: Iterable[Json] | None, admitted: Filter) -> dict[str, Json]:
+        """Who is in scope, by id: the users of these principals (None: syncAll, every member) that the
+        scoping filter admits. The scope size, the synced counts, the shrink gate and the dynamic-group
+        guardrail all ask this."""
+        users = await (self.everyone() if principals is None else self.users_of(principals))
+        return admitted.select(users)
 
     async def users_of(self, principals: Iterable[Json]) -> dict[str, Json]:
         """Internal member users in scope of these principals: assigned users plus DIRECT members of

@@ -25,7 +25,7 @@ from . import permissions, replication
 from .apply import Applied, apply_plan
 from .attributemapping import applied_key
 from .connections import ClientPool, TenantClients
-from .dynamic_groups import audit_sync_scope
+from .dynamic_groups import DynamicGroups, audit_dynamic_groups, read_dynamic_groups
 from .gate import SCHEMA_STEP, may_write
 from .links import provisioned_links
 from .outcome import Event, Outcome, from_error
@@ -98,7 +98,9 @@ async def reconcile_sync_scope(
         planned = pending.hold(plan_sync_scope(scope, observed, pair.target.tenant_id, merged), settled.waiting)
         plan, held = decision.split(planned)
         filters = _filters(scope, observed)
-        reader = ScopeReader(clients.source, filters.graph_properties)
+        effective = None if decision.holds(SCHEMA_STEP) else merged  # a held schema keeps its mappings
+        dynamic_groups = await read_dynamic_groups(scope, clients, observed, effective) if audit else None
+        reader = ScopeReader(clients.source, filters.graph_properties | _rule_properties(dynamic_groups))
         leaving = await _check_shrink(scope, observed, reader, plan, filters)
         already_reconciled = status.get("observedGeneration") == scope.generation
         drift = describe_drift(plan) if already_reconciled and not plan.empty else []
@@ -118,9 +120,9 @@ async def reconcile_sync_scope(
         )
         report[pending.STATUS_FIELD] = pending.to_status(applied.pending) or None
         dynamic = None
-        if members is not None:
-            effective = None if decision.holds(SCHEMA_STEP) else merged  # a held schema keeps its mappings
-            dynamic = await audit_sync_scope(scope, clients, observed, effective, reader, status)
+        if members is not None and dynamic_groups is not None:
+            in_scope = await _in_scope_now_and_after(scope, observed, reader, filters)
+            dynamic = audit_dynamic_groups(dynamic_groups, in_scope, status, scope.generation)
     except CtsyncError as error:
         return from_error(error, scope.generation, status=applied.recorded)
     if decision.holds(SCHEMA_STEP) and (observed.schema is None or not held.empty):
@@ -190,6 +192,23 @@ def _filters(scope: SyncScope, observed: SyncScopeObserved) -> _Filters:
         return _Filters(None, planned, unknown.what)
 
 
+def _rule_properties(dynamic_groups: DynamicGroups | None) -> frozenset[str]:
+    return dynamic_groups.properties if dynamic_groups else frozenset()
+
+
+async def _in_scope_now_and_after(
+    scope: SyncScope, observed: SyncScopeObserved, reader: ScopeReader, filters: _Filters
+) -> tuple[dict[str, Json], dict[str, Json]]:
+    """Who is in scope with the configuration as observed, and with the spec's. A scoping filter ctsync
+    cannot read counts as the planned one: the change it makes is then not listed."""
+    syncs_all = str((observed.secrets or {}).get("SyncAll")).lower() == "true"
+    now = await reader.in_scope(
+        None if syncs_all else observed.assignments, filters.now if filters.now is not None else filters.planned
+    )
+    after = await reader.in_scope(None if scope.scope.sync_all else observed.desired_principals, filters.planned)
+    return now, after
+
+
 @dataclass(frozen=True)
 class _Audit:
     reader: ScopeReader
@@ -207,10 +226,8 @@ async def _check_shrink(
         check_uncountable_shrink(filters.unreadable, scope.shrink_acknowledged, scope.generation)
         return 0
     current_all = any(a.step == "source.secrets" and a.destructive for a in plan.actions)
-    assigned = await (reader.everyone() if current_all else reader.users_of(observed.assignments))
-    current = filters.now.select(assigned)
-    planned = await (reader.everyone() if scope.scope.sync_all else reader.users_of(observed.desired_principals))
-    desired = filters.planned.select(planned)
+    current = await reader.in_scope(None if current_all else observed.assignments, filters.now)
+    desired = await reader.in_scope(None if scope.scope.sync_all else observed.desired_principals, filters.planned)
     leaving = len(set(current) - set(desired))
     check_scope_shrink(
         len(current),
@@ -266,8 +283,7 @@ async def _report(
     members = None
     if audit:
         reader = scope_audit.reader
-        assigned = await (reader.everyone() if scope.scope.sync_all else reader.users_of(assignments))
-        in_scope = scope_audit.filter.select(assigned)
+        in_scope = await reader.in_scope(None if scope.scope.sync_all else assignments, scope_audit.filter)
         domains = sorted({u.get("userPrincipalName", "@").split("@")[-1] for u in in_scope.values()})
         links = await provisioned_links(clients.source, applied.job_id) if applied.job else {}
         counts = await count_in_target(in_scope, domains, clients.target, links)

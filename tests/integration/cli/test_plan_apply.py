@@ -179,20 +179,22 @@ def test_a_scope_that_shrinks_too_much_is_blocked_and_counted(ctsync, manifests,
     assert "  20 user(s) in scope now would leave it" in lines
 
 
+FINANCE = {
+    "displayName": "Finance",
+    "mailEnabled": False,
+    "mailNickname": "finance",
+    "securityEnabled": True,
+    "groupTypes": ["DynamicMembership"],
+    "membershipRule": 'user.department -eq "Finance"',
+    "membershipRuleProcessingState": "On",
+}
+
+
 def test_plan_lists_the_dynamic_groups_a_mapping_change_makes_synced_users_join(
     ctsync, manifests, credentials, sim, tmp_path
 ):
     assert ctsync("apply", str(manifests), "--credentials", str(credentials), *NS).returncode == 0
-    finance = {
-        "displayName": "Finance",
-        "mailEnabled": False,
-        "mailNickname": "finance",
-        "securityEnabled": True,
-        "groupTypes": ["DynamicMembership"],
-        "membershipRule": 'user.department -eq "Finance"',
-        "membershipRuleProcessingState": "On",
-    }
-    sim.call(lambda w: w.tenant(FABRIKAM).directory.create_group(finance))
+    sim.call(lambda w: w.tenant(FABRIKAM).directory.create_group(FINANCE))
     everyone_in_finance = attribute_mapping_body(
         mappings=[{"target": "department", "source": '"Finance"', "apply": "Always"}]
     )
@@ -208,6 +210,27 @@ def test_plan_lists_the_dynamic_groups_a_mapping_change_makes_synced_users_join(
     as_json = ctsync("plan", str(changed), "--credentials", str(credentials), *NS, "--output", "json")
     scope = json.loads(as_json.stdout)["resources"][1]
     assert scope["dynamicGroups"] == ["15 synced user(s) would join dynamic group 'Finance'"]
+
+
+def test_plan_lists_the_dynamic_groups_a_scoping_filter_change_brings_synced_users_into(
+    ctsync, manifests, credentials, sim, tmp_path
+):
+    """The users a filter keeps out of scope are not projected: letting them in is what makes them join."""
+    no_finance = [
+        {"name": "no-finance", "clauses": [{"attribute": "department", "operator": "NOT EQUALS", "value": "Finance"}]}
+    ]
+    filtered = write_yaml(
+        tmp_path / "filtered.yaml",
+        manifest(tenant_pair_body(sim)),
+        manifest(sync_scope_body(scopingFilters=no_finance)),
+    )
+    assert ctsync("apply", str(filtered), "--credentials", str(credentials), *NS).returncode == 0
+    sim.call(lambda w: w.tenant(FABRIKAM).directory.create_group(FINANCE))
+    assert ctsync("plan", str(filtered), "--credentials", str(credentials), *NS).returncode == 0
+    wider = write_yaml(tmp_path / "wider.yaml", manifest(tenant_pair_body(sim)), manifest(sync_scope_body()))
+    result = ctsync("plan", str(wider), "--credentials", str(credentials), *NS)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "  5 synced user(s) would join dynamic group 'Finance'" in result.stdout.splitlines()
 
 
 def test_manifest_problems_stop_before_any_tenant_is_read(ctsync, manifests, credentials, control):

@@ -138,3 +138,22 @@ async def test_reading_the_dynamic_groups_needs_a_group_permission_in_the_target
     outcome = await reconcile_sync_scope(SyncScope.from_body(sync_scope_body()), pair, True, [], pool, {})
     assert outcome.health is Health.STALLED and outcome.reason == conditions.PERMISSION_MISSING
     assert "target tenant: the app registration needs Group.Read.All or Directory.Read.All" in outcome.message
+
+
+def _department(operator: str) -> list[dict]:
+    return [{"name": "finance", "clauses": [{"attribute": "department", "operator": operator, "value": "Finance"}]}]
+
+
+@pytest.mark.parametrize(("operator", "status"), [("NOT EQUALS", "False"), ("EQUALS", "True")])
+async def test_only_users_the_scoping_filter_admits_are_projected(sim, pool, operator, status):
+    _, outcome, _ = await reconciled(sim, pool, FINANCE, scopingFilters=_department(operator))
+    found = collision(outcome)
+    assert found.status == status
+    assert ("'Finance'" in found.message) is (status == "True")
+
+
+async def test_a_plan_lists_the_groups_a_filter_change_makes_users_join(sim, pool):
+    pair, _, status = await reconciled(sim, pool, FINANCE, scopingFilters=_department("NOT EQUALS"))
+    wider = SyncScope.from_body(sync_scope_body(generation=2))
+    outcome = await reconcile_sync_scope(wider, pair, True, [], pool, status, dry_run=True)
+    assert outcome.dynamic_groups == ["5 synced user(s) would join dynamic group 'Finance'"]
