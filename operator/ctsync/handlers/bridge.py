@@ -66,12 +66,18 @@ def emit(body: kopf.Body, events: Iterable[Event]) -> None:
 
 
 async def settle(
-    body: kopf.Body, patch: kopf.Patch, reconcile: Pass, metrics: Metrics, finish: Finish | None = None
+    body: kopf.Body,
+    patch: kopf.Patch,
+    reconcile: Pass,
+    metrics: Metrics,
+    finish: Finish | None = None,
+    status: Mapping[str, Any] | None = None,
 ) -> None:
-    """Runs reconcile passes on the object's status until one writes nothing, records the reconcile in the
-    metrics, lets `finish` amend the outcome (what a kind does after its passes), then applies it."""
+    """Runs reconcile passes from `status` (by default the body's) until one writes nothing, records the
+    reconcile in the metrics, lets `finish` amend the outcome (what a kind does after its passes), then applies it."""
     started = time.monotonic()
-    outcome = (await converge(reconcile, body.get("status") or {}, generation_of(body))).outcome
+    start = status if status is not None else body.get("status") or {}
+    outcome = (await converge(reconcile, start, generation_of(body))).outcome
     namespace, name = key_of(body)
     metrics.record_outcome(str(body.get("kind")), namespace, name, outcome, time.monotonic() - started)
     if outcome.scope_members is not None:

@@ -131,6 +131,22 @@ class Runtime:
             raise
         return True
 
+    async def read_status(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """The status the API server holds now; None when the object is gone. A pass that waited for the object's
+        lock plans from this, not from the status its event carried: the pass before it may have recorded a
+        create since, and planning from the older status would create the same object again."""
+        try:
+            found = await asyncio.to_thread(
+                self._custom.get_namespaced_custom_object_status, GROUP, VERSION, namespace, plural, name
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise DependencyNotReady(
+                f"the status of {plural}/{namespace}/{name} could not be read: {exc.status} {exc.reason}"
+            ) from None
+        return dict(found.get("status") or {}) if isinstance(found, dict) else None
+
     async def patch_status(self, plural: str, namespace: str, name: str, fields: Mapping[str, Any]) -> None:
         """Merge-patches status fields at once, outside kopf's patch at the end of the handler. A failure is
         DependencyNotReady: the pass stops before its next Graph write."""

@@ -50,10 +50,12 @@ async def reconcile(
             # The pair nudges this SyncScope when it turns Ready (and the drift timer comes anyway): a kopf
             # retry would wait out its delay even then.
             return dataclasses.replace(outcome, retry_after=None)
-        return await read_provisioning(rt, key, pair.pair, body.get("status") or {}, outcome)
+        previous = status if status is not None else body.get("status") or {}
+        return await read_provisioning(rt, key, pair.pair, previous, outcome)
 
     async with rt.serialized(body):
-        await bridge.settle(body, patch, one_pass, rt.metrics, finish)
+        status = await rt.read_status(PLURAL_SYNC_SCOPES, *key)
+        await bridge.settle(body, patch, one_pass, rt.metrics, finish, status)
 
 
 async def read_provisioning(

@@ -28,6 +28,7 @@ async def reconcile(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
                 TenantPair.from_body(body), rt.pool, status, record=bridge.recorder(body, PLURAL_TENANT_PAIRS)
             ),
             rt.metrics,
+            status=await rt.read_status(PLURAL_TENANT_PAIRS, *indexes.key_of(body)),
         )
 
 

@@ -177,6 +177,20 @@ async def test_a_body_that_does_not_parse_becomes_a_stalled_outcome(events: list
     assert by_type(patch)["Stalled"]["reason"] == conditions.INVALID_SPEC
 
 
+async def test_settle_plans_from_the_status_it_is_given_not_the_one_its_event_carried(events: list[Any]) -> None:
+    """A pass that waited for the object's lock must see the create the pass before it recorded, or it
+    creates the same object again."""
+    seen: list[Mapping[str, Any]] = []
+
+    async def one_pass(status: Mapping[str, Any]) -> Outcome:
+        seen.append(dict(status))
+        return Outcome(Health.READY, conditions.RECONCILED, "ok", 2)
+
+    recorded = {"servicePrincipalId": "sp-1", "pendingCreates": [{"kind": "configuration", "id": "sp-1"}]}
+    await bridge.settle(body(status={"observedGeneration": 1}), kopf.Patch(), one_pass, Metrics(), status=recorded)
+    assert seen[0]["servicePrincipalId"] == "sp-1" and seen[0]["pendingCreates"]
+
+
 async def test_settle_records_the_reconcile_then_lets_finish_amend_the_outcome(events: list[Any]) -> None:
     metrics = Metrics()
 
