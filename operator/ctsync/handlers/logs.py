@@ -14,8 +14,11 @@ from ..reconcile.outcome import Outcome
 log = logging.getLogger("ctsync")
 
 Resource = tuple[str, str, str]  # kind, namespace, name
-# kopf's line for a handler that raised kopf.TemporaryError; the bridge words the error "<reason>: <message>".
-WAITING: Final = f"failed temporarily: {conditions.DEPENDENCY_NOT_READY}: "
+# kopf's lines for a handler that raised kopf.TemporaryError; the bridge words the error "<reason>: <message>".
+# Waiting for another resource, or for Graph to show what ctsync just created, is expected, not a failure.
+WAITING: Final = tuple(
+    f"failed temporarily: {reason}: " for reason in (conditions.DEPENDENCY_NOT_READY, conditions.AWAITING_REPLICATION)
+)
 
 
 class StallLog:
@@ -49,11 +52,12 @@ class StallLog:
 
 
 class WaitingIsInfo(logging.Filter):
-    """On kopf's object logger: a handler retried because a dependency is not ready is INFO, worded as such."""
+    """On kopf's object logger: a handler retried because a dependency is not ready, or a create is not visible
+    in Graph yet, is INFO, worded as such."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if record.levelno == logging.ERROR and WAITING in message:
+        if record.levelno == logging.ERROR and any(line in message for line in WAITING):
             record.levelno, record.levelname = logging.INFO, logging.getLevelName(logging.INFO)
             record.msg, record.args = message.replace("failed temporarily", "waits", 1), None
         return True

@@ -63,6 +63,10 @@ def test_waiting_for_a_dependency_is_info_and_other_retries_stay_errors() -> Non
         f"Handler 'syncscope.reconcile' waits: {conditions.DEPENDENCY_NOT_READY}: "
         "TenantPair tenants/pair is not Ready yet"
     )
+    replicating = kopf_line(
+        f"Timer 'syncscope.drift' failed temporarily: {conditions.AWAITING_REPLICATION}: created, not visible yet"
+    )
+    assert logs.WaitingIsInfo().filter(replicating) and replicating.levelno == logging.INFO
     failing = kopf_line("Handler 'syncscope.reconcile' failed temporarily: GraphUnavailable: Graph answered 503")
     assert logs.WaitingIsInfo().filter(failing) and failing.levelno == logging.ERROR
 
