@@ -3,9 +3,8 @@ makes the SyncScope re-plan the job schema; the mapping turns Ready once the Syn
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
 import kopf
 
@@ -14,10 +13,6 @@ from ..errors import InvalidSpec
 from ..reconcile.attributemapping import reconcile_attribute_mapping
 from ..reconcile.outcome import Outcome
 from . import bridge, indexes, runtime, syncscope
-
-# After publishing a new revision, look again this soon: the SyncScope's update handler applies it within
-# seconds. Otherwise the mapping waits for its SyncScope at the reconciler's usual retry interval.
-REVISION_SETTLE_SECONDS: Final = 5.0
 
 
 async def reconcile(
@@ -36,12 +31,8 @@ async def reconcile(
         if isinstance(outcome.error, InvalidSpec):
             return outcome
         # On a changed syncScopeRef the SyncScope it left must drop these mappings too.
-        published = [
+        for name in {mapping.sync_scope_name, _scope_ref(old)} - {None}:
             await publish_revision(sync_scopes, mappings_by_scope, mapping.namespace, str(name))
-            for name in {mapping.sync_scope_name, _scope_ref(old)} - {None}
-        ]
-        if any(published) and outcome.retry_after is not None:
-            return dataclasses.replace(outcome, retry_after=min(outcome.retry_after, REVISION_SETTLE_SECONDS))
         return outcome
 
     await bridge.settle(body, patch, one_pass, runtime.current().metrics)
@@ -58,11 +49,11 @@ async def deleted(
 
 async def publish_revision(
     sync_scopes: indexes.SyncScopes, mappings_by_scope: indexes.MappingsByScope, namespace: str, scope: str
-) -> bool:
+) -> None:
     """Nudges the SyncScope with the digest of its mappings when that changed; a SyncScope that does not
-    exist yet reads the mappings when it is created. True if annotated."""
+    exist yet reads the mappings when it is created."""
     revision = indexes.mappings_revision(mappings_by_scope, namespace, scope)
-    return await syncscope.nudge(sync_scopes, namespace, scope, indexes.ANNOTATION_MAPPINGS_REVISION, revision)
+    await syncscope.nudge(sync_scopes, namespace, scope, indexes.ANNOTATION_MAPPINGS_REVISION, revision)
 
 
 def _scope_ref(essence: Mapping[str, Any] | None) -> str | None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from ..api import conditions
 from ..api.attributemapping import AttributeMapping
@@ -11,6 +12,10 @@ from ..api.conditions import Condition, Health
 from ..errors import Blocked, CtsyncError, DependencyNotReady
 from ..planning.mappings import merge_mappings, validate_attribute_mapping
 from .outcome import Outcome, from_error
+
+# Waiting for the SyncScope costs nothing (its status comes from the operator's index), and a mapping applied
+# with its SyncScope is often seen before the SyncScope is: look again soon rather than at the usual retry.
+SCOPE_WAIT_SECONDS: Final = 5.0
 
 
 def _check_conflicts(mapping: AttributeMapping, siblings: Sequence[AttributeMapping]) -> None:
@@ -47,6 +52,8 @@ def reconcile_attribute_mapping(
                 return _observed(mapping, ref, _condition(scope_status, conditions.DRIFTED).get("message", ""))
             ready = _condition(scope_status, conditions.READY)
             raise DependencyNotReady(f"{ref} has not applied this generation yet: {ready.get('message', 'pending')}")
+    except DependencyNotReady as waiting:
+        return dataclasses.replace(from_error(waiting, mapping.generation), retry_after=SCOPE_WAIT_SECONDS)
     except CtsyncError as error:
         return from_error(error, mapping.generation)
     return Outcome(
