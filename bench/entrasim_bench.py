@@ -41,8 +41,8 @@ from entrasim.seed import generate, load_seed, read_seed_file
 from entrasim.server import EntraSim
 from entrasim.synchronization.job import CYCLE_INTERVAL_SECONDS
 from entrasim.synchronization.provisioning import (
-    INCREMENTAL_EXPORT_SECONDS,
     CREATE_SECONDS,
+    INCREMENTAL_EXPORT_SECONDS,
     MATCH_SECONDS,
 )
 from entrasim.world import Tenant, World

@@ -12,8 +12,8 @@ from test_sync_backend import FABRIKAM, Cts, allow_sync, build_cts
 from entrasim.core.clock import iso
 from entrasim.synchronization.job import CYCLE_INTERVAL_SECONDS
 from entrasim.synchronization.provisioning import (
-    INCREMENTAL_EXPORT_SECONDS,
     CREATE_SECONDS,
+    INCREMENTAL_EXPORT_SECONDS,
     MATCH_SECONDS,
 )
 from entrasim.synchronization.scope import net_id

@@ -128,8 +128,8 @@ def scope_outcome(
 
 def recorded_metrics() -> Metrics:
     """A Metrics after what a small installation records: two TenantPairs (one with an expired secret),
-    a quarantined SyncScope whose drift was corrected, one provisioning a bulk change, an AttributeMapping, Graph traffic with a 429 and
-    a transport failure, and a cycle's provisioning entries."""
+    a quarantined SyncScope whose drift was corrected, one provisioning a bulk change, an AttributeMapping,
+    Graph traffic with a 429 and a transport failure, and a cycle's provisioning entries."""
     metrics = Metrics(clock=T0.timestamp)
     valid = Condition(conditions.CREDENTIALS_VALID, "True", conditions.AUTHENTICATED, "tokens obtained", 3)
     pair = Outcome(Health.READY, conditions.RECONCILED, "both tenants match the spec", 3, conditions=[valid])
