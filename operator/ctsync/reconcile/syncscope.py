@@ -124,10 +124,11 @@ async def reconcile_sync_scope(
         bulk = audit_bulk_cycle(report, status, scope.generation, clock())
         report.update(bulk.status if bulk else {})
         dynamic = estimate = None
-        if members is not None and (dynamic_groups is not None or not plan.empty):
+        groups = dynamic_groups if members is not None else None  # audited once there is a configuration
+        if audit and (groups is not None or (dry_run and not plan.empty)):  # a new configuration: its plan
             in_scope = await _in_scope_now_and_after(scope, observed, reader, filters)
-            if dynamic_groups is not None:
-                dynamic = audit_dynamic_groups(dynamic_groups, in_scope, status, scope.generation)
+            if groups is not None:
+                dynamic = audit_dynamic_groups(groups, in_scope, status, scope.generation)
             estimate = estimate_cycle(len(in_scope[1].keys() - in_scope[0].keys()), clock())
     except CtsyncError as error:
         return from_error(error, scope.generation, status=applied.recorded)

@@ -112,3 +112,12 @@ async def test_a_bulk_scope_change_is_estimated_kept_and_cleared(sim, pool, pair
     assert status["estimatedCycleCompletion"] is None
     assert (bulk_condition(outcome).status, bulk_condition(outcome).reason) == ("False", conditions.NO_BULK_CHANGE)
     assert gauge(outcome) is None
+
+
+async def test_the_plan_of_a_new_configuration_estimates_its_first_cycle(sim, pool, pair):
+    groups = [{"displayName": "CTS-Fabrikam"}, {"displayName": "New-Hires"}]
+    scope = SyncScope.from_body(sync_scope_body(scope={"syncAll": False, "groups": groups}))
+    now = sim_now(sim)
+    outcome = await reconcile_sync_scope(scope, pair, True, [], pool, {}, dry_run=True, clock=lambda: now)
+    assert outcome.cycle_estimate is not None
+    assert outcome.cycle_estimate.summary == "+330 users enter scope: the next cycle takes about 13 min"
