@@ -36,7 +36,7 @@ def test_in_flight_requests_stay_within_both_bounds() -> None:
 
 
 def test_tenant_ids_are_one_tenant_whatever_their_case() -> None:
-    peak_total, peak = asyncio.run(_flood(RequestSlots(total=8, per_tenant=1), ["HUB", "hub", "Hub"] * 5))
+    peak_total, _ = asyncio.run(_flood(RequestSlots(total=8, per_tenant=1), ["HUB", "hub", "Hub"] * 5))
     assert peak_total == 1
 
 
