@@ -542,6 +542,8 @@ STATUSES = {
         "syncedUsers": 1180,
         "syncedDisabledUsers": 7,
         "softDeletedUsers": 3,
+        "missingUsers": 20,
+        "estimatedCycleCompletion": "2026-01-02T04:10:00Z",
         "assignments": [
             {
                 "principalId": "5a6b7c8d-0000-4000-8000-000000000004",
