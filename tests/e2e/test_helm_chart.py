@@ -18,7 +18,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from ctsync.config import Settings, add_operator_arguments, resolve
-from e2e.helm_support import CHART, ROOT, TESTDATA, args, establish, render
+from e2e.helm_support import CHART, ROOT, TESTDATA, args, container, establish, render
 
 pytestmark = pytest.mark.e2e
 
@@ -187,6 +187,14 @@ def test_crds_are_rendered_from_the_repository_crds(helm: Callable[..., subproce
         assert metadata.pop("labels")["app.kubernetes.io/managed-by"] == "Helm"
         assert metadata == source["metadata"]
     assert not rendered, f"rendered CRDs that crds/ lacks: {sorted(rendered)}"
+
+
+def test_image_defaults_to_the_app_version(helm: Callable[..., subprocess.CompletedProcess[str]]) -> None:
+    # A release publishes image <repository>:<appVersion> with the chart (tests/unit/release/test_release.py).
+    app_version = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
+    repository = yaml.safe_load((CHART / "values.yaml").read_text())["image"]["repository"]
+    (deployment,) = [o for o in render(helm, "ctsync", CHART) if o["kind"] == "Deployment"]
+    assert container(deployment)["image"] == f"{repository}:{app_version}"
 
 
 def test_crds_values(helm: Callable[..., subprocess.CompletedProcess[str]]) -> None:
