@@ -21,7 +21,6 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHART = ROOT / "charts" / "ctsync"
 IMAGE_NAME = "ctsync"
 
 
