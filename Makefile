@@ -57,11 +57,12 @@ e2e: venv envtest helm
 image:
 	docker build -t $(REGISTRY)/ctsync:$(VERSION) .
 
-# The chart as a release publishes it, defaulting to the image $(REGISTRY)/ctsync: dist/ctsync-$(VERSION).tgz.
+# The chart as a release publishes it, defaulting to the image $(REGISTRY)/ctsync: $(DIST)/ctsync-$(VERSION).tgz.
+DIST ?= dist
 chart: helm
-	rm -rf dist/chart && mkdir -p dist/chart && cp -R charts/ctsync dist/chart/
-	$(PYTHON) hack/release.py image-repository $(REGISTRY) dist/chart/ctsync >/dev/null
-	"$$(hack/helm.sh)" package dist/chart/ctsync --version $(VERSION) --destination dist
+	rm -rf $(DIST)/chart && mkdir -p $(DIST)/chart && cp -R charts/ctsync $(DIST)/chart/
+	$(PYTHON) hack/release.py image-repository $(REGISTRY) $(DIST)/chart/ctsync >/dev/null
+	"$$(hack/helm.sh)" package $(DIST)/chart/ctsync --version $(VERSION) --destination $(DIST)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist

@@ -200,6 +200,24 @@ def test_image_defaults_to_the_app_version(helm: Callable[..., subprocess.Comple
     assert container(deployment)["image"] == f"{repository}:{app_version}"
 
 
+def test_released_chart_runs_the_released_image(
+    helm: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    # What the release workflow publishes for REGISTRY: chart <version> running image REGISTRY/ctsync:<version>.
+    made = subprocess.run(
+        ["make", "-s", "chart", "REGISTRY=registry.example.org/platform", f"DIST={tmp_path}"],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stdout + made.stderr
+    (package,) = tmp_path.glob("ctsync-*.tgz")
+    shown = helm("show", "chart", package)
+    assert shown.returncode == 0, shown.stderr
+    chart = yaml.safe_load(shown.stdout)
+    assert package.name == f"ctsync-{chart['version']}.tgz" and chart["appVersion"] == chart["version"]
+    (deployment,) = [o for o in render(helm, "ctsync", package) if o["kind"] == "Deployment"]
+    assert container(deployment)["image"] == f"registry.example.org/platform/ctsync:{chart['version']}"
+
+
 def test_crds_values(helm: Callable[..., subprocess.CompletedProcess[str]]) -> None:
     not_kept = render(helm, "ctsync", CHART, "--set", "crds.keep=false", "--show-only", "templates/crds.yaml")
     assert len(not_kept) == len(list((ROOT / "crds").glob("*.yaml")))

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import shutil
 import subprocess
@@ -14,6 +13,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from support.hack_binaries import built
 
 ROOT = Path(__file__).resolve().parents[3]
 CHART = ROOT / "charts" / "ctsync"
@@ -161,14 +162,7 @@ def test_release_publishes_a_signed_multi_arch_image_and_the_chart_on_a_tag() ->
 
 @pytest.fixture(scope="module")
 def actionlint() -> str:
-    """The actionlint hack/actionlint.sh prints (built from the Go module proxy the first time)."""
-    built = subprocess.run([ROOT / "hack" / "actionlint.sh"], capture_output=True, text=True)
-    if built.returncode != 0:
-        reason = (built.stderr.strip().splitlines() or ["hack/actionlint.sh failed"])[-1]
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true and no actionlint: {reason}", pytrace=False)
-        pytest.skip(f"the workflow check needs actionlint: {reason}")
-    return built.stdout.strip().splitlines()[-1]
+    return built("actionlint.sh", "the workflow check needs actionlint")
 
 
 def run_actionlint(actionlint: str, *files: Path) -> subprocess.CompletedProcess[str]:
