@@ -93,6 +93,11 @@ def test_upgrade_from_the_previous_chart_upgrades_the_crds_and_keeps_the_resourc
     assert refused.returncode != 0
     assert 'CustomResourceDefinition "attributemappings.ctsync.io"' in refused.stderr
     assert "invalid ownership metadata" in refused.stderr
+    # Refused before it changed anything: the release is still the previous chart's.
+    status = helm("status", "ctsync", *kube, "--output", "json")
+    assert status.returncode == 0, status.stderr
+    assert (json.loads(status.stdout)["version"], json.loads(status.stdout)["info"]["status"]) == (1, "deployed")
+
     upgraded = helm("upgrade", "ctsync", CHART, *kube, "--reset-then-reuse-values", "--take-ownership")
     assert upgraded.returncode == 0, upgraded.stderr
 
