@@ -40,7 +40,8 @@ def test_chart_crds_are_the_repository_crds() -> None:
     # The fix for a difference: cp crds/*.yaml charts/ctsync/files/crds/
     assert not differing, f"charts/ctsync/files/crds/ is not a copy of crds/: {differing} differ"
     installed_once = sorted(p.relative_to(CHART / "crds") for p in (CHART / "crds").rglob("*") if p.is_file())
-    assert installed_once == [KOPF_CRDS]
+    # Helm installs crds/ once and never upgrades it: ctsync's CRDs belong in files/crds/.
+    assert installed_once == [KOPF_CRDS], "only kopf's CRDs belong in charts/ctsync/crds/"
 
 
 def test_values_schema_rejects_unknown_keys_at_every_level() -> None:
