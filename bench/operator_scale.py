@@ -373,21 +373,24 @@ class Run:
         started = time.monotonic()
         print(f"  control plane: {self.plane.start()}", flush=True)
         emulator = Emulator(self.workdir)
-        with new_client_from_config(config_file=str(self.plane.kubeconfig)) as api:
-            cluster = Cluster(api)
-            cluster.install_crds()
-            seeded = time.monotonic()
-            emulator.seed(seed_document(self.sizes))
-            print(f"  entrasim seeded in {time.monotonic() - seeded:.0f} s", flush=True)
-            cluster.create_pairs(emulator, len(self.sizes))
-            emulator.new_requests()
-            self.measure(cluster, emulator)
-        emulator.stop()
+        operator = Operator(self.workdir, self.plane.kubeconfig)
+        try:
+            with new_client_from_config(config_file=str(self.plane.kubeconfig)) as api:
+                cluster = Cluster(api)
+                cluster.install_crds()
+                seeded = time.monotonic()
+                emulator.seed(seed_document(self.sizes))
+                print(f"  entrasim seeded in {time.monotonic() - seeded:.0f} s", flush=True)
+                cluster.create_pairs(emulator, len(self.sizes))
+                emulator.new_requests()
+                self.measure(cluster, emulator, operator)
+        finally:
+            operator.stop()
+            emulator.stop()
         print(f"  whole run: {(time.monotonic() - started) / 60:.1f} min", flush=True)
 
-    def measure(self, cluster: Cluster, emulator: Emulator) -> None:
+    def measure(self, cluster: Cluster, emulator: Emulator, operator: Operator) -> None:
         pairs = len(self.sizes)
-        operator = Operator(self.workdir, self.plane.kubeconfig)
         started = time.monotonic()
         usage = Usage(operator.start()).start()
         traffic = Traffic()
