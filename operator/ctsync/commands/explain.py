@@ -260,7 +260,7 @@ def _scope_lines(scope: Mapping[str, Any], now: datetime) -> list[str]:
 def _tenant_lines(explanation: Explanation, style: Style) -> list[str]:
     tenants = explanation.tenants
     if tenants is None:
-        return ["Tenants not read now"]
+        return ["Tenants not compared with the spec: a read or a plan failed (see the warnings)"]
     lines = []
     for tenant in ("source", "target"):
         changes = tenants[tenant]

@@ -60,11 +60,12 @@ class View:
 
     @classmethod
     def live(cls, outcome: Outcome, stored: Json) -> View:
-        """A dry-run pass; status fields it did not read (not audited, or written by the operator) stay."""
+        """A dry-run pass; status fields it did not read (not audited, or written by the operator) stay. A
+        pass that failed planned nothing: what it would write is unknown, not "nothing"."""
         return cls(
             [c.to_dict() for c in outcome.all_conditions()],
             {**stored, **outcome.status},
-            outcome.plan or Plan(),
+            None if outcome.error is not None else outcome.plan or Plan(),
             outcome.held,
         )
 
