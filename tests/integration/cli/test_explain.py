@@ -38,6 +38,12 @@ VETERANS = {
     "membershipRule": 'user.employeeHireDate -le "2020-01-01"',
     "membershipRuleProcessingState": "On",
 }
+ODD_POLICY = {
+    **GUEST_MFA_POLICY,
+    "id": "5b3f0c2e-7d4a-4c1b-9a8e-000000000002",
+    "displayName": "Odd policy",
+    "conditions": {**GUEST_MFA_POLICY["conditions"], "users": {"includeGuestsOrExternalUsers": "everyone"}},
+}
 # person0003 is in scope; a target user already holds the name the service gives them.
 TAKEN = {"userPrincipalName": "person0003_contoso.onmicrosoft.com#EXT#@fabrikam.onmicrosoft.com", "displayName": "x"}
 
@@ -60,7 +66,7 @@ def seed(sim, *, problems: bool) -> None:
     world_seed = two_tenant_seed(**contoso_people(20, in_group=12))
     if problems:
         fabrikam = next(t for t in world_seed["tenants"] if t["id"] == FABRIKAM)
-        fabrikam["conditionalAccessPolicies"] = [GUEST_MFA_POLICY]
+        fabrikam["conditionalAccessPolicies"] = [GUEST_MFA_POLICY, ODD_POLICY]
         fabrikam["groups"] = [FINANCE, VETERANS]
         fabrikam["users"] = [TAKEN]
     sim.call(lambda world: (world.reset(), load_seed(world, world_seed)))
@@ -116,6 +122,10 @@ def test_explain_names_every_seeded_problem_with_a_fix_and_writes_nothing(ctsync
     assert report["syncScope"]["counts"]["scopeSize"] == 12
     assert report["pendingChanges"] == {"source": [], "target": []}
     reasons = {(w["resource"], w["reason"]) for w in report["warnings"]}
+    (mfa,) = [w for w in report["warnings"] if w["condition"] == "GuestMFARisk"]
+    assert (
+        "'Odd policy' not evaluated: conditions.users.includeGuestsOrExternalUsers is not an object" in mfa["message"]
+    )
     assert ("TenantPair tenants/contoso-to-fabrikam", "PoliciesNeedTrust") in reasons
     assert ("SyncScope tenants/contoso-to-fabrikam", "GuestsJoinDynamicGroups") in reasons
     (group,) = report["provisioningFailures"]["groups"]
