@@ -145,7 +145,7 @@ async def _explain(
     resources: Resources, kind: str, namespace: str, name: str, stored: Stored, secrets: Secrets
 ) -> Explanation:
     from ctsync.reconcile.connections import ClientPool
-    from ctsync.reconcile.explain import LiveRead, View, assemble, read_live
+    from ctsync.reconcile.explain import View, assemble, read_live
 
     pair, scope = _find(resources, kind, namespace, name)
     mappings = resources.mappings_of(scope) if scope else []
@@ -159,8 +159,8 @@ async def _explain(
         await pool.close()
     if read.error and secrets.missing:
         read.error = f"{read.error} (hint: {secrets.hint()})"
-    if not read.mappings:
-        read = LiveRead(read.pair, read.scope, [View.stored(stored(m)) for m in mappings], read.failures, read.error)
+    if not read.mappings:  # not read now: as the operator last reported them
+        read.mappings = [View.stored(stored(m)) for m in mappings]
     return assemble(pair, scope, mappings, read, live=True)
 
 
