@@ -193,7 +193,7 @@ def render(explanation: Explanation, style: Style, now: datetime) -> list[str]:
     lines += ["", f"Pair    {pair['ref']}: source {pair['sourceTenantId']} -> target {pair['targetTenantId']}"]
     lines.append(f"        {_policy(pair)}; Ready {_ready(pair['ready'])}")
     if scope is not None:
-        lines += _scope_lines(scope, now)
+        lines += _scope_lines(scope, now, read=explanation.tenants is not None)
     lines += _tenant_lines(explanation, style)
     lines += _warning_lines(explanation, style)
     lines += _failure_lines(explanation)
@@ -220,7 +220,8 @@ def _ready(ready: Mapping[str, Any]) -> str:
     return f"{ready['status']} {ready['reason']}".rstrip() + (f": {_cut(ready['message'])}" if ready["message"] else "")
 
 
-def _scope_lines(scope: Mapping[str, Any], now: datetime) -> list[str]:
+def _scope_lines(scope: Mapping[str, Any], now: datetime, *, read: bool) -> list[str]:
+    """`read`: the source was read now, so a job that is not there does not exist yet."""
     who = (
         "every member of the source"
         if scope["syncAll"]
@@ -228,10 +229,11 @@ def _scope_lines(scope: Mapping[str, Any], now: datetime) -> list[str]:
     )
     filters = f"; {scope['scopingFilters']} scoping filter(s)" if scope["scopingFilters"] else ""
     job, counts = scope["job"], scope["counts"]
+    code = job["jobCode"] or ("not created yet" if read else "unknown")
     lines = [
         f"Scope   configuration {scope['configurationName']!r}: {who or 'nobody'}{filters}",
         f"        {_policy(scope)}; Ready {_ready(scope['ready'])}",
-        f"Job     {job['jobCode'] or 'not created yet'}; last cycle {_ago(job['lastExecutionTime'], now)}, "
+        f"Job     {code}; last cycle {_ago(job['lastExecutionTime'], now)}, "
         f"last success {_ago(job['lastSuccessfulExecutionTime'], now)}; "
         f"{job['successiveFailures'] or 0} successive failure(s)",
     ]

@@ -18,7 +18,6 @@ from ..api.attributemapping import AttributeMapping
 from ..api.syncscope import SyncScope
 from ..api.tenantpair import TenantPair
 from ..errors import CtsyncError
-from ..graph.cts import SourceTenant
 from ..graph.provisioning_failures import failure_reason
 from ..planning.plan import Plan
 from .attributemapping import reconcile_attribute_mapping
@@ -184,20 +183,25 @@ async def read_live(
         return read
     outcome = await reconcile_sync_scope(scope, pair, True, mappings, pool, stored[1], dry_run=True)
     read.scope = View.live(outcome, stored[1])
-    read.mappings = [View.live(reconcile_attribute_mapping(m, read.scope.status, mappings), {}) for m in mappings]
     job_id = read.scope.status.get("jobId")
-    if outcome.error is None and job_id:
-        clients = await pool.for_pair(pair)
-        read.failures = await read_failures(clients.source, str(job_id), now - FAILURE_WINDOW)
+    if job_id:  # the log is worth reading even when the pass failed: it may say why
+        read.failures = await read_failures(pool, pair, str(job_id), now - FAILURE_WINDOW)
+    if outcome.error is not None:  # its warning says why; the mappings keep their reported status
+        if not job_id:
+            unread = f"the job is not known: {scope.ref}: {outcome.message}"
+            read.failures = Failures(_iso(now - FAILURE_WINDOW), unread=unread)
+        return read
+    read.mappings = [View.live(reconcile_attribute_mapping(m, read.scope.status, mappings), {}) for m in mappings]
     return read
 
 
-async def read_failures(source: SourceTenant, job_id: str, since: datetime) -> Failures:
+async def read_failures(pool: ClientPool, pair: TenantPair, job_id: str, since: datetime) -> Failures:
     """The job's failed provisioning log entries from `since` on, grouped by failure_reason."""
-    since_text = since.strftime("%Y-%m-%dT%H:%M:%SZ")
+    since_text = _iso(since)
     failed: list[Json] = []
     read = 0
     try:
+        source = (await pool.for_pair(pair)).source
         async for page in source.provisioning_events(job_id, since_text):
             read += len(page)
             failed += [doc for doc in page if _status(doc) == "failure"]
@@ -206,6 +210,10 @@ async def read_failures(source: SourceTenant, job_id: str, since: datetime) -> F
     except CtsyncError as error:
         return Failures(since_text, unread=f"the provisioning log could not be read: {error.message}")
     return Failures(since_text, group_failures(failed), read)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _status(doc: Json) -> str:

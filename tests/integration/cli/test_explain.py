@@ -186,3 +186,23 @@ def test_explain_a_pair_and_the_errors_of_a_name(ctsync, sim, credentials, tmp_p
     assert one_line_error(missing) == (
         "ctsync explain: SyncScope tenants/absent not found (hint: check the name and --namespace)"
     )
+
+
+def test_a_provisioning_log_that_cannot_be_read_is_never_no_failures(ctsync, sim, credentials, control, tmp_path):
+    seed(sim, problems=False)
+    manifests = applied(ctsync, sim, credentials, tmp_path)
+    fault = {"path": "/auditLogs/provisioning", "status": 500}
+    assert control.post("/faults", json=fault).status_code == 201
+
+    result = ctsync("explain", SCOPE, str(manifests), "--credentials", str(credentials), *NS)
+
+    assert result.returncode == 3, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert "Job     unknown; last cycle never, last success never; 0 successive failure(s)" in lines
+    assert "Tenants not compared with the spec: a read or a plan failed (see the warnings)" in lines
+    (unread,) = [line for line in lines if line.startswith("Provisioning failures")]
+    assert unread.startswith("Provisioning failures: not read: the job is not known: SyncScope tenants/contoso-")
+    warnings = [line for line in lines if line.startswith("  ! ")]
+    assert len(warnings) == 1 and "Ready False GraphUnavailable: source tenant: Fault injected" in warnings[0]
+    assert lines[-2].startswith("  1. GraphUnavailable: ")
+    assert lines[-1].startswith("  2. read the provisioning log by hand: the job is not known: ")
