@@ -14,6 +14,7 @@ from entrasim.seed import load_seed
 from support.cli import one_line_error, write_yaml
 from support.conditional_access import GUEST_MFA_POLICY
 from support.sim import (
+    CONTOSO,
     FABRIKAM,
     attribute_mapping_body,
     contoso_people,
@@ -206,3 +207,32 @@ def test_a_provisioning_log_that_cannot_be_read_is_never_no_failures(ctsync, sim
     assert len(warnings) == 1 and "Ready False GraphUnavailable: source tenant: Fault injected" in warnings[0]
     assert lines[-2].startswith("  1. GraphUnavailable: ")
     assert lines[-1].startswith("  2. read the provisioning log by hand: the job is not known: ")
+
+
+def test_a_quarantined_job_is_explained_with_its_fix(ctsync, sim, credentials, control, tmp_path):
+    """Someone turns inbound synchronization off in the target: the next cycle fails its policy check and
+    the service quarantines the job. Explain shows the quarantine, the drift that caused it, and the fixes."""
+    seed(sim, problems=False)
+    manifests = applied(ctsync, sim, credentials, tmp_path)
+    off = {"userSyncInbound": {"isSyncAllowed": False}}
+    sim.call(lambda world: world.tenant(FABRIKAM).policies.update_identity_sync(CONTOSO, off))
+    sim.call(lambda world: world.clock.advance(2400) or world.tick())
+    control.delete("/requests")
+
+    result = ctsync("explain", SCOPE, str(manifests), "--credentials", str(credentials), *NS, "-o", "json")
+
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert writes(control) == []
+    report = json.loads(result.stdout)
+    job = report["syncScope"]["job"]
+    assert job["jobCode"] == "Quarantine" and job["quarantine"]["reason"] == "EncounteredQuarantineException"
+    assert report["pendingChanges"]["target"] == [
+        f"~ target identity synchronization for {CONTOSO[:8]}…: userSyncInbound.isSyncAllowed false -> true"
+    ]
+    (quarantined,) = [w for w in report["warnings"] if w["reason"] == "Quarantined"]
+    assert "ctsync.io/restart-job" in quarantined["fix"] and quarantined["docs"].endswith("CtsyncJobQuarantined.md")
+    assert report["nextSteps"][0].startswith("Quarantined: fix the error the quarantine names")
+    assert any(s.startswith("the tenants differ from the spec") for s in report["nextSteps"])
+
+    text = ctsync("explain", SCOPE, str(manifests), "--credentials", str(credentials), *NS).stdout.splitlines()
+    assert any(line.startswith("        quarantined since ") for line in text), text
