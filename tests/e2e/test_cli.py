@@ -206,3 +206,11 @@ def test_explain_reads_the_cluster_and_both_tenants(api_client, kube_config, nam
     text = run_ctsync(*explain[:-2], env=cli_env(tmp_path)).stdout.splitlines()
     assert text[0] == f"SyncScope {namespace}/contoso-to-fabrikam: needs attention (2 warning(s))"
     assert "        target: 3 change(s) pending" in text
+    # What the operator last wrote, under what was read now.
+    assert "        the operator reported Ready True Reconciled: both tenants match the spec" in text
+    assert report["syncScope"]["reported"] == {
+        "status": "True",
+        "reason": "Reconciled",
+        "message": "both tenants match the spec",
+        "current": True,
+    }

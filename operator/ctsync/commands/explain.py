@@ -192,8 +192,9 @@ def render(explanation: Explanation, style: Style, now: datetime) -> list[str]:
         lines.append(style.yellow(f"  tenants not read now ({explanation.live_error}); shown as last reported"))
     lines += ["", f"Pair    {pair['ref']}: source {pair['sourceTenantId']} -> target {pair['targetTenantId']}"]
     lines.append(f"        {_policy(pair)}; Ready {_ready(pair['ready'])}")
+    lines += _reported(pair, explanation.live)
     if scope is not None:
-        lines += _scope_lines(scope, now, read=explanation.tenants is not None)
+        lines += _scope_lines(scope, now, read=explanation.tenants is not None, live=explanation.live)
     lines += _tenant_lines(explanation, style)
     lines += _warning_lines(explanation, style)
     lines += _failure_lines(explanation)
@@ -220,7 +221,16 @@ def _ready(ready: Mapping[str, Any]) -> str:
     return f"{ready['status']} {ready['reason']}".rstrip() + (f": {_cut(ready['message'])}" if ready["message"] else "")
 
 
-def _scope_lines(scope: Mapping[str, Any], now: datetime, *, read: bool) -> list[str]:
+def _reported(resource: Mapping[str, Any], live: bool) -> list[str]:
+    """The operator's last word, when the line above is a fresh read that may say otherwise."""
+    reported = resource.get("reported")
+    if not live or reported is None:
+        return []
+    stale = "" if reported["current"] else " (before the latest spec)"
+    return [f"        the operator reported Ready {_ready(reported)}{stale}"]
+
+
+def _scope_lines(scope: Mapping[str, Any], now: datetime, *, read: bool, live: bool) -> list[str]:
     """`read`: the source was read now, so a job that is not there does not exist yet."""
     who = (
         "every member of the source"
@@ -233,6 +243,7 @@ def _scope_lines(scope: Mapping[str, Any], now: datetime, *, read: bool) -> list
     lines = [
         f"Scope   configuration {scope['configurationName']!r}: {who or 'nobody'}{filters}",
         f"        {_policy(scope)}; Ready {_ready(scope['ready'])}",
+        *_reported(scope, live),
         f"Job     {code}; last cycle {_ago(job['lastExecutionTime'], now)}, "
         f"last success {_ago(job['lastSuccessfulExecutionTime'], now)}; "
         f"{job['successiveFailures'] or 0} successive failure(s)",

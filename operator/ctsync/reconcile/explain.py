@@ -51,11 +51,12 @@ class View:
     status: Json = field(default_factory=dict)
     pending: Plan | None = None
     held: Plan = field(default_factory=Plan)
+    reported: Json = field(default_factory=dict)  # the status the operator wrote ({} without a cluster)
 
     @classmethod
     def stored(cls, status: Json) -> View:
         """What the operator last wrote in status."""
-        return cls(list(status.get("conditions") or ()), status)
+        return cls(list(status.get("conditions") or ()), status, reported=status)
 
     @classmethod
     def live(cls, outcome: Outcome, stored: Json) -> View:
@@ -66,6 +67,7 @@ class View:
             {**stored, **outcome.status},
             None if outcome.error is not None else outcome.plan or Plan(),
             outcome.held,
+            stored,
         )
 
 
@@ -313,11 +315,19 @@ def assemble(
     return explanation
 
 
-def _ready(view: View) -> dict[str, Any]:
-    ready = next((c for c in view.conditions if c.get("type") == conditions.READY), None)
+def _ready(found: Iterable[Json]) -> dict[str, Any]:
+    ready = next((c for c in found if c.get("type") == conditions.READY), None)
     if ready is None:
         return {"status": "Unknown", "reason": "", "message": "not reported yet"}
     return {k: ready.get(k, "") for k in ("status", "reason", "message")}
+
+
+def _reported(view: View, generation: int) -> dict[str, Any] | None:
+    """What the operator last said (None without a cluster): its Ready, and whether it had seen this spec."""
+    if not view.reported:
+        return None
+    current = view.reported.get("observedGeneration") == generation
+    return {**_ready(view.reported.get("conditions") or ()), "current": current}
 
 
 def _pair_report(pair: TenantPair, view: View) -> dict[str, Any]:
@@ -327,7 +337,8 @@ def _pair_report(pair: TenantPair, view: View) -> dict[str, Any]:
         "targetTenantId": pair.target.tenant_id,
         "managementPolicy": pair.management_policy,
         "suspend": pair.suspend,
-        "ready": _ready(view),
+        "ready": _ready(view.conditions),
+        "reported": _reported(view, pair.generation),
     }
 
 
@@ -344,7 +355,8 @@ def _scope_report(scope: SyncScope, view: View) -> dict[str, Any]:
         "groups": [g.display_name or g.id for g in spec.groups],
         "users": [u.display_name or u.id for u in spec.users],
         "scopingFilters": len(scope.scoping_filters),
-        "ready": _ready(view),
+        "ready": _ready(view.conditions),
+        "reported": _reported(view, scope.generation),
         "job": {name: status.get(name) for name in JOB_FIELDS} | {"jobId": status.get("jobId")},
         "counts": {name: status.get(name) for name in COUNTS},
         "upnExample": sample[0] if sample else None,
