@@ -292,7 +292,8 @@ def _warning_lines(explanation: Explanation, style: Style) -> list[str]:
         return ["", "Warnings: none"]
     lines = ["", f"Warnings ({len(explanation.warnings)})"]
     for w in explanation.warnings:
-        lines.append(f"  {style.yellow('!')} {w.resource}: {w.condition} {w.status} {w.reason}: {_cut(w.message)}")
+        # Whole: a warning's message names every policy or group concerned, those not evaluated last.
+        lines.append(f"  {style.yellow('!')} {w.resource}: {w.condition} {w.status} {w.reason}: {w.message}")
         lines.append(f"    fix: {w.fix} ({w.docs})")
     return lines
 

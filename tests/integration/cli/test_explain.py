@@ -105,7 +105,8 @@ def test_explain_names_every_seeded_problem_with_a_fix_and_writes_nothing(ctsync
     assert any(line.startswith("Job     Active; last cycle ") for line in lines), text
     assert "Tenants source: matches the spec" in lines and "        target: matches the spec" in lines
     warnings = [line for line in lines if line.startswith("  ! ")]
-    assert any("GuestMFARisk True PoliciesNeedTrust" in w and GUEST_MFA_POLICY["displayName"] in w for w in warnings)
+    (mfa,) = [w for w in warnings if "GuestMFARisk True PoliciesNeedTrust" in w]
+    assert GUEST_MFA_POLICY["displayName"] in mfa and "'Odd policy' not evaluated" in mfa
     collision = next(w for w in warnings if "DynamicGroupCollision True GuestsJoinDynamicGroups" in w)
     assert "'Finance'" in collision and "'Veterans'" in collision  # the rule it cannot read: never "safe"
     fixes = [line for line in lines if line.startswith("    fix: ")]
