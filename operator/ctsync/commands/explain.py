@@ -273,7 +273,7 @@ def _scope_lines(scope: Mapping[str, Any], now: datetime, *, read: bool, live: b
 def _tenant_lines(explanation: Explanation, style: Style) -> list[str]:
     tenants = explanation.tenants
     if tenants is None:
-        return ["Tenants not compared with the spec: a read or a plan failed (see the warnings)"]
+        return ["Tenants not compared with the spec: a pass failed or read nothing (see Ready above)"]
     lines = []
     for tenant in ("source", "target"):
         changes = tenants[tenant]

@@ -61,11 +61,12 @@ class View:
     @classmethod
     def live(cls, outcome: Outcome, stored: Json) -> View:
         """A dry-run pass; status fields it did not read (not audited, or written by the operator) stay. A
-        pass that failed planned nothing: what it would write is unknown, not "nothing"."""
+        pass that failed, or read nothing (a suspended pair), planned nothing: what it would write is unknown,
+        not "nothing"."""
         return cls(
             [c.to_dict() for c in outcome.all_conditions()],
             {**stored, **outcome.status},
-            None if outcome.error is not None else outcome.plan or Plan(),
+            None if outcome.error is not None else outcome.plan,
             outcome.held,
             stored,
         )
@@ -108,7 +109,7 @@ class Failures:
 class Explanation:
     pair: dict[str, Any]
     scope: dict[str, Any] | None
-    tenants: dict[str, list[str]] | None  # pending writes per tenant; None: the tenants were not read
+    tenants: dict[str, list[str]] | None  # pending writes per tenant; None: not compared (not read, or failed)
     held: list[str]
     warnings: list[ActiveWarning]
     failures: Failures | None
@@ -163,7 +164,7 @@ class LiveRead:
     scope: View | None
     mappings: list[View]
     failures: Failures | None
-    error: str = ""  # why a part could not be read; the views then hold the stored status
+    error: str = ""  # why the tenants could not be read (the pair's pass failed); the scope's view is stored
 
 
 async def read_live(

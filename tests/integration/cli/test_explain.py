@@ -201,7 +201,7 @@ def test_a_provisioning_log_that_cannot_be_read_is_never_no_failures(ctsync, sim
     assert result.returncode == 3, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert "Job     unknown; last cycle never, last success never; 0 successive failure(s)" in lines
-    assert "Tenants not compared with the spec: a read or a plan failed (see the warnings)" in lines
+    assert "Tenants not compared with the spec: a pass failed or read nothing (see Ready above)" in lines
     (unread,) = [line for line in lines if line.startswith("Provisioning failures")]
     assert unread.startswith("Provisioning failures: not read: the job is not known: SyncScope tenants/contoso-")
     warnings = [line for line in lines if line.startswith("  ! ")]
@@ -237,3 +237,17 @@ def test_a_quarantined_job_is_explained_with_its_fix(ctsync, sim, credentials, c
 
     text = ctsync("explain", SCOPE, str(manifests), "--credentials", str(credentials), *NS).stdout.splitlines()
     assert any(line.startswith("        quarantined since ") for line in text), text
+
+
+def test_a_suspended_pair_is_not_said_to_match(ctsync, sim, credentials, tmp_path):
+    """A suspended TenantPair reads nothing: whether the tenants match is unknown, never "matches"."""
+    seed(sim, problems=False)
+    applied(ctsync, sim, credentials, tmp_path)
+    suspended = write_yaml(tmp_path / "suspended.yaml", manifest(tenant_pair_body(sim, suspend=True)))
+    result = ctsync("explain", "tenantpair/contoso-to-fabrikam", str(suspended), "--credentials", str(credentials), *NS)
+    lines = result.stdout.splitlines()
+    assert (
+        "        managementPolicy Manage, suspended; Ready True Suspended: spec.suspend is true: nothing is read or "
+        "written" in lines
+    ), result.stdout
+    assert "Tenants not compared with the spec: a pass failed or read nothing (see Ready above)" in lines
