@@ -520,7 +520,6 @@ STATUSES = {
         "sourcePartnerCreated": True,
         "targetPartnerCreated": False,
         "identitySyncCreated": True,
-        "lastDriftCheckTime": "2026-01-02T03:09:00Z",
     },
     "SyncScope": {
         "observedGeneration": 1,
@@ -550,7 +549,6 @@ STATUSES = {
             }
         ],
         "acknowledgedShrinkGeneration": 1,
-        "lastDriftCheckTime": "2026-01-02T03:09:00Z",
     },
     "AttributeMapping": {
         "observedGeneration": 1,
