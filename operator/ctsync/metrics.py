@@ -181,6 +181,11 @@ class Metrics:
             "Provisioning log entries of each SyncScope's job, each counted once.",
             [*scope, "action", "status"],
         )
+        self._provisioning_failures = counter(
+            "ctsync_provisioning_failures",
+            "Provisioning log entries that failed, by reason (the error code folded into a fixed set).",
+            [*scope, "reason"],
+        )
         self._provisioning_duration = histogram(
             "ctsync_provisioning_event_duration_seconds",
             "How long the provisioning service took for one entry (its durationInMilliseconds).",
@@ -278,6 +283,8 @@ class Metrics:
         reference = self._latency[namespace, name]
         for entry in entries:
             self._child(key, self._provisioning_events, namespace, name, entry.action, entry.status).inc()
+            if entry.status == "failure":
+                self._child(key, self._provisioning_failures, namespace, name, entry.reason).inc()
             self._child(key, self._provisioning_duration, namespace, name).observe(entry.duration_seconds)
             latency = reference.latency(entry)
             if latency is not None:

@@ -11,6 +11,7 @@ compare times more coarsely than it prints them. The watermark is kept in the Sy
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from typing import Any
 from ..api.tenantpair import TenantPair
 from ..errors import CtsyncError
 from ..graph.cts import SourceTenant
+from ..graph.provisioning_failures import failure_reason
 from .connections import ClientPool
 
 Json = Mapping[str, Any]
@@ -44,7 +46,9 @@ def _second(moment: datetime) -> datetime:
 @dataclass(frozen=True)
 class ProvisioningEntry:
     """What the metrics need of one provisioningObjectSummary. The source user id is kept only to match a
-    create with the moment its user entered scope; it never becomes a label."""
+    create with the moment its user entered scope, and the raw error code only for logs; neither becomes a
+    label. `reason` is the error code folded into graph.provisioning_failures.REASONS, for entries that
+    failed or were skipped ("" for the others)."""
 
     id: str
     time: datetime  # activityDateTime
@@ -53,11 +57,15 @@ class ProvisioningEntry:
     duration_seconds: float
     cycle_id: str
     source_user_id: str
+    error_code: str = ""
+    reason: str = ""
 
     @classmethod
     def from_graph(cls, doc: Json) -> ProvisioningEntry:
         action = str(doc.get("provisioningAction") or "").lower()
-        status = str((doc.get("provisioningStatusInfo") or {}).get("status") or "").lower()
+        info = doc.get("provisioningStatusInfo") or {}
+        status = str(info.get("status") or "").lower()
+        code = str((info.get("errorInformation") or {}).get("errorCode") or "")
         return cls(
             id=str(doc["id"]),
             time=parse_time(doc["activityDateTime"]),
@@ -66,6 +74,8 @@ class ProvisioningEntry:
             duration_seconds=(doc.get("durationInMilliseconds") or 0) / 1000,
             cycle_id=str(doc.get("cycleId") or ""),
             source_user_id=str((doc.get("sourceIdentity") or {}).get("id") or "").lower(),
+            error_code=code,
+            reason=failure_reason(status, code) if status in ("failure", "skipped") else "",
         )
 
 
@@ -123,7 +133,16 @@ async def read_new_events(
     except CtsyncError as error:
         log.warning("provisioning log of job %s not read, retried at the next poll: %s", job_id, error.message)
         return [], watermark
+    _log_failures(job_id, entries)
     return entries, mark
+
+
+def _log_failures(job_id: str, entries: Iterable[ProvisioningEntry]) -> None:
+    """The raw error codes of the new failed entries, which the metrics fold into reasons, once per poll."""
+    codes = Counter((e.error_code or "(none)", e.reason) for e in entries if e.status == "failure")
+    if codes:
+        summary = ", ".join(f"{code} x{n} ({reason})" for (code, reason), n in codes.most_common())
+        log.info("job %s: %d new failed provisioning entries: %s", job_id, codes.total(), summary)
 
 
 async def poll_provisioning(

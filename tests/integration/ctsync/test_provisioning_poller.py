@@ -20,7 +20,7 @@ from ctsync.reconcile.provisioning import Watermark, poll_provisioning, read_new
 from ctsync.reconcile.tenantpair import reconcile_tenant_pair
 from entrasim.core.odata import QueryOptions
 from entrasim.seed import load_seed
-from support.sim import CONTOSO, TENANTS, contoso_people, sync_scope_body, tenant_pair_body, two_tenant_seed
+from support.sim import CONTOSO, FABRIKAM, TENANTS, contoso_people, sync_scope_body, tenant_pair_body, two_tenant_seed
 
 NAMESPACE, NAME = "tenants", "contoso-to-fabrikam"
 DOMAIN = TENANTS["contoso"][1]
@@ -185,3 +185,34 @@ async def test_a_pass_polls_through_its_pool_from_the_status_it_reported(sim, po
     await pool.forget(pair)
     del secrets["contoso-credentials"]
     assert await poll_provisioning(pool, pair, status) is None  # the pass's own outcome says what is wrong
+
+
+def failures_counted(metrics: Metrics) -> Counter[str]:
+    """ctsync_provisioning_failures_total by reason."""
+    total: Counter[str] = Counter()
+    for family in metrics.registry.collect():
+        for sample in family.samples:
+            if sample.name == "ctsync_provisioning_failures_total":
+                total[sample.labels["reason"]] += int(sample.value)
+    return total
+
+
+async def test_failures_are_counted_by_the_reason_of_their_error_code(sim, pool, running, control):
+    """A target that already holds one user's external UPN (a conflict the engine meets on its own) and
+    refuses another user's invitation (injected): both fail at every cycle, each under its own reason."""
+    _, status = running
+    pair = TenantPair.from_body(tenant_pair_body(sim))
+    taken = {"userPrincipalName": f"person0003_{DOMAIN}#EXT#@{TENANTS['fabrikam'][1]}", "displayName": "Squatter"}
+    sim.call(lambda w: w.tenant(FABRIKAM).directory.create_user({**taken, "accountEnabled": True}))
+    forbidden = {"tenant": CONTOSO, "user": f"person0004@{DOMAIN}", "code": "AzureActiveDirectoryForbidden"}
+    assert control.post("/provisioning-faults", json=forbidden).status_code == 201
+    metrics = Metrics()
+
+    advance(sim, CYCLE + 60)  # the initial cycle and one incremental cycle retrying the escrows
+    entries, mark = await poll_provisioning(pool, pair, status)
+    metrics.record_provisioning(NAMESPACE, NAME, entries)
+
+    codes = Counter(e.error_code for e in entries if e.status == "failure")
+    assert codes == {"AzureActiveDirectoryConflict": 2, "AzureActiveDirectoryForbidden": 2}
+    assert failures_counted(metrics) == {"conflict_or_duplicate": 2, "invitations_blocked": 2}
+    assert counted(metrics)["create", "success"] == 18

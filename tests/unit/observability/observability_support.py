@@ -70,6 +70,8 @@ def entry(
     *,
     cycle: str = "cycle-1",
     second: float | None = None,
+    code: str = "",
+    reason: str = "",
 ) -> ProvisioningEntry:
     """Provisioning log entry number n, at T0 + n seconds unless `second` says otherwise."""
     return ProvisioningEntry(
@@ -80,6 +82,8 @@ def entry(
         duration_seconds=1.5,
         cycle_id=cycle,
         source_user_id=f"user-{n}",
+        error_code=code,
+        reason=reason,
     )
 
 
@@ -159,7 +163,7 @@ def recorded_metrics() -> Metrics:
             entry(1),
             entry(2, "update"),
             entry(3, "disable"),
-            entry(4, "create", "failure"),
+            entry(4, "create", "failure", code="AzureActiveDirectoryForbidden", reason="invitations_blocked"),
             entry(5, "stageddelete", "skipped"),
         ],
     )

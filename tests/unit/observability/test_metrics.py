@@ -161,6 +161,28 @@ def test_provisioning_entries_by_action_and_status():
     assert latency(metrics, "stageddelete") == (None, None)
 
 
+def test_failed_entries_are_counted_by_reason_never_by_raw_code():
+    metrics = Metrics()
+    forbidden = {"code": "AzureActiveDirectoryForbidden", "reason": "invitations_blocked"}
+    metrics.record_provisioning(
+        NAMESPACE,
+        SCOPE,
+        [
+            entry(1, "create", "failure", **forbidden),
+            entry(2, "create", "failure", **forbidden),
+            entry(3, "update", "failure", code="Weird", reason="other"),
+            entry(4, "other", "skipped", code="RedundantExport", reason="skipped"),
+            entry(5),
+        ],
+    )
+    failures = "ctsync_provisioning_failures_total"
+    assert value(metrics, failures, reason="invitations_blocked", **SCOPE_LABELS) == 2
+    assert value(metrics, failures, reason="other", **SCOPE_LABELS) == 1
+    assert value(metrics, failures, reason="skipped", **SCOPE_LABELS) is None  # skipped entries are normal
+    scrape = exposition_of(metrics)
+    assert "AzureActiveDirectoryForbidden" not in scrape and "Weird" not in scrape
+
+
 def latency(metrics: Metrics, action: str) -> tuple[float | None, float | None]:
     labels = {"action": action, **SCOPE_LABELS}
     return (
