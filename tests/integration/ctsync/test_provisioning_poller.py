@@ -209,7 +209,7 @@ async def test_failures_are_counted_by_the_reason_of_their_error_code(sim, pool,
     metrics = Metrics()
 
     advance(sim, CYCLE + 60)  # the initial cycle and one incremental cycle retrying the escrows
-    entries, mark = await poll_provisioning(pool, pair, status)
+    entries, _ = await poll_provisioning(pool, pair, status)
     metrics.record_provisioning(NAMESPACE, NAME, entries)
 
     codes = Counter(e.error_code for e in entries if e.status == "failure")
