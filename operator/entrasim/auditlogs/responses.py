@@ -1,4 +1,4 @@
-"""HTTP layer of /auditLogs: the provisioning logs (provisioningObjectSummary)."""
+"""HTTP layer of /auditLogs: the provisioning logs (provisioningObjectSummary) and directory audits."""
 
 from __future__ import annotations
 
@@ -17,3 +17,14 @@ def list_provisioning(req: GraphRequest) -> Reply:
 def get_provisioning(req: GraphRequest) -> Reply:
     event = req.tenant.audit.provisioning_event(req.params["id"])
     return ok(dict(event), context="auditLogs/provisioning/$entity", req=req)
+
+
+def list_directory_audits(req: GraphRequest) -> Reply:
+    opts = req.options(max_top=MAX_TOP)
+    audits = req.tenant.audit.directory_audits(opts)
+    return collection(req, audits, context="auditLogs/directoryAudits", opts=opts, default_top=PAGE_SIZE)
+
+
+def get_directory_audit(req: GraphRequest) -> Reply:
+    audit = req.tenant.audit.directory_audit(req.params["id"])
+    return ok(dict(audit), context="auditLogs/directoryAudits/$entity", req=req)
