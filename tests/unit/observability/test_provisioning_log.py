@@ -12,7 +12,8 @@ from observability_support import T0, entry
 
 from ctsync.errors import ReadIncomplete
 from ctsync.reconcile import provisioning
-from ctsync.reconcile.provisioning import ProvisioningEntry, Watermark, advance, read_new_events
+from ctsync.reconcile.log_reader import advance
+from ctsync.reconcile.provisioning import ProvisioningEntry, Watermark, read_new_events
 
 
 def graph_entry(n: int, second: float, **fields: object) -> dict[str, object]:
