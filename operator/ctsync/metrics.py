@@ -33,6 +33,7 @@ from .api.constants import KIND_SYNC_SCOPE
 from .errors import AuthenticationFailed
 from .reconcile.outcome import Outcome
 from .reconcile.provisioning import ProvisioningEntry, parse_time
+from .reconcile.target_audit import TargetAuditEntry
 
 ObjectKey = tuple[str, str, str]  # kind, namespace, name
 M = TypeVar("M", bound=MetricWrapperBase)
@@ -198,6 +199,11 @@ class Metrics:
             [*scope, "action"],
             buckets=LATENCY_BUCKETS,
         )
+        self._target_guest_changes = counter(
+            "ctsync_target_guest_changes",
+            "Users the sync service created, updated or deleted in the target, from the target's directory audit log.",
+            [*scope, "operation"],
+        )
         self._scope_users = gauge("ctsync_scope_users", "Users in scope in the source tenant.", scope)
         self._synced_users = gauge(
             "ctsync_synced_users",
@@ -289,6 +295,13 @@ class Metrics:
             latency = reference.latency(entry)
             if latency is not None:
                 self._child(key, self._change_latency, namespace, name, entry.action).observe(latency)
+
+    def record_target_audit(self, namespace: str, name: str, entries: Iterable[TargetAuditEntry]) -> None:
+        """New entries of the target's directory audit log about users the sync service changed (each once:
+        see reconcile.log_reader)."""
+        key = (KIND_SYNC_SCOPE, namespace, name)
+        for entry in entries:
+            self._child(key, self._target_guest_changes, namespace, name, entry.operation).inc()
 
     def forget(self, kind: str, namespace: str, name: str) -> None:
         """Removes every series of a deleted resource."""

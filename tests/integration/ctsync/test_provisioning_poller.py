@@ -1,6 +1,7 @@
 """The provisioning log poller against entrasim's provisioning service: cycles write the log, polls overlap
 and split seconds, the operator restarts with the watermark from status, and the metrics count exactly
-what the log holds."""
+what the log holds; failures by reason; and the target's end: the guests the service changed, from the
+target tenant's directory audit log."""
 
 from __future__ import annotations
 
@@ -11,16 +12,27 @@ from datetime import UTC, datetime
 import pytest
 from test_reconcile_syncscope import CYCLE, advance, converge
 
+from ctsync.api import conditions
 from ctsync.api.conditions import Health
 from ctsync.api.syncscope import SyncScope
 from ctsync.api.tenantpair import TenantPair
 from ctsync.graph import cts
 from ctsync.metrics import Metrics
 from ctsync.reconcile.provisioning import Watermark, poll_provisioning, read_new_events
+from ctsync.reconcile.target_audit import WATERMARK_FIELD, poll_target_audit
 from ctsync.reconcile.tenantpair import reconcile_tenant_pair
 from entrasim.core.odata import QueryOptions
 from entrasim.seed import load_seed
-from support.sim import CONTOSO, FABRIKAM, TENANTS, contoso_people, sync_scope_body, tenant_pair_body, two_tenant_seed
+from support.sim import (
+    CONTOSO,
+    CTSYNC_APP,
+    FABRIKAM,
+    TENANTS,
+    contoso_people,
+    sync_scope_body,
+    tenant_pair_body,
+    two_tenant_seed,
+)
 
 NAMESPACE, NAME = "tenants", "contoso-to-fabrikam"
 DOMAIN = TENANTS["contoso"][1]
@@ -216,3 +228,59 @@ async def test_failures_are_counted_by_the_reason_of_their_error_code(sim, pool,
     assert codes == {"AzureActiveDirectoryConflict": 2, "AzureActiveDirectoryForbidden": 2}
     assert failures_counted(metrics) == {"conflict_or_duplicate": 2, "invitations_blocked": 2}
     assert counted(metrics)["create", "success"] == 18
+
+
+def guest_changes(metrics: Metrics) -> Counter[str]:
+    """ctsync_target_guest_changes_total by operation."""
+    total: Counter[str] = Counter()
+    for family in metrics.registry.collect():
+        for sample in family.samples:
+            if sample.name == "ctsync_target_guest_changes_total":
+                total[sample.labels["operation"]] += int(sample.value)
+    return total
+
+
+async def test_the_target_end_counts_the_guests_the_service_changed_there_once(sim, pool, running):
+    _, status = running
+    pair = TenantPair.from_body(tenant_pair_body(sim))
+    metrics = Metrics()
+    advance(sim, 120)  # the initial cycle creates the 20 guests, 3.6 s each
+    polled = await poll_target_audit(pool, pair, status, 3)
+    metrics.record_target_audit(NAMESPACE, NAME, polled.entries)
+    assert guest_changes(metrics) == {"create": 20}
+    condition = polled.condition
+    assert (condition.type, condition.status, condition.reason) == ("TargetAuditLog", "True", conditions.AUDIT_LOG_READ)
+
+    def changes(w) -> None:
+        directory = w.tenant(CONTOSO).directory
+        for i in range(5):
+            directory.update_user(f"person{i:04d}@{DOMAIN}", {"jobTitle": "Boss"})
+        directory.remove_member(cts_group(w), directory.get_user(f"person0019@{DOMAIN}")["id"])
+
+    sim.call(changes)
+    advance(sim, CYCLE)
+    status = {**status, WATERMARK_FIELD: polled.watermark.to_status()}
+    polled = await poll_target_audit(pool, pair, status, 3)
+    metrics.record_target_audit(NAMESPACE, NAME, polled.entries)
+    assert guest_changes(metrics) == {"create": 20, "update": 5, "delete": 1}
+    status = {**status, WATERMARK_FIELD: polled.watermark.to_status()}
+    assert (await poll_target_audit(pool, pair, status, 3)).entries == []  # nothing counted twice
+
+
+async def test_without_audit_log_read_in_the_target_nothing_is_read_and_a_condition_says_so(
+    sim, pool, running, control
+):
+    _, status = running
+    pair = TenantPair.from_body(tenant_pair_body(sim))
+    advance(sim, 60)
+    sim.call(lambda w: w.tenant(FABRIKAM).identity.apps[CTSYNC_APP].roles.discard("AuditLog.Read.All"))
+    await pool.forget(pair)  # a new token, without the permission
+    since = control.get("/requests").json()["requests"][-1]["seq"]
+    polled = await poll_target_audit(pool, pair, status, 3)
+    assert polled.entries == [] and polled.watermark == Watermark()
+    condition = polled.condition
+    assert (condition.status, condition.reason) == ("Unknown", conditions.AUDIT_LOG_READ_DENIED)
+    assert "target tenant: AuditLog.Read.All is not granted" in condition.message
+    requests = control.get("/requests", params={"since": since}).json()["requests"]
+    assert not [r for r in requests if "directoryAudits" in r["path"]]
+    assert await poll_target_audit(pool, pair, {}, 3) is None  # no job yet: nothing to read

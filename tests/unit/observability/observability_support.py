@@ -13,6 +13,7 @@ from ctsync.errors import AuthenticationFailed, PermissionMissing
 from ctsync.metrics import Metrics
 from ctsync.reconcile.outcome import Outcome, from_error
 from ctsync.reconcile.provisioning import ProvisioningEntry
+from ctsync.reconcile.target_audit import TargetAuditEntry
 
 REPO = Path(__file__).resolve().parents[3]
 ALERTS = REPO / "charts/ctsync/files/alerts.yaml"
@@ -167,4 +168,5 @@ def recorded_metrics() -> Metrics:
             entry(5, "stageddelete", "skipped"),
         ],
     )
+    metrics.record_target_audit(NAMESPACE, SCOPE, [TargetAuditEntry("Directory_1", T0, "create")])
     return metrics

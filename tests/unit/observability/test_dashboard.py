@@ -62,6 +62,7 @@ def test_the_dashboard_reads_only_metrics_ctsync_exports(exported_names):
         "ctsync_graph_requests_total",
         "ctsync_graph_throttled_total",
         "ctsync_provisioning_failures_total",
+        "ctsync_target_guest_changes_total",
     } <= read
 
 
