@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from ..core.http import GraphRequest, Reply, collection, ok
+from ..core.odata import QueryOptions
 
 MAX_TOP = 1000
 PAGE_SIZE = 100
 
 
-def list_provisioning(req: GraphRequest) -> Reply:
+def _page(req: GraphRequest, query: Callable[[QueryOptions], list[Mapping[str, Any]]], context: str) -> Reply:
     opts = req.options(max_top=MAX_TOP)
-    events = req.tenant.audit.provisioning(opts)
-    return collection(req, events, context="auditLogs/provisioning", opts=opts, default_top=PAGE_SIZE)
+    return collection(req, query(opts), context=context, opts=opts, default_top=PAGE_SIZE)
+
+
+def list_provisioning(req: GraphRequest) -> Reply:
+    return _page(req, req.tenant.audit.provisioning, "auditLogs/provisioning")
 
 
 def get_provisioning(req: GraphRequest) -> Reply:
@@ -20,9 +27,7 @@ def get_provisioning(req: GraphRequest) -> Reply:
 
 
 def list_directory_audits(req: GraphRequest) -> Reply:
-    opts = req.options(max_top=MAX_TOP)
-    audits = req.tenant.audit.directory_audits(opts)
-    return collection(req, audits, context="auditLogs/directoryAudits", opts=opts, default_top=PAGE_SIZE)
+    return _page(req, req.tenant.audit.directory_audits, "auditLogs/directoryAudits")
 
 
 def get_directory_audit(req: GraphRequest) -> Reply:

@@ -72,15 +72,20 @@ def cts_group(w) -> str:
     return w.tenant(CONTOSO).directory.groups_named("CTS-Fabrikam")[0]["id"]
 
 
-def counted(*instances: Metrics) -> Counter[tuple[str, str]]:
-    """(action, status) counts of ctsync_provisioning_events_total, summed over operator instances."""
-    total: Counter[tuple[str, str]] = Counter()
+def totals(name: str, labels: tuple[str, ...], *instances: Metrics) -> Counter[tuple[str, ...]]:
+    """The samples of a counter summed by the values of `labels`, over operator instances."""
+    total: Counter[tuple[str, ...]] = Counter()
     for metrics in instances:
         for family in metrics.registry.collect():
             for sample in family.samples:
-                if sample.name == "ctsync_provisioning_events_total":
-                    total[sample.labels["action"], sample.labels["status"]] += int(sample.value)
+                if sample.name == name:
+                    total[tuple(sample.labels[label] for label in labels)] += int(sample.value)
     return total
+
+
+def counted(*instances: Metrics) -> Counter[tuple[str, ...]]:
+    """(action, status) counts of ctsync_provisioning_events_total, summed over operator instances."""
+    return totals("ctsync_provisioning_events_total", ("action", "status"), *instances)
 
 
 async def poll(source, job_id: str, metrics: Metrics, mark: Watermark) -> Watermark:
@@ -199,16 +204,6 @@ async def test_a_pass_polls_through_its_pool_from_the_status_it_reported(sim, po
     assert await poll_provisioning(pool, pair, status) is None  # the pass's own outcome says what is wrong
 
 
-def failures_counted(metrics: Metrics) -> Counter[str]:
-    """ctsync_provisioning_failures_total by reason."""
-    total: Counter[str] = Counter()
-    for family in metrics.registry.collect():
-        for sample in family.samples:
-            if sample.name == "ctsync_provisioning_failures_total":
-                total[sample.labels["reason"]] += int(sample.value)
-    return total
-
-
 async def test_failures_are_counted_by_the_reason_of_their_error_code(sim, pool, running, control):
     """A target that already holds one user's external UPN (a conflict the engine meets on its own) and
     refuses another user's invitation (injected): both fail at every cycle, each under its own reason."""
@@ -226,18 +221,13 @@ async def test_failures_are_counted_by_the_reason_of_their_error_code(sim, pool,
 
     codes = Counter(e.error_code for e in entries if e.status == "failure")
     assert codes == {"AzureActiveDirectoryConflict": 2, "AzureActiveDirectoryForbidden": 2}
-    assert failures_counted(metrics) == {"conflict_or_duplicate": 2, "invitations_blocked": 2}
+    failures = totals("ctsync_provisioning_failures_total", ("reason",), metrics)
+    assert failures == {("conflict_or_duplicate",): 2, ("invitations_blocked",): 2}
     assert counted(metrics)["create", "success"] == 18
 
 
-def guest_changes(metrics: Metrics) -> Counter[str]:
-    """ctsync_target_guest_changes_total by operation."""
-    total: Counter[str] = Counter()
-    for family in metrics.registry.collect():
-        for sample in family.samples:
-            if sample.name == "ctsync_target_guest_changes_total":
-                total[sample.labels["operation"]] += int(sample.value)
-    return total
+def guest_changes(metrics: Metrics) -> Counter[tuple[str, ...]]:
+    return totals("ctsync_target_guest_changes_total", ("operation",), metrics)
 
 
 async def test_the_target_end_counts_the_guests_the_service_changed_there_once(sim, pool, running):
@@ -247,7 +237,7 @@ async def test_the_target_end_counts_the_guests_the_service_changed_there_once(s
     advance(sim, 120)  # the initial cycle creates the 20 guests, 3.6 s each
     polled = await poll_target_audit(pool, pair, status, 3)
     metrics.record_target_audit(NAMESPACE, NAME, polled.entries)
-    assert guest_changes(metrics) == {"create": 20}
+    assert guest_changes(metrics) == {("create",): 20}
     condition = polled.condition
     assert (condition.type, condition.status, condition.reason) == ("TargetAuditLog", "True", conditions.AUDIT_LOG_READ)
 
@@ -262,7 +252,7 @@ async def test_the_target_end_counts_the_guests_the_service_changed_there_once(s
     status = {**status, WATERMARK_FIELD: polled.watermark.to_status()}
     polled = await poll_target_audit(pool, pair, status, 3)
     metrics.record_target_audit(NAMESPACE, NAME, polled.entries)
-    assert guest_changes(metrics) == {"create": 20, "update": 5, "delete": 1}
+    assert guest_changes(metrics) == {("create",): 20, ("update",): 5, ("delete",): 1}
     status = {**status, WATERMARK_FIELD: polled.watermark.to_status()}
     assert (await poll_target_audit(pool, pair, status, 3)).entries == []  # nothing counted twice
 
