@@ -242,3 +242,6 @@ def test_failures_by_reason_fire_their_alert_and_the_target_audit_shows_the_gues
     with entrasim.graph("fabrikam") as graph:
         audits = graph.get("/auditLogs/directoryAudits").raise_for_status().json()["value"]
     assert [a["activityDisplayName"] for a in audits] == ["Add user"] * 3
+    audit_log = tenants.condition("syncscopes", PAIR, "TargetAuditLog") or {}
+    assert (audit_log.get("status"), audit_log.get("reason")) == ("True", "AuditLogRead")
+    assert tenants.get("syncscopes", PAIR)["status"]["targetAuditWatermark"]["ids"]  # kept for a restart
