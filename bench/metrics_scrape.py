@@ -20,9 +20,11 @@ from prometheus_client import generate_latest
 
 from ctsync.api import conditions
 from ctsync.api.conditions import Condition, Health
+from ctsync.graph.provisioning_failures import REASONS
 from ctsync.metrics import Metrics
 from ctsync.reconcile.outcome import Outcome
 from ctsync.reconcile.provisioning import ACTIONS, STATUSES, ProvisioningEntry
+from ctsync.reconcile.target_audit import OPERATIONS, OTHER, TargetAuditEntry
 
 START = datetime(2025, 3, 1, tzinfo=UTC)
 ROUTES = [
@@ -86,6 +88,18 @@ def populate(metrics: Metrics, scopes: int) -> None:
                 ProvisioningEntry(f"{name}-{i}", START + timedelta(seconds=i), action, status, 0.6, "cycle", f"u{i}")
                 for i, (action, status) in enumerate(kinds)
             ],
+        )
+        metrics.record_provisioning(  # a failure of every reason
+            "tenants",
+            name,
+            [
+                ProvisioningEntry(f"{name}-f{i}", START, "create", "failure", 0.6, "cycle", f"u{i}", "code", reason)
+                for i, reason in enumerate(REASONS)
+            ],
+        )
+        operations = [*OPERATIONS.values(), OTHER]
+        metrics.record_target_audit(
+            "tenants", name, [TargetAuditEntry(f"{name}-a{i}", START, op) for i, op in enumerate(operations)]
         )
     for role in ("source", "target"):
         for route in ROUTES:

@@ -33,6 +33,7 @@ from .api.constants import KIND_SYNC_SCOPE
 from .errors import AuthenticationFailed
 from .reconcile.outcome import Outcome
 from .reconcile.provisioning import ProvisioningEntry, parse_time
+from .reconcile.target_audit import TargetAuditEntry
 
 ObjectKey = tuple[str, str, str]  # kind, namespace, name
 M = TypeVar("M", bound=MetricWrapperBase)
@@ -181,6 +182,11 @@ class Metrics:
             "Provisioning log entries of each SyncScope's job, each counted once.",
             [*scope, "action", "status"],
         )
+        self._provisioning_failures = counter(
+            "ctsync_provisioning_failures",
+            "Provisioning log entries that failed, by reason (the error code folded into a fixed set).",
+            [*scope, "reason"],
+        )
         self._provisioning_duration = histogram(
             "ctsync_provisioning_event_duration_seconds",
             "How long the provisioning service took for one entry (its durationInMilliseconds).",
@@ -192,6 +198,11 @@ class Metrics:
             "From a change becoming visible in the source to the provisioning event that made it in the target.",
             [*scope, "action"],
             buckets=LATENCY_BUCKETS,
+        )
+        self._target_guest_changes = counter(
+            "ctsync_target_guest_changes",
+            "Users the sync service created, updated or deleted in the target, from the target's directory audit log.",
+            [*scope, "operation"],
         )
         self._scope_users = gauge("ctsync_scope_users", "Users in scope in the source tenant.", scope)
         self._synced_users = gauge(
@@ -284,10 +295,19 @@ class Metrics:
         reference = self._latency[namespace, name]
         for entry in entries:
             self._child(key, self._provisioning_events, namespace, name, entry.action, entry.status).inc()
+            if entry.status == "failure":
+                self._child(key, self._provisioning_failures, namespace, name, entry.reason).inc()
             self._child(key, self._provisioning_duration, namespace, name).observe(entry.duration_seconds)
             latency = reference.latency(entry)
             if latency is not None:
                 self._child(key, self._change_latency, namespace, name, entry.action).observe(latency)
+
+    def record_target_audit(self, namespace: str, name: str, entries: Iterable[TargetAuditEntry]) -> None:
+        """New entries of the target's directory audit log about users the sync service changed (each once:
+        see reconcile.log_reader)."""
+        key = (KIND_SYNC_SCOPE, namespace, name)
+        for entry in entries:
+            self._child(key, self._target_guest_changes, namespace, name, entry.operation).inc()
 
     def forget(self, kind: str, namespace: str, name: str) -> None:
         """Removes every series of a deleted resource."""

@@ -23,6 +23,7 @@ from .core.transient import Transients
 from .directory.models import DirectoryBackend
 from .identity.models import IdentityBackend, TokenIssuer
 from .policies.models import PoliciesBackend
+from .synchronization.faults import ProvisioningFaults
 from .synchronization.models import SynchronizationBackend
 
 
@@ -67,6 +68,7 @@ class World:
         self.tokens = TokenIssuer()
         self.token_errors: dict[str, int] = {}  # AADSTS error -> count, for tests and the demo
         self.faults = FaultTable()
+        self.provisioning_faults = ProvisioningFaults()  # failures of the provisioning engine's exports
         self.requests = RequestLog()
         self.throttle = Throttle()
         self.set_profile(profile)
@@ -108,6 +110,7 @@ class World:
         self.tenants.clear()
         self.token_errors.clear()
         self.faults.clear()
+        self.provisioning_faults.clear()
         self.requests.clear()
         self.internal_errors.clear()
         self.replication.clear()

@@ -1,6 +1,8 @@
 """A real Prometheus (Debian's package) scrapes `ctsync operator` while it syncs entrasim's tenants: the scope
 and synced counts it stores are entrasim's, provisioning events are counted once each, and a quarantined job
-fires the shipped quarantine alert (its rules file with every `for:` shortened)."""
+fires the shipped quarantine alert (its rules file with every `for:` shortened). A target that refuses the
+invitations makes provisioning fail cycle after cycle: the failures are counted by reason and fire their
+alert, and once the target accepts them its own audit log shows the guests arriving."""
 
 from __future__ import annotations
 
@@ -204,3 +206,42 @@ def test_prometheus_stores_what_entrasim_holds_and_fires_the_quarantine_alert(
     assert alert["metric"]["severity"] == "critical"
     others = {a["metric"]["alertname"] for a in prometheus.query('ALERTS{alertstate="firing"}')}
     assert not others & {"CtsyncOperatorDown", "CtsyncDeletionsHeld"}, others
+
+
+def test_failures_by_reason_fire_their_alert_and_the_target_audit_shows_the_guests(
+    entrasim: Sim, tenants: Kube, ctsync_operator: OperatorProcess, prometheus: Prometheus
+) -> None:
+    # Fabrikam refuses to invite the three users in scope: each of their creates fails at every cycle.
+    users = [f"person{i:04d}@contoso.onmicrosoft.com" for i in range(3)]
+    for user in users:
+        fault = {"tenant": CONTOSO, "user": user, "code": "AzureActiveDirectoryForbidden"}
+        entrasim.control("POST", "/provisioning-faults", fault)
+    apply_pair(tenants, entrasim)
+    apply_scope_and_mapping(tenants)
+    scope = f'namespace="{tenants.namespace}", name="{PAIR}"'
+    failures = f'ctsync_provisioning_failures_total{{{scope}, reason="invitations_blocked"}}'
+    entrasim.advance(CYCLE)
+    wait_until(lambda: (prometheus.value(failures) or 0) >= 3, SETTLE, "the first cycle's failures, by reason")
+
+    entrasim.advance(8 * CYCLE)  # eight more cycles: 24 more failures, enough volume for the alert
+    firing = wait_until(
+        lambda: prometheus.query('ALERTS{alertname="CtsyncProvisioningFailures", alertstate="firing"}'),
+        SETTLE,
+        "CtsyncProvisioningFailures fires",
+    )
+    (alert,) = firing
+    assert (alert["metric"]["name"], alert["metric"]["reason"]) == (PAIR, "invitations_blocked")
+    logged = provisioning_log(entrasim)[("create", "failure")]
+    wait_until(lambda: prometheus.value(failures) == logged, SETTLE, "each failed entry counted once")
+
+    # Fabrikam lets them in: the next cycle creates them, and Fabrikam's own audit log says so.
+    entrasim.control("DELETE", "/provisioning-faults")
+    entrasim.advance(CYCLE)
+    creates = f'ctsync_target_guest_changes_total{{{scope}, operation="create"}}'
+    wait_until(lambda: prometheus.value(creates) == 3, SETTLE, "the target's audit log: three guests added")
+    with entrasim.graph("fabrikam") as graph:
+        audits = graph.get("/auditLogs/directoryAudits").raise_for_status().json()["value"]
+    assert [a["activityDisplayName"] for a in audits] == ["Add user"] * 3
+    audit_log = tenants.condition("syncscopes", PAIR, "TargetAuditLog") or {}
+    assert (audit_log.get("status"), audit_log.get("reason")) == ("True", "AuditLogRead")
+    assert tenants.get("syncscopes", PAIR)["status"]["targetAuditWatermark"]["ids"]  # kept for a restart

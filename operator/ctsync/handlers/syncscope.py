@@ -1,6 +1,7 @@
 """SyncScope: reconciled on every change (including a nudge from its TenantPair or an AttributeMapping), on
 operator start and on the drift timer; finalized on deletion with its TenantPair's deletionPolicy. After each
-reconcile it reads its job's new provisioning log entries into the metrics. Each time it turns Ready it
+reconcile it reads its job's new provisioning log entries, and the target's audit log of the users the sync
+service changed there, into the metrics. Each time it turns Ready it
 nudges its AttributeMappings, which wait for it to apply them."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..config import Settings
 from ..reconcile.outcome import Event, Outcome
 from ..reconcile.provisioning import Watermark, poll_provisioning
 from ..reconcile.syncscope import finalize_sync_scope, reconcile_sync_scope
+from ..reconcile.target_audit import WATERMARK_FIELD, poll_target_audit
 from . import bridge, indexes, runtime
 
 
@@ -61,16 +63,33 @@ async def reconcile(
 async def read_provisioning(
     rt: runtime.Runtime, key: indexes.Key, pair: TenantPair, previous: Mapping[str, Any], outcome: Outcome
 ) -> Outcome:
-    """Counts the job's provisioning log entries since the watermark in status, and moves the watermark."""
+    """Counts the job's provisioning log entries since the watermark in status, and moves the watermark; then
+    the same for the target's end (read_target_audit)."""
     status = {**previous, **outcome.status}
     polled = await poll_provisioning(rt.pool, pair, status)
+    if polled is not None:
+        entries, read_to = polled
+        rt.metrics.record_provisioning(*key, entries)
+        if read_to != Watermark.from_status(status):
+            outcome = dataclasses.replace(
+                outcome, status={**outcome.status, "provisioningWatermark": read_to.to_status()}
+            )
+    return await read_target_audit(rt, key, pair, status, outcome)
+
+
+async def read_target_audit(
+    rt: runtime.Runtime, key: indexes.Key, pair: TenantPair, status: Mapping[str, Any], outcome: Outcome
+) -> Outcome:
+    """Counts the users the sync service changed in the target since the watermark in status, moves the
+    watermark, and says in TargetAuditLog whether the target's audit log can be read."""
+    polled = await poll_target_audit(rt.pool, pair, status, outcome.generation)
     if polled is None:
         return outcome
-    entries, read_to = polled
-    rt.metrics.record_provisioning(*key, entries)
-    if read_to == Watermark.from_status(status):
-        return outcome
-    return dataclasses.replace(outcome, status={**outcome.status, "provisioningWatermark": read_to.to_status()})
+    rt.metrics.record_target_audit(*key, polled.entries)
+    new_status = dict(outcome.status)
+    if polled.watermark != Watermark.from_status(status, WATERMARK_FIELD):
+        new_status[WATERMARK_FIELD] = polled.watermark.to_status()
+    return dataclasses.replace(outcome, status=new_status, conditions=[*outcome.conditions, polled.condition])
 
 
 async def nudge(sync_scopes: indexes.SyncScopes, namespace: str, name: str, annotation: str, value: str) -> bool:

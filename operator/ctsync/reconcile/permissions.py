@@ -51,6 +51,12 @@ TENANT_PAIR_OPTIONAL: Needs = {
     "target": (Need("Conditional Access policies (GuestMFARisk check)", ("Policy.Read.All",)),),
 }
 
+# Reads a SyncScope's pass makes only when granted: without the permission they are skipped and a
+# condition says so, the SyncScope is not stalled.
+SYNC_SCOPE_OPTIONAL: Needs = {
+    "target": (Need("directory audit log: guests the sync service changed", ("AuditLog.Read.All",)),),
+}
+
 # What a SyncScope's pass does, including the scope audit and the provisioning log read after it.
 SYNC_SCOPE: Needs = {
     "source": (

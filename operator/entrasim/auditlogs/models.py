@@ -1,4 +1,5 @@
-"""State and rules of the auditlogs service for one tenant: the provisioning logs the engine writes.
+"""State and rules of the auditlogs service for one tenant: the provisioning logs the engine writes, and the
+directory audits of what it changed in a target tenant.
 
 A provisioning event keeps the fields $filter and $orderby read as a plain dict and its bulky parts
 (steps, modified properties) as tuples rendered on read, so a 10k-user cycle stays cheap to hold."""
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ..core.errors import ResourceNotFound
 from ..core.odata import QueryOptions, apply_query
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 
 RETENTION_SECONDS = 30 * 24 * 3600  # premium tenants keep provisioning logs 30 days
 MAX_EVENTS = 200_000  # the emulator's own bound per tenant, oldest dropped first
+
+E = TypeVar("E", bound=Mapping[str, Any])
 
 # (name, provisioningStepType, status, description, details)
 Step = tuple[str, str, str, str, Mapping[str, str]]
@@ -74,48 +77,79 @@ class ProvisioningEvent(Mapping[str, Any]):
         return len(self.core) + 2
 
 
+class _TimedLog(Generic[E]):
+    """Entries ordered by time, found by id, kept for the retention period and up to MAX_EVENTS."""
+
+    def __init__(self) -> None:
+        self.entries: list[E] = []  # ordered by time
+        self._times: list[float] = []
+        self._by_id: dict[str, E] = {}
+        self._ids: list[str] = []
+
+    def record(self, entry: E, entry_id: str, timestamp: float, now: float) -> None:
+        if not self._times or timestamp >= self._times[-1]:
+            index = len(self._times)
+        else:  # a job catching up writes earlier times than another job's latest
+            index = bisect.bisect_right(self._times, timestamp)
+        self.entries.insert(index, entry)
+        self._times.insert(index, timestamp)
+        self._ids.insert(index, entry_id)
+        self._by_id[entry_id] = entry
+        drop = max(bisect.bisect_left(self._times, now - RETENTION_SECONDS), len(self.entries) - MAX_EVENTS)
+        if drop > 0:
+            for old in self._ids[:drop]:
+                del self._by_id[old]
+            del self.entries[:drop], self._times[:drop], self._ids[:drop]
+
+    def get(self, entry_id: str) -> E:
+        entry = self._by_id.get(entry_id)
+        if entry is None:
+            raise ResourceNotFound(
+                f"Resource '{entry_id}' does not exist or one of its queried reference-property "
+                "objects are not present."
+            )
+        return entry
+
+    def query(self, opts: QueryOptions, *, newest_first: bool) -> list[Mapping[str, Any]]:
+        """Filtered and ordered entries; by time as `newest_first` says unless $orderby says otherwise."""
+        entries: list[Mapping[str, Any]] = list(self.entries)
+        if opts.filter is not None:
+            entries = [e for e in entries if opts.filter(e)]
+        by_time = {(("activityDateTime", True),): True, (("activityDateTime", False),): False, (): newest_first}
+        descending = by_time.get(tuple(opts.orderby))
+        if descending is None:
+            return apply_query(entries, QueryOptions(orderby=opts.orderby))
+        if descending:
+            entries.reverse()
+        return entries
+
+
 class AuditBackend:
+    """The tenant's provisioning logs (written in the source tenant of a job) and directory audits (here:
+    what the provisioning service changed in this tenant as a job's target)."""
+
     def __init__(self, tenant: Tenant) -> None:
         self.tenant = tenant
-        self._events: list[ProvisioningEvent] = []  # ordered by activityDateTime
-        self._times: list[float] = []
-        self._by_id: dict[str, ProvisioningEvent] = {}
+        self._provisioning: _TimedLog[ProvisioningEvent] = _TimedLog()
+        self._directory: _TimedLog[dict[str, Any]] = _TimedLog()
 
     def record(self, event: ProvisioningEvent) -> None:
-        if not self._times or event.timestamp >= self._times[-1]:
-            self._events.append(event)
-            self._times.append(event.timestamp)
-        else:  # a job catching up writes earlier times than another job's latest
-            index = bisect.bisect_right(self._times, event.timestamp)
-            self._events.insert(index, event)
-            self._times.insert(index, event.timestamp)
-        self._by_id[event.core["id"]] = event
-        self._expire(self.tenant.world.clock.now())
-
-    def _expire(self, now: float) -> None:
-        drop = max(bisect.bisect_left(self._times, now - RETENTION_SECONDS), len(self._events) - MAX_EVENTS)
-        if drop > 0:
-            for event in self._events[:drop]:
-                del self._by_id[event.core["id"]]
-            del self._events[:drop]
-            del self._times[:drop]
+        self._provisioning.record(event, event.core["id"], event.timestamp, self.tenant.world.clock.now())
 
     def provisioning(self, opts: QueryOptions) -> list[Mapping[str, Any]]:
         """Filtered and ordered events; oldest first unless $orderby says otherwise."""
-        events: list[Mapping[str, Any]] = list(self._events)
-        if opts.filter is not None:
-            events = [e for e in events if opts.filter(e)]
-        if opts.orderby == [("activityDateTime", True)]:
-            events.reverse()
-        elif opts.orderby and opts.orderby != [("activityDateTime", False)]:
-            events = apply_query(events, QueryOptions(orderby=opts.orderby))
-        return events
+        return self._provisioning.query(opts, newest_first=False)
 
     def provisioning_event(self, event_id: str) -> ProvisioningEvent:
-        event = self._by_id.get(event_id)
-        if event is None:
-            raise ResourceNotFound(
-                f"Resource '{event_id}' does not exist or one of its queried reference-property "
-                "objects are not present."
-            )
-        return event
+        return self._provisioning.get(event_id)
+
+    def record_directory(self, audit: dict[str, Any], timestamp: float) -> None:
+        self._directory.record(audit, audit["id"], timestamp, self.tenant.world.clock.now())
+
+    def directory_audits(self, opts: QueryOptions) -> list[Mapping[str, Any]]:
+        """Filtered and ordered directory audits; newest first (as Graph lists them) unless $orderby says
+        otherwise."""
+        return self._directory.query(opts, newest_first=True)
+
+    def directory_audit(self, audit_id: str) -> Mapping[str, Any]:
+        return self._directory.get(audit_id)

@@ -11,6 +11,7 @@ from ..core.errors import BadRequest, GraphError
 from ..core.faults import Fault
 from ..core.profile import Profile, ProfileError, profile_named, tuned
 from ..seed import SeedError, load_seed
+from ..synchronization import faults as provisioning
 from ..world import WORLD, World
 
 MAX_ADVANCE_SECONDS = 366 * 24 * 3600.0  # a year per call: catching up runs every cycle on the way
@@ -98,6 +99,30 @@ async def add_fault(request: web.Request) -> web.Response:
 
 async def clear_faults(request: web.Request) -> web.Response:
     request.app[WORLD].faults.clear()
+    return web.Response(status=204)
+
+
+async def list_provisioning_faults(request: web.Request) -> web.Response:
+    faults = request.app[WORLD].provisioning_faults.all()
+    return web.json_response({"provisioningFaults": [f.describe() for f in faults]})
+
+
+async def add_provisioning_fault(request: web.Request) -> web.Response:
+    """Makes the provisioning engine's exports of one source user fail with a given error code."""
+    world = request.app[WORLD]
+    try:
+        tenant_name, user_name, code, reason, times = provisioning.parse(await _json(request))
+        tenant = world.tenant(tenant_name)
+        user = tenant.directory.get_user(user_name)
+    except GraphError as exc:
+        return _error(exc, world)
+    fault = provisioning.ProvisioningFault(tenant.id, user["id"], code, reason, times)
+    world.provisioning_faults.add(fault)
+    return web.json_response(fault.describe(), status=201)
+
+
+async def clear_provisioning_faults(request: web.Request) -> web.Response:
+    request.app[WORLD].provisioning_faults.clear()
     return web.Response(status=204)
 
 

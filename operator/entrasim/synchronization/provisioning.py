@@ -30,6 +30,7 @@ from .steps import (
 if TYPE_CHECKING:
     from ..directory.models import DirectoryBackend
     from ..world import Tenant
+    from .faults import ProvisioningFault
     from .job import Job
 
 # Simulated cost of one object. Microsoft's estimate for an initial cycle is 0.01-0.08 min per object,
@@ -139,6 +140,9 @@ class Provisioner:
             if how == "left-alone":
                 return None  # soft-deleted in the target by someone else: the engine does not restore it
             if target is None:
+                fault = self._injected(uid)
+                if fault is not None:
+                    return failure("create", user, steps, fault.code, fault.reason)
                 return self._create(uid, user, desired, steps, run)
             return self._update(user, target, desired, steps, restored=how == "restored")
         except ex.EvaluationError as exc:
@@ -175,6 +179,10 @@ class Provisioner:
             return None, "new"
         job.managed[uid] = Managed(target["id"])
         return target, "matched"
+
+    def _injected(self, uid: str) -> ProvisioningFault | None:
+        """The failure injected for this source user's exports (control API), if any."""
+        return self.source.world.provisioning_faults.pick(self.source.id, uid)
 
     def _index(self, run: Pass) -> dict[str, str]:
         if run.index is None:
@@ -245,6 +253,9 @@ class Provisioner:
             return Outcome("other", "skipped", user, target, (), tuple(steps))
         disabling = props.get("accountEnabled") is False and target.get("accountEnabled") is not False
         action = "disable" if disabling else "update"
+        fault = self._injected(user["id"])
+        if fault is not None:
+            return failure(action, user, steps, fault.code, fault.reason, target)
         if props:
             target = self.target_directory().update_user(target["id"], props)
         steps += action_steps(action, user)
@@ -265,6 +276,9 @@ class Provisioner:
             ),
             matching_step(target),
         ]
+        fault = self._injected(uid)
+        if fault is not None:
+            return failure("delete", user, steps, fault.code, fault.reason, target)
         try:
             directory.delete_user(managed.target_id)
         except GraphError as exc:

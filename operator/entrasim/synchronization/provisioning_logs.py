@@ -1,5 +1,6 @@
 """Provisioning-log rendering: one `provisioningObjectSummary` event per outcome, recorded in the source
-tenant's audit log. Cycles log every change and failure; provisionOnDemand logs every call."""
+tenant's audit log, and for each change made in the target a directory audit there. Cycles log every
+change and failure; provisionOnDemand logs every call."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from ..core.clock import iso
 from ..core.errors import GraphError
 from ..core.ids import new_guid
 from .schema import SOURCE_DIRECTORY, TARGET_DIRECTORY
+from .target_audit import directory_audit
 
 if TYPE_CHECKING:
     from ..world import Tenant
@@ -90,4 +92,12 @@ class ProvisioningLog:
         }
         event = ProvisioningEvent(core, at, outcome.steps, outcome.changes)
         self.source.audit.record(event)
+        self._audit_in_target(outcome, at, run.target_id)
         return event
+
+    def _audit_in_target(self, outcome: Outcome, at: float, target_id: str) -> None:
+        """A change the engine made in the target shows in the target's own directory audit log too."""
+        audit = directory_audit(outcome, at)
+        target = self.source.world.tenants.get(target_id)
+        if audit is not None and target is not None:
+            target.audit.record_directory(audit, at)

@@ -1,6 +1,7 @@
 """The provisioning log poller against entrasim's provisioning service: cycles write the log, polls overlap
 and split seconds, the operator restarts with the watermark from status, and the metrics count exactly
-what the log holds."""
+what the log holds; failures by reason; and the target's end: the guests the service changed, from the
+target tenant's directory audit log."""
 
 from __future__ import annotations
 
@@ -11,16 +12,27 @@ from datetime import UTC, datetime
 import pytest
 from test_reconcile_syncscope import CYCLE, advance, converge
 
+from ctsync.api import conditions
 from ctsync.api.conditions import Health
 from ctsync.api.syncscope import SyncScope
 from ctsync.api.tenantpair import TenantPair
 from ctsync.graph import cts
 from ctsync.metrics import Metrics
 from ctsync.reconcile.provisioning import Watermark, poll_provisioning, read_new_events
+from ctsync.reconcile.target_audit import WATERMARK_FIELD, poll_target_audit
 from ctsync.reconcile.tenantpair import reconcile_tenant_pair
 from entrasim.core.odata import QueryOptions
 from entrasim.seed import load_seed
-from support.sim import CONTOSO, TENANTS, contoso_people, sync_scope_body, tenant_pair_body, two_tenant_seed
+from support.sim import (
+    CONTOSO,
+    CTSYNC_APP,
+    FABRIKAM,
+    TENANTS,
+    contoso_people,
+    sync_scope_body,
+    tenant_pair_body,
+    two_tenant_seed,
+)
 
 NAMESPACE, NAME = "tenants", "contoso-to-fabrikam"
 DOMAIN = TENANTS["contoso"][1]
@@ -60,15 +72,20 @@ def cts_group(w) -> str:
     return w.tenant(CONTOSO).directory.groups_named("CTS-Fabrikam")[0]["id"]
 
 
-def counted(*instances: Metrics) -> Counter[tuple[str, str]]:
-    """(action, status) counts of ctsync_provisioning_events_total, summed over operator instances."""
-    total: Counter[tuple[str, str]] = Counter()
+def totals(name: str, labels: tuple[str, ...], *instances: Metrics) -> Counter[tuple[str, ...]]:
+    """The samples of a counter summed by the values of `labels`, over operator instances."""
+    total: Counter[tuple[str, ...]] = Counter()
     for metrics in instances:
         for family in metrics.registry.collect():
             for sample in family.samples:
-                if sample.name == "ctsync_provisioning_events_total":
-                    total[sample.labels["action"], sample.labels["status"]] += int(sample.value)
+                if sample.name == name:
+                    total[tuple(sample.labels[label] for label in labels)] += int(sample.value)
     return total
+
+
+def counted(*instances: Metrics) -> Counter[tuple[str, ...]]:
+    """(action, status) counts of ctsync_provisioning_events_total, summed over operator instances."""
+    return totals("ctsync_provisioning_events_total", ("action", "status"), *instances)
 
 
 async def poll(source, job_id: str, metrics: Metrics, mark: Watermark) -> Watermark:
@@ -185,3 +202,75 @@ async def test_a_pass_polls_through_its_pool_from_the_status_it_reported(sim, po
     await pool.forget(pair)
     del secrets["contoso-credentials"]
     assert await poll_provisioning(pool, pair, status) is None  # the pass's own outcome says what is wrong
+
+
+async def test_failures_are_counted_by_the_reason_of_their_error_code(sim, pool, running, control):
+    """A target that already holds one user's external UPN (a conflict the engine meets on its own) and
+    refuses another user's invitation (injected): both fail at every cycle, each under its own reason."""
+    _, status = running
+    pair = TenantPair.from_body(tenant_pair_body(sim))
+    taken = {"userPrincipalName": f"person0003_{DOMAIN}#EXT#@{TENANTS['fabrikam'][1]}", "displayName": "Squatter"}
+    sim.call(lambda w: w.tenant(FABRIKAM).directory.create_user({**taken, "accountEnabled": True}))
+    forbidden = {"tenant": CONTOSO, "user": f"person0004@{DOMAIN}", "code": "AzureActiveDirectoryForbidden"}
+    assert control.post("/provisioning-faults", json=forbidden).status_code == 201
+    metrics = Metrics()
+
+    advance(sim, CYCLE + 60)  # the initial cycle and one incremental cycle retrying the escrows
+    entries, _ = await poll_provisioning(pool, pair, status)
+    metrics.record_provisioning(NAMESPACE, NAME, entries)
+
+    codes = Counter(e.error_code for e in entries if e.status == "failure")
+    assert codes == {"AzureActiveDirectoryConflict": 2, "AzureActiveDirectoryForbidden": 2}
+    failures = totals("ctsync_provisioning_failures_total", ("reason",), metrics)
+    assert failures == {("conflict_or_duplicate",): 2, ("invitations_blocked",): 2}
+    assert counted(metrics)["create", "success"] == 18
+
+
+def guest_changes(metrics: Metrics) -> Counter[tuple[str, ...]]:
+    return totals("ctsync_target_guest_changes_total", ("operation",), metrics)
+
+
+async def test_the_target_end_counts_the_guests_the_service_changed_there_once(sim, pool, running):
+    _, status = running
+    pair = TenantPair.from_body(tenant_pair_body(sim))
+    metrics = Metrics()
+    advance(sim, 120)  # the initial cycle creates the 20 guests, 3.6 s each
+    polled = await poll_target_audit(pool, pair, status, 3)
+    metrics.record_target_audit(NAMESPACE, NAME, polled.entries)
+    assert guest_changes(metrics) == {("create",): 20}
+    condition = polled.condition
+    assert (condition.type, condition.status, condition.reason) == ("TargetAuditLog", "True", conditions.AUDIT_LOG_READ)
+
+    def changes(w) -> None:
+        directory = w.tenant(CONTOSO).directory
+        for i in range(5):
+            directory.update_user(f"person{i:04d}@{DOMAIN}", {"jobTitle": "Boss"})
+        directory.remove_member(cts_group(w), directory.get_user(f"person0019@{DOMAIN}")["id"])
+
+    sim.call(changes)
+    advance(sim, CYCLE)
+    status = {**status, WATERMARK_FIELD: polled.watermark.to_status()}
+    polled = await poll_target_audit(pool, pair, status, 3)
+    metrics.record_target_audit(NAMESPACE, NAME, polled.entries)
+    assert guest_changes(metrics) == {("create",): 20, ("update",): 5, ("delete",): 1}
+    status = {**status, WATERMARK_FIELD: polled.watermark.to_status()}
+    assert (await poll_target_audit(pool, pair, status, 3)).entries == []  # nothing counted twice
+
+
+async def test_without_audit_log_read_in_the_target_nothing_is_read_and_a_condition_says_so(
+    sim, pool, running, control
+):
+    _, status = running
+    pair = TenantPair.from_body(tenant_pair_body(sim))
+    advance(sim, 60)
+    sim.call(lambda w: w.tenant(FABRIKAM).identity.apps[CTSYNC_APP].roles.discard("AuditLog.Read.All"))
+    await pool.forget(pair)  # a new token, without the permission
+    since = control.get("/requests").json()["requests"][-1]["seq"]
+    polled = await poll_target_audit(pool, pair, status, 3)
+    assert polled.entries == [] and polled.watermark == Watermark()
+    condition = polled.condition
+    assert (condition.status, condition.reason) == ("Unknown", conditions.AUDIT_LOG_READ_DENIED)
+    assert "target tenant: AuditLog.Read.All is not granted" in condition.message
+    requests = control.get("/requests", params={"since": since}).json()["requests"]
+    assert not [r for r in requests if "directoryAudits" in r["path"]]
+    assert await poll_target_audit(pool, pair, {}, 3) is None  # no job yet: nothing to read

@@ -26,6 +26,7 @@ def needed_rows() -> set[tuple[str, ...]]:
     kinds = {f"TenantPair ({policy})": needs for policy, needs in permissions.TENANT_PAIR.items()}
     kinds["SyncScope"] = permissions.SYNC_SCOPE
     kinds["TenantPair (optional)"] = permissions.TENANT_PAIR_OPTIONAL
+    kinds["SyncScope (optional)"] = permissions.SYNC_SCOPE_OPTIONAL
     return {
         (tenant, resource, need.feature, *need.alternatives)
         for resource, needs in kinds.items()

@@ -13,6 +13,7 @@ from ctsync.errors import AuthenticationFailed, PermissionMissing
 from ctsync.metrics import Metrics
 from ctsync.reconcile.outcome import Outcome, from_error
 from ctsync.reconcile.provisioning import ProvisioningEntry
+from ctsync.reconcile.target_audit import TargetAuditEntry
 
 REPO = Path(__file__).resolve().parents[3]
 ALERTS = REPO / "charts/ctsync/files/alerts.yaml"
@@ -70,6 +71,8 @@ def entry(
     *,
     cycle: str = "cycle-1",
     second: float | None = None,
+    code: str = "",
+    reason: str = "",
 ) -> ProvisioningEntry:
     """Provisioning log entry number n, at T0 + n seconds unless `second` says otherwise."""
     return ProvisioningEntry(
@@ -80,6 +83,8 @@ def entry(
         duration_seconds=1.5,
         cycle_id=cycle,
         source_user_id=f"user-{n}",
+        error_code=code,
+        reason=reason,
     )
 
 
@@ -162,8 +167,9 @@ def recorded_metrics() -> Metrics:
             entry(1),
             entry(2, "update"),
             entry(3, "disable"),
-            entry(4, "create", "failure"),
+            entry(4, "create", "failure", code="AzureActiveDirectoryForbidden", reason="invitations_blocked"),
             entry(5, "stageddelete", "skipped"),
         ],
     )
+    metrics.record_target_audit(NAMESPACE, SCOPE, [TargetAuditEntry("Directory_1", T0, "create")])
     return metrics

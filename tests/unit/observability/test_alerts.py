@@ -20,6 +20,7 @@ EXPECTED = {
     "CtsyncDriftNotCorrected",
     "CtsyncGraphThrottling",
     "CtsyncCredentialsInvalid",
+    "CtsyncProvisioningFailures",
 }
 
 

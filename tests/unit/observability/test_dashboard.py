@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 from observability_support import (
+    ALERTS,
     DASHBOARD,
     PROMETHEUS_SERIES,
     base_name,
@@ -60,6 +61,8 @@ def test_the_dashboard_reads_only_metrics_ctsync_exports(exported_names):
         "ctsync_sync_job_last_successful_execution_timestamp_seconds",
         "ctsync_graph_requests_total",
         "ctsync_graph_throttled_total",
+        "ctsync_provisioning_failures_total",
+        "ctsync_target_guest_changes_total",
     } <= read
 
 
@@ -90,6 +93,19 @@ def test_the_scope_row_follows_the_namespace_and_scope_variables():
         elif row.startswith("Sync scope"):
             exprs += [target["expr"] for target in panel["targets"]]
     assert exprs and all('namespace=~"$namespace", name=~"$scope"' in expr for expr in exprs)
+
+
+def test_the_failure_ratio_panel_draws_the_alert_threshold():
+    [panel] = [p for p in panels(dashboard()) if p.get("title") == "Provisioning failure ratio"]
+    red = [step["value"] for step in panel["fieldConfig"]["defaults"]["thresholds"]["steps"] if step["color"] == "red"]
+    [rule] = [
+        r
+        for g in yaml.safe_load(ALERTS.read_text())["groups"]
+        for r in g["rules"]
+        if r["alert"] == "CtsyncProvisioningFailures"
+    ]
+    assert red == [float(re.search(r"\) > ([0-9.]+)\)", rule["expr"]).group(1))]
+    assert "[1h]" in panel["targets"][0]["expr"] and "[1h]" in rule["expr"]  # the same window
 
 
 def test_metric_names_skip_functions_labels_strings_and_durations():

@@ -16,6 +16,7 @@ from ctsync.api.conditions import Health
 from ctsync.errors import AuthenticationFailed, DependencyNotReady, GraphUnavailable, InvalidSpec
 from ctsync.metrics import Metrics, reconcile_result
 from ctsync.reconcile.outcome import Outcome, from_error
+from ctsync.reconcile.target_audit import TargetAuditEntry
 
 SCOPE_LABELS = {"namespace": NAMESPACE, "name": SCOPE}
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -171,6 +172,45 @@ def test_provisioning_entries_by_action_and_status():
     assert value(metrics, "ctsync_change_to_target_latency_seconds_count", **creates) == 2
     assert latency(metrics, "update")[0] == 1
     assert latency(metrics, "stageddelete") == (None, None)
+
+
+def test_failed_entries_are_counted_by_reason_never_by_raw_code():
+    metrics = Metrics()
+    forbidden = {"code": "AzureActiveDirectoryForbidden", "reason": "invitations_blocked"}
+    metrics.record_provisioning(
+        NAMESPACE,
+        SCOPE,
+        [
+            entry(1, "create", "failure", **forbidden),
+            entry(2, "create", "failure", **forbidden),
+            entry(3, "update", "failure", code="Weird", reason="other"),
+            entry(4, "other", "skipped", code="RedundantExport", reason="skipped"),
+            entry(5),
+        ],
+    )
+    failures = "ctsync_provisioning_failures_total"
+    assert value(metrics, failures, reason="invitations_blocked", **SCOPE_LABELS) == 2
+    assert value(metrics, failures, reason="other", **SCOPE_LABELS) == 1
+    assert value(metrics, failures, reason="skipped", **SCOPE_LABELS) is None  # skipped entries are normal
+    scrape = exposition_of(metrics)
+    assert "AzureActiveDirectoryForbidden" not in scrape and "Weird" not in scrape
+
+
+def test_guests_changed_in_the_target_are_counted_by_operation():
+    metrics = Metrics()
+    audits = [
+        {"id": f"Directory_{n}", "activityDateTime": "2025-03-01T08:00:00Z", "activityDisplayName": activity}
+        for n, activity in enumerate(["Add user", "Add user", "Update user", "Delete user", "Restore user"])
+    ]
+    metrics.record_target_audit(NAMESPACE, SCOPE, [TargetAuditEntry.from_graph(a) for a in audits])
+    changes = "ctsync_target_guest_changes_total"
+    assert value(metrics, changes, operation="create", **SCOPE_LABELS) == 2
+    assert value(metrics, changes, operation="update", **SCOPE_LABELS) == 1
+    assert value(metrics, changes, operation="delete", **SCOPE_LABELS) == 1
+    assert value(metrics, changes, operation="other", **SCOPE_LABELS) == 1
+    assert "Directory_" not in exposition_of(metrics)
+    metrics.forget("SyncScope", NAMESPACE, SCOPE)
+    assert value(metrics, changes, operation="create", **SCOPE_LABELS) is None
 
 
 def latency(metrics: Metrics, action: str) -> tuple[float | None, float | None]:

@@ -12,7 +12,8 @@ from observability_support import T0, entry
 
 from ctsync.errors import ReadIncomplete
 from ctsync.reconcile import provisioning
-from ctsync.reconcile.provisioning import ProvisioningEntry, Watermark, advance, read_new_events
+from ctsync.reconcile.log_reader import advance
+from ctsync.reconcile.provisioning import ProvisioningEntry, Watermark, read_new_events
 
 
 def graph_entry(n: int, second: float, **fields: object) -> dict[str, object]:
@@ -60,6 +61,39 @@ def test_an_entry_keeps_what_metrics_need_and_bounds_action_and_status():
         graph_entry(2, 0, provisioningAction="unknownFutureValue", provisioningStatusInfo=None, sourceIdentity=None)
     )
     assert (odd.action, odd.status, odd.source_user_id) == ("other", "warning", "")
+
+
+def failed(status: str, code: str | None) -> dict[str, object]:
+    error = None if code is None else {"errorCode": code, "reason": "...", "errorCategory": "failure"}
+    return graph_entry(1, 0, provisioningStatusInfo={"status": status, "errorInformation": error})
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "reason"),
+    [
+        ("failure", "AzureActiveDirectoryForbidden", "invitations_blocked"),
+        ("failure", "AzureActiveDirectoryCrossTenantSyncPolicyCheckFailure", "policy_not_configured"),
+        ("failure", "SomethingNobodyDocumented", "other"),
+        ("failure", None, "other"),
+        ("skipped", "RedundantExport", "skipped"),
+        ("skipped", "TooManyDeletes", "skipped"),
+        ("success", None, ""),
+        ("warning", "AzureActiveDirectoryForbidden", ""),
+    ],
+)
+def test_an_entry_that_did_not_succeed_keeps_its_error_code_and_reason(status, code, reason):
+    parsed = ProvisioningEntry.from_graph(failed(status, code))
+    assert (parsed.error_code, parsed.reason) == (code or "", reason)
+
+
+async def test_a_poll_logs_the_raw_codes_of_its_failures_once(caplog):
+    log = [failed("failure", "AzureActiveDirectoryForbidden"), failed("failure", "Weird")]
+    log[1]["id"] = "entry-2"
+    caplog.set_level("INFO", logger=provisioning.__name__)
+    await read_new_events(FakeSource(log), "Azure2Azure.job", Watermark())  # type: ignore[arg-type]
+    [record] = [r for r in caplog.records if "failed provisioning entries" in r.getMessage()]
+    assert "AzureActiveDirectoryForbidden x1 (invitations_blocked)" in record.getMessage()
+    assert "Weird x1 (other)" in record.getMessage()
 
 
 def test_a_first_read_returns_everything_and_remembers_the_last_second():
