@@ -16,7 +16,7 @@ from ..core.ids import is_guid, new_guid
 from ..core.odata import FilterTerm, QueryOptions, apply_query, compile_search
 from ..core.replication import hidden, unreplicated_reference, visible_only
 from ..core.resources import RESOURCES, ResourceProperties
-from .exceptions import InvalidObjectIdentifier, ObjectConflict, SyncStateNotFound
+from .exceptions import DeltaReset, InvalidObjectIdentifier, ObjectConflict, SyncStateNotFound
 from .membership_rules import Rule, compile_rule
 
 if TYPE_CHECKING:
@@ -211,6 +211,7 @@ class DirectoryBackend:
         # Change tracking for delta queries. `changes` holds each object's latest change; `_log` lists
         # (sequence, id) in sequence order (stale entries are compacted away) so a round reads a suffix.
         self.sequence = 0
+        self.delta_epoch = 0  # bumped by reset_delta: tokens of an earlier epoch answer 410 Gone
         self.changes: dict[str, tuple[int, str]] = {}  # id -> (sequence, "user" | "group")
         self._log: list[tuple[int, str]] = []
         self._gone: dict[str, float] = {}  # hard-deleted id -> time, reported as removed until tokens expire
@@ -730,7 +731,11 @@ class DirectoryBackend:
     def delta_state(self, kind: str, since: int | None, cursor: int = 0) -> dict[str, Any]:
         """What a $skiptoken/$deltatoken carries: the round's lower bound (None: the initial round) and
         the sequence the next page starts after."""
-        return {"tid": self.tenant.id, "k": kind, "lo": since, "c": cursor, "t": self._clock()}
+        return {"tid": self.tenant.id, "k": kind, "lo": since, "c": cursor, "t": self._clock(), "e": self.delta_epoch}
+
+    def reset_delta(self) -> None:
+        """The service dropped its change tracking (maintenance, migration): every token issued so far is gone."""
+        self.delta_epoch += 1
 
     def open_delta_state(self, state: Mapping[str, Any], kind: str) -> tuple[int | None, int]:
         since, cursor, issued = state.get("lo"), state.get("c"), state.get("t")
@@ -742,6 +747,8 @@ class DirectoryBackend:
             raise SyncStateNotFound()
         if self._clock() - issued > DELTA_TOKEN_SECONDS:
             raise SyncStateNotFound()
+        if state.get("e", 0) != self.delta_epoch:
+            raise DeltaReset()
         return since, cursor
 
     def delta_page(

@@ -10,7 +10,7 @@ import pytest
 from entrasim.core.errors import BadRequest, GraphError, ResourceNotFound, UnsupportedQuery
 from entrasim.core.odata import compile_search, parse_filter, parse_query
 from entrasim.core.resources import RESOURCES
-from entrasim.directory.exceptions import InvalidObjectIdentifier, ObjectConflict, SyncStateNotFound
+from entrasim.directory.exceptions import DeltaReset, InvalidObjectIdentifier, ObjectConflict, SyncStateNotFound
 from entrasim.directory.models import (
     DELTA_TOKEN_SECONDS,
     RECYCLE_BIN_SECONDS,
@@ -417,6 +417,16 @@ def test_delta_tokens_check_tenant_kind_and_age(world, d):
     with pytest.raises(SyncStateNotFound) as err:
         d.open_delta_state(state, "user")
     assert (err.value.status, err.value.code) == (400, "syncStateNotFound")
+
+
+def test_a_delta_reset_makes_earlier_tokens_gone(d):
+    state = d.delta_state("user", d.sequence)
+    d.reset_delta()
+    with pytest.raises(DeltaReset) as err:
+        d.open_delta_state(state, "user")
+    assert (err.value.status, err.value.code) == (410, "resyncRequired")
+    fresh = d.delta_state("user", d.sequence)
+    assert d.open_delta_state(fresh, "user") == (d.sequence, 0)
 
 
 def test_bookkeeping_of_gone_objects_expires_with_the_tokens(world, d):
