@@ -18,9 +18,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-ON_DEMAND_REQUESTS: Final = 5  # provisionOnDemand: 5 requests per 10 s per job (Microsoft's documented limit)
-ON_DEMAND_WINDOW_SECONDS: Final = 10.0
-MAX_PER_MINUTE: Final = int(ON_DEMAND_REQUESTS * 60 / ON_DEMAND_WINDOW_SECONDS)  # 30
+from ..api.syncscope import ON_DEMAND_MAX_PER_MINUTE as MAX_PER_MINUTE
+from ..api.syncscope import ON_DEMAND_REQUESTS, ON_DEMAND_WINDOW_SECONDS
+
 BURST_WINDOW_SECONDS: Final = 60.0
 USER_TYPE: Final = "#microsoft.graph.user"
 
