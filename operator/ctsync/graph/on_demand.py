@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from .client import GraphClient
@@ -22,6 +22,7 @@ _ACTIONS: dict[str, Outcome] = {"create": "created", "update": "updated"}
 class OnDemandResult:
     outcome: Outcome
     detail: str = ""  # the skip reason or the error, as the service names it
+    change_id: str = ""  # the id its provisioning log entry carries too
 
 
 async def provision_on_demand(
@@ -42,6 +43,10 @@ def rule_id(schema: Mapping[str, Any]) -> str | None:
 
 def parse_result(pair: Mapping[str, Any]) -> OnDemandResult:
     key, report = _json(pair.get("key")), _report(_json(pair.get("value")))
+    return replace(_read(key, report), change_id=str(report.get("changeId") or ""))
+
+
+def _read(key: Any, report: Mapping[str, Any]) -> OnDemandResult:
     result = key.get("result") if isinstance(key, dict) else None
     if result is None:  # the how-to's shape: only the step report says what happened
         return _from_steps(report)

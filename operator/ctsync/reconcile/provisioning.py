@@ -53,6 +53,7 @@ class ProvisioningEntry:
     duration_seconds: float
     cycle_id: str
     source_user_id: str
+    change_id: str = ""  # the same id provisionOnDemand answers with, for its own entry
 
     @classmethod
     def from_graph(cls, doc: Json) -> ProvisioningEntry:
@@ -66,6 +67,7 @@ class ProvisioningEntry:
             duration_seconds=(doc.get("durationInMilliseconds") or 0) / 1000,
             cycle_id=str(doc.get("cycleId") or ""),
             source_user_id=str((doc.get("sourceIdentity") or {}).get("id") or "").lower(),
+            change_id=str(doc.get("changeId") or ""),
         )
 
 

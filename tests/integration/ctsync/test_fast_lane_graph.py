@@ -7,11 +7,11 @@ import json
 
 import httpx
 import pytest
-from test_provisioning_poller import cts_group, running  # noqa: F401 (a fixture)
+from test_provisioning_poller import cts_group, log_entries, running  # noqa: F401 (a fixture)
 
 from ctsync import errors as domain
 from ctsync.graph.delta import delta_round, groups_start, users_start
-from ctsync.graph.on_demand import OnDemandResult, parse_result, provision_on_demand, rule_id
+from ctsync.graph.on_demand import parse_result, provision_on_demand, rule_id
 from support.sim import CONTOSO, TENANTS, ca_context
 
 DOMAIN = TENANTS["contoso"][1]
@@ -55,7 +55,9 @@ async def test_provision_on_demand_creates_then_skips_and_is_limited_per_job(sim
     rule = rule_id(await source.schema(sp, job))
     assert rule
     new = add_new_hire(sim, "omar")
-    assert await provision_on_demand(source.client, sp, job, rule, new) == OnDemandResult("created")
+    created = await provision_on_demand(source.client, sp, job, rule, new)
+    assert created.outcome == "created"
+    assert created.change_id in {e["changeId"] for e in log_entries(sim)}  # the log names the same change
     again = await provision_on_demand(source.client, sp, job, rule, new)
     assert (again.outcome, again.detail) == ("skipped", "RedundantExport")
     for _ in range(3):
