@@ -20,12 +20,27 @@ from typing import Any, Final, Literal
 
 from ..api.syncscope import ON_DEMAND_MAX_PER_MINUTE as MAX_PER_MINUTE
 from ..api.syncscope import ON_DEMAND_REQUESTS, ON_DEMAND_WINDOW_SECONDS
+from ..api.userschema import GRAPH_PROPERTY
+from .schema import source_refs, user_object_mappings
 
 BURST_WINDOW_SECONDS: Final = 60.0
 USER_TYPE: Final = "#microsoft.graph.user"
 
 Reason = Literal["EnteredScope", "AttributeChanged", "Reenabled", "Disabled", "LeftScope"]
 ON_DEMAND_REASONS: Final[frozenset[str]] = frozenset({"EnteredScope", "AttributeChanged", "Reenabled"})
+
+
+def followed_properties(schema: Mapping[str, Any]) -> frozenset[str]:
+    """The Graph user properties whose change the job carries to the target: those its User mappings read
+    and those its scoping filters compare (a change there can bring a user into scope). Attributes Graph
+    does not expose on the user are left to the cycle."""
+    names: set[str] = set()
+    for mapping in user_object_mappings(dict(schema)):
+        for attribute in mapping.get("attributeMappings") or ():
+            names |= source_refs(attribute.get("source"))
+        for group in (mapping.get("scope") or {}).get("groups") or ():
+            names |= {str(c.get("sourceOperandName")) for c in group.get("clauses") or ()}
+    return frozenset(GRAPH_PROPERTY[name] for name in names if name in GRAPH_PROPERTY)
 
 
 @dataclass(frozen=True)

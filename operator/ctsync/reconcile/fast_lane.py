@@ -20,7 +20,7 @@ from ..api.tenantpair import TenantPair
 from ..graph.cts import SourceTenant
 from ..graph.delta import delta_round, groups_start, users_start
 from ..graph.on_demand import OnDemandResult, provision_on_demand, rule_id
-from ..planning.fast_lane import Change, OnDemandQueue, ScopeView, TokenBucket
+from ..planning.fast_lane import Change, OnDemandQueue, ScopeView, TokenBucket, followed_properties
 from .gate import may_write
 
 Json = dict[str, Any]
@@ -82,17 +82,21 @@ class Report:
 
 
 class FastLane:
-    def __init__(self, scope: SyncScope, links: Links, *, mapped_attributes: frozenset[str]) -> None:
+    def __init__(self, scope: SyncScope, links: Links) -> None:
         self.scope = scope
         self.links = links
-        self.attributes = mapped_attributes
         self.queue = OnDemandQueue(scope.fast_lane.burst_size)
         self.view: ScopeView | None = None  # built on the first round of this process
+        self.rule: str | None = None  # the job schema's rule, and the user properties it reads: read once
+        self.attributes: frozenset[str] = frozenset()
 
     async def step(
         self, source: SourceTenant, status: Mapping[str, Any], now: Clock, sleep: Sleep, record: Record
     ) -> Report:
         sp_id, job_id = str(status["servicePrincipalId"]), str(status["jobId"])
+        if self.rule is None:
+            schema = await source.schema(sp_id, job_id)
+            self.rule, self.attributes = rule_id(schema), followed_properties(schema)
         view = self.view or await self._view(source, status)
         groups = await delta_round(source.client, groups_start(), self.links.groups)
         users = await delta_round(source.client, users_start(self.attributes), self.links.users)
@@ -123,16 +127,12 @@ class FastLane:
     async def _drain(
         self, source: SourceTenant, sp_id: str, job_id: str, now: Clock, sleep: Sleep, record: Record
     ) -> None:
-        rule: str | None = None
         bucket = bucket_for(job_id, self.scope.fast_lane.max_per_minute)
-        while (change := self.queue.take()) is not None:
-            rule = rule or rule_id(await source.schema(sp_id, job_id))
-            if rule is None:
-                raise domain.GraphRequestFailed(200, "NoSynchronizationRule", "the job's schema has no rule")
+        while self.rule is not None and (change := self.queue.take()) is not None:
             while (wait := bucket.wait(now())) > 0:
                 await sleep(wait)
             try:
-                result = await provision_on_demand(source.client, sp_id, job_id, rule, change.user_id)
+                result = await provision_on_demand(source.client, sp_id, job_id, self.rule, change.user_id)
             except domain.Throttled as exc:
                 bucket.throttled(now(), exc.retry_after or 1.0)
                 self.queue.pending = {change.user_id: change, **self.queue.pending}  # first again

@@ -63,7 +63,7 @@ def follow(running):  # noqa: F811
 
 async def test_a_new_member_reaches_the_target_on_demand_and_a_restart_resumes(sim, follow):
     step, outcomes = follow
-    lane = FastLane(scope(), Links(), mapped_attributes=frozenset({"department"}))
+    lane = FastLane(scope(), Links())
     report = await step(lane)  # the first round is a baseline: nobody is provisioned
     assert (report.state, outcomes) == ("Active", [])
     nina = add_new_hire(sim, "nina")
@@ -71,7 +71,7 @@ async def test_a_new_member_reaches_the_target_on_demand_and_a_restart_resumes(s
     assert [(u, o) for u, o, _ in outcomes] == [(nina, "created")] and in_target(sim, nina)
     assert 0 <= outcomes[0][2] < 15  # from the round that saw it
 
-    restarted = FastLane(scope(), lane.links, mapped_attributes=frozenset({"department"}))
+    restarted = FastLane(scope(), lane.links)
     assert (await step(restarted)).state == "Active" and len(outcomes) == 1  # resumed, nothing again
     omar = add_new_hire(sim, "omar")
     await step(restarted)
@@ -80,7 +80,7 @@ async def test_a_new_member_reaches_the_target_on_demand_and_a_restart_resumes(s
 
 async def test_a_burst_is_left_to_the_cycle(sim, follow):
     step, outcomes = follow
-    lane = FastLane(scope(burstSize=3), Links(), mapped_attributes=frozenset({"department"}))
+    lane = FastLane(scope(burstSize=3), Links())
     await step(lane)
     hires = [add_new_hire(sim, f"hire{i}") for i in range(5)]
     report = await step(lane)

@@ -14,6 +14,7 @@ from ctsync.planning.fast_lane import (
     OnDemandQueue,
     ScopeView,
     TokenBucket,
+    followed_properties,
 )
 
 TEAM = "g-team"
@@ -138,3 +139,25 @@ def test_the_bucket_waits_out_a_429_then_resumes() -> None:
 
 def test_a_rate_above_the_limit_is_capped() -> None:
     assert TokenBucket.per_minute(600).rate == pytest.approx(0.5)
+
+
+def test_followed_properties_are_what_the_mappings_read_and_the_filters_compare() -> None:
+    schema = {
+        "synchronizationRules": [
+            {
+                "objectMappings": [
+                    {
+                        "sourceObjectName": "User",
+                        "targetObjectName": "User",
+                        "attributeMappings": [
+                            {"source": {"type": "Attribute", "name": "mobile", "expression": "[mobile]"}},
+                            {"source": {"type": "Function", "expression": 'Join(" ", [givenName], [surname])'}},
+                            {"source": {"type": "Attribute", "name": "netId", "expression": "[netId]"}},
+                        ],
+                        "scope": {"groups": [{"clauses": [{"sourceOperandName": "department"}]}]},
+                    }
+                ]
+            }
+        ]
+    }
+    assert followed_properties(schema) == {"mobilePhone", "givenName", "surname", "department"}
