@@ -104,7 +104,11 @@ class FastLane:
             view.baseline(groups.items, users.items)
         else:
             self.queue.offer(view.changes(groups.items, users.items, now()), now())
-        self.view, self.links = view, Links(users.link, groups.link)
+        if groups.items or users.items or groups.full or users.full:
+            # An earlier link with nothing after it reads the same changes as a newer one: status is written
+            # only when a round moved on.
+            self.links = Links(users.link, groups.link)
+        self.view = view
         self.queue.settle(now())
         if self.queue.state == "Bulk":
             count = len(self.queue.bulk_users)
