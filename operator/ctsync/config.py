@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from typing import Final, Literal, TypeVar, cast
 
 ENV_PREFIX: Final = "CTSYNC_"
+DEFAULT_MAX_REQUESTS: Final = 32
+DEFAULT_MAX_REQUESTS_PER_TENANT: Final = 8
+MAX_REQUEST_LIMIT: Final = 1024  # a sanity bound, far above what Graph lets one app send a tenant
 LOG_FORMATS: Final = ("json", "text")
 
 LogFormat = Literal["json", "text"]
@@ -31,6 +34,8 @@ class Settings:
     # The cluster, as the other commands name it; neither: the pod's service account, else KUBECONFIG.
     kubeconfig: str | None = None
     context: str | None = None
+    max_graph_requests: int = DEFAULT_MAX_REQUESTS  # in flight, all tenants together
+    max_graph_requests_per_tenant: int = DEFAULT_MAX_REQUESTS_PER_TENANT
 
     @property
     def all_namespaces(self) -> bool:
@@ -61,6 +66,13 @@ def positive_seconds(text: str) -> float:
     value = float(text)
     if not value > 0:
         raise ValueError(f"{text} is not a positive number of seconds")
+    return value
+
+
+def request_limit(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= MAX_REQUEST_LIMIT:
+        raise ValueError(f"{value} is out of range (1..{MAX_REQUEST_LIMIT})")
     return value
 
 
@@ -127,6 +139,16 @@ def add_operator_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--priority", metavar="N", help="this replica's priority in --peering (distinct per replica)")
     parser.add_argument(
+        "--max-graph-requests",
+        metavar="N",
+        help=f"Graph requests in flight at most, all tenants together (default {DEFAULT_MAX_REQUESTS})",
+    )
+    parser.add_argument(
+        "--max-graph-requests-per-tenant",
+        metavar="N",
+        help=f"Graph requests in flight at most to one tenant (default {DEFAULT_MAX_REQUESTS_PER_TENANT})",
+    )
+    parser.add_argument(
         "--kubeconfig",
         metavar="FILE",
         help="kubeconfig to use (default: the pod's service account, else $KUBECONFIG, ~/.kube/config). "
@@ -163,6 +185,10 @@ def resolve(args: argparse.Namespace, env: Mapping[str, str], parser: argparse.A
         parser.error("--priority (CTSYNC_PRIORITY) only applies with --peering (CTSYNC_PEERING)")
     metrics_port = pick("--metrics-port", port, Settings.metrics_port)
     health_port = pick("--health-port", port, Settings.health_port)
+    max_requests = pick("--max-graph-requests", request_limit, Settings.max_graph_requests)
+    per_tenant = pick("--max-graph-requests-per-tenant", request_limit, Settings.max_graph_requests_per_tenant)
+    if per_tenant > max_requests:
+        parser.error(f"--max-graph-requests-per-tenant ({per_tenant}) exceeds --max-graph-requests ({max_requests})")
     if metrics_port == health_port:
         parser.error(f"--metrics-port and --health-port are both {health_port}; they need one port each")
     return Settings(
@@ -177,6 +203,8 @@ def resolve(args: argparse.Namespace, env: Mapping[str, str], parser: argparse.A
         priority=priority,
         kubeconfig=pick("--kubeconfig", str, None),
         context=pick("--context", str, None),
+        max_graph_requests=max_requests,
+        max_graph_requests_per_tenant=per_tenant,
     )
 
 

@@ -9,7 +9,6 @@ last lines of every operator log it produced are added to the report.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import signal
@@ -30,6 +29,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from support.control_plane import die_with_parent
 from support.sim import CONTOSO, FABRIKAM, SECRET, contoso_people, credentials_secrets, fetch_token, two_tenant_seed
 
 BIN = Path(sys.executable).parent
@@ -45,11 +45,6 @@ OPERATOR_LOGS = pytest.StashKey[list[Path]]()
 T = TypeVar("T")
 
 
-def _die_with_parent() -> None:
-    # In the child before exec: if pytest is killed outright, the kernel kills the child too (PR_SET_PDEATHSIG).
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
-
-
 def spawn(argv: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     with open(log_path, "ab") as out:
         return subprocess.Popen(
@@ -59,7 +54,7 @@ def spawn(argv: list[str], log_path: Path, env: dict[str, str] | None = None) ->
             stderr=subprocess.STDOUT,
             env=env,
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=die_with_parent if sys.platform == "linux" else None,
         )
 
 

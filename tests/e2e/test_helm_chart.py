@@ -94,6 +94,9 @@ BAD_VALUES = [
     BadValues("port-too-high", ["--set", "metrics.port=70000"], "'/metrics/port': maximum"),
     BadValues("drift-interval-zero", ["--set", "driftInterval=0"], "'/driftInterval': minimum"),
     BadValues("audit-interval-too-short", ["--set", "auditInterval=5"], "'/auditInterval': minimum"),
+    BadValues(
+        "no-graph-requests", ["--set", "graph.maxConcurrentRequests=0"], "'/graph/maxConcurrentRequests': minimum"
+    ),
     BadValues("namespace-glob", ["--set", "watch.namespaces={team-*}"], "'/watch/namespaces/0'"),
     BadValues(
         "namespaces-and-all-namespaces",
@@ -250,6 +253,8 @@ def test_defaults_apply(
         "--health-port=8081",
         "--drift-interval=300",
         "--audit-interval=900",
+        "--max-graph-requests=32",
+        "--max-graph-requests-per-tenant=8",
         "--log-format=json",
         "--standalone",
     ]

@@ -4,8 +4,10 @@ Starts entrasim (an emulator of Microsoft Graph, the token endpoint and the prov
 clock the demo moves), seeds Contoso (source) and Fabrikam (target), and applies the manifests of
 examples/tenants/contoso-to-fabrikam through the operator's own reconcilers, without a cluster: the
 credentials are held in memory and the TenantPair's cloud is rewritten to Custom, pointing at the emulator,
-which ctsync reaches over HTTPS like any Graph. It then runs the 40-minute provisioning cycles and walks
-users through their lifecycle: a new hire, leavers, a disabled account, a return within 30 days.
+which ctsync reaches over HTTPS like any Graph. Fabrikam has a dynamic group for its Finance staff that
+Contoso's Finance staff would join: ctsync warns of it before the first cycle. It then runs the 40-minute
+provisioning cycles, shows the names synced users get, and walks users through their lifecycle: a new hire,
+leavers, a disabled account, a return within 30 days.
 
 The summary is checked against the emulator's own state; the demo fails if they disagree.
 """
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
-from ctsync.api import constants
+from ctsync.api import conditions, constants
 from ctsync.api.attributemapping import AttributeMapping
 from ctsync.api.syncscope import SyncScope
 from ctsync.api.tenantpair import TenantPair
@@ -50,7 +52,14 @@ if TYPE_CHECKING:  # imported when the demo runs (see ctsync.commands)
 EXAMPLE: Final = "tenants/contoso-to-fabrikam"
 SOURCE_DOMAIN: Final = "contoso.onmicrosoft.com"
 TARGET_DOMAIN: Final = "fabrikam.onmicrosoft.com"
+SYNCED_MARK: Final = f"_{SOURCE_DOMAIN}#ext#@"  # in the (lower-cased) name of every user synced from Contoso
 TARGET_STAFF: Final = 20  # Fabrikam's own users, which no count of ctsync's may include
+# A dynamic group of Fabrikam's written for its own staff, which Contoso's synced Finance staff would join.
+FINANCE: Final = {
+    "displayName": "Finance",
+    "membershipRule": 'user.department -eq "Finance"',
+    "membershipRuleProcessingState": "On",
+}
 CTSYNC_APP_ID: Final = "6b1f0e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b"  # ctsync's app registration in each tenant
 HR_APP_ID: Final = "2d7c9e41-8f3a-4b6c-9d2e-5a1b7c3f0e68"  # Contoso's HR system, which changes its users
 # The application permissions ctsync is granted in each tenant (what its preflight checks, and reads).
@@ -165,6 +174,14 @@ class Run:
     mappings: Sequence[AttributeMapping]
     elapsed: float = 0.0  # simulated seconds since the job started
     status: dict[str, Any] = field(default_factory=dict)  # the SyncScope's, as the operator would store it
+    warnings: dict[str, str] = field(default_factory=dict)  # the SyncScope's warning conditions, type -> message
+    steps: int = 0  # the walk-through's steps so far
+
+    def heading(self, title: str) -> None:
+        """The next step of the walk-through, numbered."""
+        self.steps += 1
+        self.console.say()
+        self.console.say(self.console.style.bold(f"{self.steps}. {title}"))
 
     async def advance(self, seconds: float) -> None:
         """Moves the emulator's clock; it runs every provisioning cycle that falls due on the way."""
@@ -259,9 +276,8 @@ async def _demo(args: argparse.Namespace, console: Console, state_dir: Path, sta
         (pair,), (scope,) = resources.pairs.values(), resources.scopes.values()
         demo = Run(sim, control, hr, pool, tally, console, tenants, pair, scope, resources.mappings_of(scope))
         _introduce(demo, directory, metrics_url)
-        await _apply(demo)
-        await _initial_cycle(demo)
-        await _lifecycle(demo)
+        for step in (_apply, _initial_cycle, _lifecycle):  # each prints its own numbered heading(s)
+            await step(demo)
         summary = await _summary(demo)
         summary.update(entrasim={"baseUrl": sim.base_url, "caPath": ca_file}, metrics=metrics_url)
         summary["seconds"] = round(time.perf_counter() - started, 1)
@@ -331,6 +347,7 @@ def _seed(tenants: Tenants, app_secret: str) -> dict[str, Any]:
     target = generate(
         users=TARGET_STAFF, tenant_id=tenants.target_id, domain=TARGET_DOMAIN, display_name="Fabrikam", groups=0
     )["tenants"][0]
+    target["groups"] = [dict(FINANCE)]
 
     def app(app_id: str, name: str, roles: Sequence[str]) -> dict[str, Any]:
         return {"appId": app_id, "displayName": name, "roles": list(roles), "secrets": [app_secret]}
@@ -368,7 +385,11 @@ def _introduce(demo: Run, directory: Path, metrics_url: str) -> None:
         ["entrasim", f"{demo.sim.base_url}  (Graph, token endpoint, provisioning service; CA {demo.sim.ca_path})"],
         ["metrics", metrics_url],
         ["Contoso", f"source {t.source_id}: {t.users} users, {t.in_group} in group {t.group}, {t.disabled} disabled"],
-        ["Fabrikam", f"target {t.target_id}: {TARGET_STAFF} users of its own"],
+        [
+            "Fabrikam",
+            f"target {t.target_id}: {TARGET_STAFF} users of its own, "
+            f"dynamic group {FINANCE['displayName']} ({FINANCE['membershipRule']})",
+        ],
         ["manifests", f"{_shown(directory)}: valid; each tenant's cloud rewritten to Custom (the emulator)"],
     ]
     for line in table((), rows):
@@ -382,14 +403,12 @@ async def _apply(demo: Run) -> None:
     from ctsync.reconcile.attributemapping import reconcile_attribute_mapping
 
     say, style = demo.console.say, demo.console.style
-    say()
-    say(style.bold(f"1. {demo.pair.ref}: cross-tenant access settings in both tenants"))
+    demo.heading(f"{demo.pair.ref}: cross-tenant access settings in both tenants")
     outcome, done = await demo.reconcile_pair()
     _show_done(demo, done)
     say(f"   {style.green('Ready')}: {outcome.message}")
-    say()
     mapping_refs = ", ".join(m.ref for m in demo.mappings)
-    say(style.bold(f"2. {demo.scope.ref} and {mapping_refs}: the sync configuration in Contoso"))
+    demo.heading(f"{demo.scope.ref} and {mapping_refs}: the sync configuration in Contoso")
     outcome, done = await demo.reconcile_scope()
     _show_done(demo, done)
     say(f"   {style.green('Ready')}: {outcome.message}; job {demo.status.get('jobCode')}")
@@ -397,6 +416,7 @@ async def _apply(demo: Run) -> None:
         mapped = reconcile_attribute_mapping(mapping, demo.status)
         _require_ready(mapping.ref, mapped)
         say(f"   {mapping.ref} {style.green('Ready')}: {mapped.message}")
+    _warn(demo, outcome)
 
 
 def _show_done(demo: Run, done: Plan) -> None:
@@ -418,8 +438,7 @@ def _require_ready(ref: str, outcome: Outcome) -> None:
 async def _initial_cycle(demo: Run) -> None:
     """The clock moves in steps while the initial cycle works through the scope, a few seconds per user."""
     say, style = demo.console.say, demo.console.style
-    say()
-    say(style.bold("3. The initial provisioning cycle, on the simulated clock"))
+    demo.heading("The initial provisioning cycle, on the simulated clock")
     say("   " + PROGRESS_ROW.format("TIME", "JOB", "IN SCOPE", "SYNCED", "PROGRESS"))
     step = STEP * max(1, round(demo.tenants.in_group / USERS_PER_STEP))
     for _ in range(MAX_INITIAL_STEPS):
@@ -433,6 +452,8 @@ async def _initial_cycle(demo: Run) -> None:
             "   " + PROGRESS_ROW.format(f"+{_clock(demo.elapsed)}", demo.status.get("jobCode"), scope, synced, bar)
         )
         if demo.status.get("jobCode") == "Active" and demo.status.get("missingUsers") == 0:
+            await _joined_dynamic_group(demo)
+            _show_names(demo)
             return
     raise _went_wrong(f"the initial cycle had not finished after {_clock(demo.elapsed)} of simulated time")
 
@@ -441,6 +462,57 @@ def _clock(seconds: float) -> str:
     days, rest = divmod(int(seconds), 86400)
     text = f"{rest // 3600:02d}:{rest % 3600 // 60:02d}"
     return f"{days}d {text}" if days else text
+
+
+# --- the guardrails ------------------------------------------------------------------------------------------
+
+
+def _warn(demo: Run, outcome: Outcome) -> None:
+    """The SyncScope's warning conditions, as the operator sets them, each with what to do about it."""
+    style = demo.console.style
+    for condition in outcome.conditions:
+        if condition.type == conditions.DYNAMIC_GROUP_COLLISION and condition.status == "True":
+            demo.warnings[condition.type] = condition.message
+            demo.console.say(f"   {style.yellow('⚠')} {condition.type}: {condition.message}")
+            demo.console.say(
+                "     → they would get what the group grants in Fabrikam (licenses, apps, sites): "
+                f"make its rule tell them apart, {_telling_apart(demo)}"
+            )
+
+
+def _telling_apart(demo: Run) -> str:
+    """How a rule can leave out the synced users: by the constant companyName the mappings give them."""
+    for mapping in (m for ms in demo.mappings for m in ms.mappings):
+        if mapping.target.lower() == "companyname" and mapping.source.startswith('"'):
+            return f"e.g. with -and (user.companyName -ne {mapping.source})"
+    return "e.g. by a companyName the mappings set (docs/guardrails.md)"
+
+
+async def _joined_dynamic_group(demo: Run) -> None:
+    """After the cycle, the users Fabrikam's dynamic group took in, as the emulator holds them, against the
+    number ctsync warned of."""
+    target = await demo.state(demo.tenants.target_id)
+    (group,) = [g for g in target["groups"] if g["displayName"] == FINANCE["displayName"]]
+    members = set(group["members"])
+    joined = sum(1 for u in target["users"] if u["id"] in members and SYNCED_MARK in u["userPrincipalName"].lower())
+    warned = demo.warnings.get(conditions.DYNAMIC_GROUP_COLLISION, "")
+    if joined or "synced user(s) match" in warned:
+        name = group["displayName"]
+        _expect(
+            f"{joined} synced user(s) match" in warned, f"{joined} synced users joined {name}; ctsync warned {warned!r}"
+        )
+        ok = demo.console.style.green("✓")
+        demo.console.say(f"   {ok} Fabrikam's dynamic group {name} took in the {joined} synced users ctsync warned of")
+
+
+def _show_names(demo: Run) -> None:
+    """The name synced users get in Fabrikam (status.upnSample), which ctsync knows once Fabrikam has one."""
+    for entry in (demo.status.get("upnSample") or [])[:1]:
+        demo.console.say(f"   names in Fabrikam (status.upnSample): {entry['source']} -> {entry['target']}")
+        demo.console.say(
+            "     → Fabrikam knows them by this name, not by their Contoso address: "
+            "whatever finds people by name there (scripts, app rules) must use it"
+        )
 
 
 # --- the lifecycle of users ---------------------------------------------------------------------------------
@@ -456,8 +528,7 @@ async def _lifecycle(demo: Run) -> None:
     from ctsync.graph.cts import SourceTenant
 
     say, style = demo.console.say, demo.console.style
-    say()
-    say(style.bold("4. Lifecycle: Contoso's HR system changes users, the next cycle carries it into Fabrikam"))
+    demo.heading("Lifecycle: Contoso's HR system changes users, the next cycle carries it into Fabrikam")
     source = SourceTenant(demo.hr)
     (group,) = await source.groups_named(demo.tenants.group)
     members = sorted(
@@ -563,8 +634,7 @@ async def _summary(demo: Run) -> dict[str, Any]:
     }
     truth = await _truth(demo)
     say, style = demo.console.say, demo.console.style
-    say()
-    say(style.bold(f"5. Summary: {demo.scope.ref} as ctsync reports it, checked against entrasim's state"))
+    demo.heading(f"Summary: {demo.scope.ref} as ctsync reports it, checked against entrasim's state")
     headers = ["IN SCOPE", "SYNCED", "DISABLED", "SOFT-DELETED", "MISSING", "JOB", "GRAPH REQUESTS"]
     keys = ("scope", "synced", "disabled", "softDeleted", "missing")
     for line in table(headers, [[*(reported[k] for k in keys), status.get("jobCode"), demo.tally.requests]]):
@@ -589,7 +659,6 @@ async def _truth(demo: Run) -> dict[str, int]:
         if u["id"] in members and u.get("userType", "Member") == "Member"
     }
     synced = [u for u in target["users"] if str(u.get("userPrincipalName", "")).lower() in in_scope]
-    marker = f"_{SOURCE_DOMAIN}#ext#@"
     reply = await demo.control.get("/requests")
     reply.raise_for_status()
     requests = sum(1 for r in reply.json()["requests"] if r.get("app_id") == CTSYNC_APP_ID)
@@ -597,7 +666,9 @@ async def _truth(demo: Run) -> dict[str, int]:
         "scope": len(in_scope),
         "synced": len(synced),
         "disabled": sum(1 for u in synced if u.get("accountEnabled") is False),
-        "softDeleted": sum(1 for u in target["deletedItems"] if marker in str(u.get("userPrincipalName", "")).lower()),
+        "softDeleted": sum(
+            1 for u in target["deletedItems"] if SYNCED_MARK in str(u.get("userPrincipalName", "")).lower()
+        ),
         "missing": len(in_scope) - len(synced),
         "graphRequests": requests,
     }

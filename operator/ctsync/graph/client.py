@@ -17,6 +17,7 @@ import re
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -42,6 +43,7 @@ from .. import errors as domain
 from ..errors import TenantRole
 from . import errors
 from .endpoints import CloudEndpoints
+from .request_slots import RequestSlots
 from .routes import route_template
 
 # (tenant role, method, route template, HTTP status or 0 for a transport failure, seconds)
@@ -89,6 +91,7 @@ class GraphClient:
         ca_file: str | None = None,
         observer: RequestObserver | None = None,
         backoff: Backoff = DEFAULT_BACKOFF,
+        slots: RequestSlots | None = None,
     ) -> None:
         self.role = role
         self.tenant_id = tenant_id
@@ -96,6 +99,7 @@ class GraphClient:
         self._credential = credential
         self._observer = observer
         self._backoff = backoff
+        self._slots = slots  # None: no bound (a single client of the CLI)
         # Graph throttles per app and tenant: after a Retry-After longer than an in-call wait, every caller
         # of this client (the change handler and the drift timer alike) waits it out without a request.
         self._not_before = 0.0
@@ -210,7 +214,8 @@ class GraphClient:
         while True:
             attempt += 1
             try:
-                return await self._send_once(method, url, route, body, headers)
+                async with self._slots.hold(self.tenant_id) if self._slots else nullcontext():
+                    return await self._send_once(method, url, route, body, headers)
             except domain.Throttled as exc:
                 if not retry or attempt >= MAX_ATTEMPTS or exc.retry_after > MAX_INLINE_RETRY_AFTER:
                     if hold_tenant:

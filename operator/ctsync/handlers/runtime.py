@@ -66,7 +66,12 @@ class Runtime:
         self._core = kubernetes.client.CoreV1Api(kube)
         self._custom = kubernetes.client.CustomObjectsApi(kube)
         self.metrics = Metrics()
-        self.pool = ClientPool(self.read_secret, observer=self.metrics.observe_graph)
+        self.pool = ClientPool(
+            self.read_secret,
+            observer=self.metrics.observe_graph,
+            max_requests=config.max_graph_requests,
+            max_requests_per_tenant=config.max_graph_requests_per_tenant,
+        )
         self.audits = Audits(config.audit_interval)
         self._metrics_server: WSGIServer | None = None
         # Change handlers and the drift timer of one object run concurrently in kopf; one pass at a time

@@ -13,11 +13,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from ..api.tenantpair import TenantPair, TenantSide
+from ..config import Settings
 from ..errors import AuthenticationFailed, DependencyNotReady
 from ..graph.client import GraphClient, RequestObserver
 from ..graph.credentials import CredentialsMalformed, make_credential
 from ..graph.cts import SourceTenant, TargetTenant
 from ..graph.endpoints import endpoints_for
+from ..graph.request_slots import RequestSlots
 
 # (namespace, Secret name) -> the Secret's data, decoded; None when the Secret does not exist.
 SecretReader = Callable[[str, str], Awaitable[Mapping[str, str] | None]]
@@ -30,9 +32,17 @@ class TenantClients:
 
 
 class ClientPool:
-    def __init__(self, read_secret: SecretReader, observer: RequestObserver | None = None) -> None:
+    def __init__(
+        self,
+        read_secret: SecretReader,
+        observer: RequestObserver | None = None,
+        *,
+        max_requests: int = Settings.max_graph_requests,
+        max_requests_per_tenant: int = Settings.max_graph_requests_per_tenant,
+    ) -> None:
         self._read_secret = read_secret
         self._observer = observer
+        self._slots = RequestSlots(max_requests, max_requests_per_tenant)  # shared by every client of the pool
         self._clients: dict[tuple[str, str, str], tuple[str, GraphClient]] = {}
         self._ca_dir = tempfile.mkdtemp(prefix="ctsync-ca-")
 
@@ -76,6 +86,7 @@ class ClientPool:
             endpoints=cloud,
             ca_file=ca_file,
             observer=self._observer,
+            slots=self._slots,
         )
         self._clients[key] = (fingerprint, client)
         return client

@@ -36,11 +36,30 @@ def test_the_demo_tells_its_story_and_checks_itself(ctsync):
         assert heading in out
     assert "     ✓ + target identity synchronization for 3f1c5a9e…: userSyncInbound.isSyncAllowed null -> true" in out
     assert "     ✓ disabled in Fabrikam" in out
+    assert_the_guardrails_warn(out)
     assert "restored from Fabrikam's recycle bin: the same user" in out
     summary = out[out.index("5. Summary") :].splitlines()
     assert summary[1] == "   IN SCOPE  SYNCED  DISABLED  SOFT-DELETED  MISSING  JOB     GRAPH REQUESTS"
     assert summary[2].split()[:6] == ["270", "270", "7", "1", "0", "Active"]
     assert summary[3] == "   ✓ equal to entrasim's own state and request log"
+
+
+def assert_the_guardrails_warn(out: str) -> None:
+    """Fabrikam's dynamic group Finance would take in Contoso's Finance staff: ctsync says so on the SyncScope
+    before the first cycle, with what to do, and the group holds them after it; then the names they get."""
+    configured, cycle = out.index("2. SyncScope"), out.index("3. The initial provisioning cycle")
+    warning = out.index(
+        "   ⚠ DynamicGroupCollision: 'Finance' (user.department -eq \"Finance\"): 38 synced user(s) match, "
+        "e.g. User 000000, User 000008, User 000016, User 000024, User 000032\n"
+        "     → "
+    )
+    assert configured < warning < cycle
+    joined = out.index("   ✓ Fabrikam's dynamic group Finance took in the 38 synced users ctsync warned of\n")
+    names = out.index(
+        "   names in Fabrikam (status.upnSample): user000000@contoso.onmicrosoft.com"
+        " -> user000000_contoso.onmicrosoft.com#EXT#@fabrikam.onmicrosoft.com\n     → "
+    )
+    assert cycle < joined < names < out.index("4. Lifecycle")
 
 
 def test_the_summary_equals_the_emulators_state(tmp_path):

@@ -116,7 +116,10 @@ def test_control_api_rejects_bad_faults(control, fault):
     assert control.post("/faults", json=fault).status_code == 400
 
 
-def test_throttling_answers_429_with_graph_headers(graph_http, control):
+def test_throttling_answers_429_with_graph_headers(sim, graph_http, control):
+    # The budget's window on the frozen simulated clock: however long the requests take, they all fall in
+    # one window, and it ends only when the clock is moved.
+    sim.call(lambda world: setattr(world.throttle, "clock", world.clock.now))
     graph = graph_http("contoso")
     # A tenant under 50 users has 3,500 resource units per 10 s; GET /users costs 2.
     statuses = [graph.get("/users") for _ in range(1_760)]
@@ -124,8 +127,12 @@ def test_throttling_answers_429_with_graph_headers(graph_http, control):
     assert len(throttled) == 10
     assert throttled[0].headers["x-ms-throttle-information"] == "ResourceUnitLimitExceeded"
     assert throttled[0].headers["x-ms-throttle-scope"].startswith("Tenant_Application/ReadWrite/")
-    assert 1 <= int(throttled[0].headers["Retry-After"]) <= 10
+    assert throttled[0].headers["Retry-After"] == "10"
     assert statuses[0].headers["x-ms-resource-unit"] == "2"
+    control.post("/clock/advance", json={"seconds": 9})
+    assert graph.get("/users").headers["Retry-After"] == "1"
+    control.post("/clock/advance", json={"seconds": 1})
+    assert graph.get("/users").status_code == 200
 
 
 def test_throttling_can_be_turned_off(graph_http, control):

@@ -42,6 +42,8 @@ def test_every_flag_also_comes_from_its_variable() -> None:
         CTSYNC_PRIORITY="7",
         CTSYNC_KUBECONFIG="/etc/ctsync/kubeconfig",
         CTSYNC_CONTEXT="prod",
+        CTSYNC_MAX_GRAPH_REQUESTS="64",
+        CTSYNC_MAX_GRAPH_REQUESTS_PER_TENANT="4",
     )
     assert got == Settings(
         namespaces=("tenants", "team-*"),
@@ -55,6 +57,8 @@ def test_every_flag_also_comes_from_its_variable() -> None:
         priority=7,
         kubeconfig="/etc/ctsync/kubeconfig",
         context="prod",
+        max_graph_requests=64,
+        max_graph_requests_per_tenant=4,
     )
     assert not got.standalone
 
@@ -111,6 +115,13 @@ def test_all_namespaces_flag_overrides_a_namespace_variable() -> None:
         ((), {"CTSYNC_NAMESPACE": "a", "CTSYNC_ALL_NAMESPACES": "true"}, "contradict each other"),
         ((), {"CTSYNC_STANDALONE": "false"}, "CTSYNC_STANDALONE and CTSYNC_PEERING contradict"),
         ((), {"CTSYNC_STANDALONE": "true", "CTSYNC_PEERING": "p"}, "CTSYNC_STANDALONE and CTSYNC_PEERING contradict"),
+        (("--max-graph-requests", "0"), {}, "--max-graph-requests: 0 is out of range (1..1024)"),
+        ((), {"CTSYNC_MAX_GRAPH_REQUESTS_PER_TENANT": "2000"}, "CTSYNC_MAX_GRAPH_REQUESTS_PER_TENANT: 2000 is out"),
+        (
+            ("--max-graph-requests", "4", "--max-graph-requests-per-tenant", "8"),
+            {},
+            "--max-graph-requests-per-tenant (8) exceeds --max-graph-requests (4)",
+        ),
     ],
 )
 def test_bad_values_exit_naming_the_flag_or_variable(
