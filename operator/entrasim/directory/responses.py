@@ -241,7 +241,8 @@ def delta(req: GraphRequest, kind: str) -> Reply:
         exc.headers["Location"] = _restart_link(req, select)
         raise
     with_members = kind == "group" and (select is None or "members" in select)
-    items, next_cursor = d.delta_page(kind, since, cursor, DELTA_PAGE_SIZE, with_members=with_members)
+    tracked = frozenset(select) - {"id"} if kind == "user" and select else None
+    items, next_cursor = d.delta_page(kind, since, cursor, DELTA_PAGE_SIZE, with_members=with_members, select=tracked)
     # a complete round hands over a token for the next one, starting after everything seen so far
     next_state = d.delta_state(kind, d.sequence) if next_cursor is None else d.delta_state(kind, since, next_cursor)
     values = [_delta_view(kind, item, select) for item in items]

@@ -433,6 +433,14 @@ def test_delta_reset_answers_410_gone_with_a_location_that_restarts_the_round(si
     assert "nobody" in error["message"]
 
 
+def test_users_delta_with_select_skips_changes_of_other_properties(sim, graph):
+    alice, bob = seed_users(sim, 2)
+    _, delta_link = drain(graph, "/users/delta?$select=department")
+    graph.patch(f"/users/{alice}", json={"jobTitle": "CFO"})
+    graph.patch(f"/users/{bob}", json={"department": "Legal"})
+    assert drain(graph, delta_link)[0] == [{"id": bob, "department": "Legal"}]
+
+
 def test_users_delta_reports_a_disabled_user(sim, graph):
     [alice] = seed_users(sim, 1)
     _, delta_link = drain(graph, "/users/delta?$select=accountEnabled")
