@@ -4,7 +4,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint unit integration e2e envtest helm venv clean
+# The one place releases go: the image is $(REGISTRY)/ctsync, the chart oci://$(REGISTRY)/charts/ctsync.
+# The release workflow sets it from the repository variable REGISTRY (docs/install.md).
+REGISTRY ?= ghcr.io/ctsync
+# The version of the package, the chart and the image; hack/release.py fails when they disagree.
+VERSION = $(shell $(PYTHON) hack/release.py version)
+
+.PHONY: demo test lint unit integration e2e envtest helm actionlint image chart venv clean
 
 venv: $(STAMP)
 
@@ -22,11 +28,15 @@ envtest:
 helm:
 	@hack/helm.sh >/dev/null
 
+actionlint:
+	@hack/actionlint.sh >/dev/null
+
 demo: venv
 	$(VENV)/bin/ctsync demo
 
-test: venv envtest helm
-	HELM="$$(hack/helm.sh)" KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" hack/pytest.sh tests
+test: venv envtest helm actionlint
+	ACTIONLINT="$$(hack/actionlint.sh)" HELM="$$(hack/helm.sh)" KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" \
+	  hack/pytest.sh tests
 
 lint: venv
 	$(VENV)/bin/ruff check operator tests bench hack
@@ -43,5 +53,16 @@ integration: venv
 e2e: venv envtest helm
 	HELM="$$(hack/helm.sh)" KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" hack/pytest.sh tests/e2e
 
+# The operator image, for this machine's platform (the release workflow builds amd64 and arm64).
+image:
+	docker build -t $(REGISTRY)/ctsync:$(VERSION) .
+
+# The chart as a release publishes it, defaulting to the image $(REGISTRY)/ctsync: $(DIST)/ctsync-$(VERSION).tgz.
+DIST ?= dist
+chart: helm
+	rm -rf $(DIST)/chart && mkdir -p $(DIST)/chart && cp -R charts/ctsync $(DIST)/chart/
+	$(PYTHON) hack/release.py image-repository $(REGISTRY) $(DIST)/chart/ctsync >/dev/null
+	"$$(hack/helm.sh)" package $(DIST)/chart/ctsync --version $(VERSION) --destination $(DIST)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist

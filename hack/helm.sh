@@ -2,6 +2,7 @@
 # Builds helm v3 from the Go module proxy into a cache outside the repository and prints the path
 # of the binary. Does nothing when it is already built, or when HELM already names a helm binary.
 set -euo pipefail
+source "$(dirname "$0")/gobin.sh"
 
 HELM_VERSION="${CTSYNC_HELM_VERSION:-v3.22.0}"
 CACHE_ROOT="${CTSYNC_HELM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ctsync/helm}"
@@ -9,27 +10,14 @@ BIN="$CACHE_ROOT/$HELM_VERSION/bin/helm"
 
 fail() { echo "hack/helm.sh: $*" >&2; exit 1; }
 
-if [[ -n "${HELM:-}" ]]; then
-  [[ -x "$HELM" ]] || fail "HELM=$HELM is not an executable file; unset it to build helm $HELM_VERSION"
-  echo "$HELM"; exit 0
-fi
-if [[ -x "$BIN" ]]; then
-  echo "$BIN"; exit 0
-fi
+gobin_reuse HELM "$BIN" helm "$HELM_VERSION"
 
 # helm v3.22's go.mod says `go 1.26.0`; an older Go would try to download a newer toolchain.
 command -v go >/dev/null || fail "Go >= 1.26 is needed to build helm $HELM_VERSION (https://go.dev/doc/install), or set HELM to an existing helm v3 binary"
 go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
 (( go_minor >= 26 )) || fail "Go >= 1.26 is needed to build helm $HELM_VERSION, found $(go env GOVERSION); or set HELM to an existing helm v3 binary"
 
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-cd "$work"
-export GOFLAGS=-mod=mod CGO_ENABLED=0
-echo "building helm $HELM_VERSION into $BIN (first time only)" >&2
-
-go mod init local/helm-build >/dev/null 2>&1
-go get "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2 \
-  || fail "could not download helm.sh/helm/v3 $HELM_VERSION from the Go module proxy ($(go env GOPROXY))"
+gobin_fetch helm.sh/helm/v3/cmd/helm "$HELM_VERSION" "$BIN"
 
 # As helm's own Makefile does: without these, `helm version` says v3.x-dev and helm lint/template
 # assume Kubernetes 1.20 instead of the version of the client-go helm is built with.
@@ -40,9 +28,4 @@ for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
   ldflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$kube_minor"
 done
 
-# Build next to the target and rename, so an interrupted build never leaves a half-written helm.
-mkdir -p "$(dirname "$BIN")"
-go build -trimpath -ldflags "$ldflags" -o "$BIN.partial" helm.sh/helm/v3/cmd/helm >&2 \
-  || fail "building helm $HELM_VERSION failed (see above)"
-mv "$BIN.partial" "$BIN"
-echo "$BIN"
+gobin_build helm.sh/helm/v3/cmd/helm "$BIN" "$ldflags"

@@ -220,6 +220,12 @@ class Metrics:
             "Users provisioned from the source tenant, now out of scope, not soft-deleted in the target.",
             scope,
         )
+        self._cycle_completion = gauge(
+            "ctsync_scope_estimated_cycle_completion_timestamp_seconds",
+            "While a bulk of users entering scope awaits provisioning: when the cycle that creates them "
+            "should end (Unix time).",
+            scope,
+        )
         self._graph_requests = counter(
             "ctsync_graph_requests",
             "Microsoft Graph responses by tenant role, route template, method and status (0: no response).",
@@ -362,3 +368,8 @@ class Metrics:
             self._child(key, self._synced_users, *scope, state).set(count)
         self._child(key, self._missing_users, *scope).set(status.get("missingUsers", 0))
         self._child(key, self._orphaned_users, *scope).set(status.get("orphanedUsers", 0))
+        completion = _timestamp(status.get("estimatedCycleCompletion"))
+        if completion is None:
+            self._drop(key, self._cycle_completion)
+        else:
+            self._child(key, self._cycle_completion, *scope).set(completion)

@@ -148,3 +148,22 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     info = config.stash.get(SERVER_INFO, None)
     if info:
         terminalreporter.write_line(f"e2e: {info}")
+
+
+@pytest.fixture
+def empty_cluster() -> Iterator[Path]:
+    """A kubeconfig for a kube-apiserver of its own, without ctsync's CRDs: for tests that install them."""
+    assets = os.environ.get("KUBEBUILDER_ASSETS")
+    if not assets:
+        if _is_ci():
+            pytest.fail(f"CI=true and no API server: {ENABLE_HINT}", pytrace=False)
+        pytest.skip(f"this test starts an API server of its own: {ENABLE_HINT}")
+    plane = ControlPlane(Path(assets))
+    try:
+        try:
+            plane.start()
+        except ControlPlaneError as e:
+            raise pytest.fail.Exception(str(e), pytrace=False) from None
+        yield plane.kubeconfig
+    finally:
+        plane.stop()

@@ -17,6 +17,8 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 
+from support.hack_binaries import built
+
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "ctsync"
 TESTDATA = Path(__file__).parent / "testdata"
@@ -27,13 +29,7 @@ ESTABLISH_TIMEOUT = 30.0
 @pytest.fixture(scope="session")
 def helm(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., subprocess.CompletedProcess[str]]:
     """helm(*args) runs the helm hack/helm.sh prints (built the first time), with private config dirs."""
-    built = subprocess.run([str(ROOT / "hack" / "helm.sh")], capture_output=True, text=True)
-    if built.returncode != 0:
-        reason = (built.stderr.strip().splitlines() or ["hack/helm.sh failed"])[-1]
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true and no helm: {reason}", pytrace=False)
-        pytest.skip(f"helm chart tests need helm: {reason}")
-    binary = built.stdout.strip().splitlines()[-1]
+    binary = built("helm.sh", "helm chart tests need helm")
     home = tmp_path_factory.mktemp("helm-home")
     # helm must not read or write the developer's repositories, plugins or cache.
     env = {

@@ -528,7 +528,6 @@ STATUSES = {
         "sourcePartnerCreated": True,
         "targetPartnerCreated": False,
         "identitySyncCreated": True,
-        "lastDriftCheckTime": "2026-01-02T03:09:00Z",
     },
     "SyncScope": {
         "observedGeneration": 1,
@@ -550,6 +549,8 @@ STATUSES = {
         "syncedUsers": 1180,
         "syncedDisabledUsers": 7,
         "softDeletedUsers": 3,
+        "missingUsers": 20,
+        "estimatedCycleCompletion": "2026-01-02T04:10:00Z",
         "assignments": [
             {
                 "principalId": "5a6b7c8d-0000-4000-8000-000000000004",
@@ -558,7 +559,6 @@ STATUSES = {
             }
         ],
         "acknowledgedShrinkGeneration": 1,
-        "lastDriftCheckTime": "2026-01-02T03:09:00Z",
     },
     "AttributeMapping": {
         "observedGeneration": 1,

@@ -18,12 +18,13 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from ctsync.config import Settings, add_operator_arguments, resolve
-from e2e.helm_support import CHART, ROOT, TESTDATA, args, establish, render
+from e2e.helm_support import CHART, ROOT, TESTDATA, args, container, establish, render
 
 pytestmark = pytest.mark.e2e
 
 ALL_ENABLED = TESTDATA / "helm" / "all-enabled.yaml"
-# The chart's crds/ mirrors crds/ and adds kopf's peering CRDs in a subdirectory.
+# The chart renders ctsync's CRDs from files/crds/, a copy of crds/; its crds/ holds only kopf's peering CRDs.
+CHART_CRDS = CHART / "files" / "crds"
 KOPF_CRDS = Path("kopf") / "kopf.dev_peerings.yaml"
 
 
@@ -33,13 +34,14 @@ KOPF_CRDS = Path("kopf") / "kopf.dev_peerings.yaml"
 
 def test_chart_crds_are_the_repository_crds() -> None:
     repo = {p.name: p.read_bytes() for p in sorted((ROOT / "crds").glob("*.yaml"))}
-    chart = {p.name: p.read_bytes() for p in sorted((CHART / "crds").glob("*.yaml"))}
+    chart = {p.name: p.read_bytes() for p in sorted(CHART_CRDS.glob("*.yaml"))}
     assert repo, "no CRDs in crds/"
     differing = sorted(name for name in repo.keys() | chart.keys() if repo.get(name) != chart.get(name))
-    # The fix for a difference: cp crds/*.yaml charts/ctsync/crds/
-    assert not differing, f"charts/ctsync/crds/ is not a copy of crds/: {differing} differ"
-    extra = sorted(p.relative_to(CHART / "crds") for p in (CHART / "crds").rglob("*") if p.is_file())
-    assert extra == sorted([Path(name) for name in repo] + [KOPF_CRDS])
+    # The fix for a difference: cp crds/*.yaml charts/ctsync/files/crds/
+    assert not differing, f"charts/ctsync/files/crds/ is not a copy of crds/: {differing} differ"
+    installed_once = sorted(p.relative_to(CHART / "crds") for p in (CHART / "crds").rglob("*") if p.is_file())
+    # Helm installs crds/ once and never upgrades it: ctsync's CRDs belong in files/crds/.
+    assert installed_once == [KOPF_CRDS], "only kopf's CRDs belong in charts/ctsync/crds/"
 
 
 def test_values_schema_rejects_unknown_keys_at_every_level() -> None:
@@ -175,6 +177,54 @@ def test_operator_parses_the_rendered_args(
         add_operator_arguments(parser)
         parsed.append(resolve(parser.parse_args(flags), {}, parser))
     assert parsed == expected
+
+
+def test_crds_are_rendered_from_the_repository_crds(helm: Callable[..., subprocess.CompletedProcess[str]]) -> None:
+    rendered = {o["metadata"]["name"]: o for o in render(helm, "ctsync", CHART, "--show-only", "templates/crds.yaml")}
+    for path in sorted((ROOT / "crds").glob("*.yaml")):
+        source = yaml.safe_load(path.read_text())
+        crd = rendered.pop(source["metadata"]["name"])
+        metadata = crd.pop("metadata")
+        assert crd == {k: v for k, v in source.items() if k != "metadata"}, f"{path.name}: rendered differently"
+        # The chart adds its labels and the keep policy; the rest of metadata is the file's.
+        assert metadata.pop("annotations") == {"helm.sh/resource-policy": "keep"}
+        assert metadata.pop("labels")["app.kubernetes.io/managed-by"] == "Helm"
+        assert metadata == source["metadata"]
+    assert not rendered, f"rendered CRDs that crds/ lacks: {sorted(rendered)}"
+
+
+def test_image_defaults_to_the_app_version(helm: Callable[..., subprocess.CompletedProcess[str]]) -> None:
+    # A release publishes image <repository>:<appVersion> with the chart (tests/unit/release/test_release.py).
+    app_version = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
+    repository = yaml.safe_load((CHART / "values.yaml").read_text())["image"]["repository"]
+    (deployment,) = [o for o in render(helm, "ctsync", CHART) if o["kind"] == "Deployment"]
+    assert container(deployment)["image"] == f"{repository}:{app_version}"
+
+
+def test_released_chart_runs_the_released_image(
+    helm: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    # What the release workflow publishes for REGISTRY: chart <version> running image REGISTRY/ctsync:<version>.
+    made = subprocess.run(
+        ["make", "-s", "chart", "REGISTRY=registry.example.org/platform", f"DIST={tmp_path}"],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stdout + made.stderr
+    (package,) = tmp_path.glob("ctsync-*.tgz")
+    shown = helm("show", "chart", package)
+    assert shown.returncode == 0, shown.stderr
+    chart = yaml.safe_load(shown.stdout)
+    assert package.name == f"ctsync-{chart['version']}.tgz" and chart["appVersion"] == chart["version"]
+    (deployment,) = [o for o in render(helm, "ctsync", package) if o["kind"] == "Deployment"]
+    assert container(deployment)["image"] == f"registry.example.org/platform/ctsync:{chart['version']}"
+
+
+def test_crds_values(helm: Callable[..., subprocess.CompletedProcess[str]]) -> None:
+    not_kept = render(helm, "ctsync", CHART, "--set", "crds.keep=false", "--show-only", "templates/crds.yaml")
+    assert len(not_kept) == len(list((ROOT / "crds").glob("*.yaml")))
+    assert not any("annotations" in crd["metadata"] for crd in not_kept)
+    # Managed elsewhere: no CRD among the templates (helm template without --include-crds).
+    assert "CustomResourceDefinition" not in kinds(render(helm, "ctsync", CHART, "--set", "crds.enabled=false"))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -378,10 +428,11 @@ def test_helm_install_and_uninstall_keep_the_crds(
     monitoring_crds: None,
     namespace: str,
 ) -> None:
-    # What a user runs: helm installs crds/ first (skipping existing ones), then the templates.
+    # What a user runs: helm installs crds/kopf/ first (skipping existing ones), then the templates. The
+    # session applied ctsync's CRDs without helm, as `kubectl apply -f crds/` does: the release takes them over.
     installed = helm(
         "install", "ctsync", CHART, "--namespace", namespace, "--kubeconfig", kube_config, "-f", ALL_ENABLED,
-        "--set-json", f"watch.namespaces={json.dumps([namespace])}",
+        "--set-json", f"watch.namespaces={json.dumps([namespace])}", "--take-ownership",
     )  # fmt: skip
     assert installed.returncode == 0, installed.stderr
     notes = installed.stdout
@@ -397,7 +448,8 @@ def test_helm_install_and_uninstall_keep_the_crds(
     with pytest.raises(ApiException) as gone:
         custom.get_namespaced_custom_object("kopf.dev", "v1", namespace, "kopfpeerings", "ctsync-peering")
     assert gone.value.status == 404
-    # helm never deletes what crds/ installed: the TenantPairs and their tenants' settings stay.
+    # helm never deletes what crds/ installed, nor the CRDs it keeps (crds.keep): the TenantPairs stay.
+    assert "kept due to the resource policy" in uninstalled.stdout
     ext = client.ApiextensionsV1Api(api_client)
     for name in ("tenantpairs.ctsync.io", "kopfpeerings.kopf.dev", "clusterkopfpeerings.kopf.dev"):
         ext.read_custom_resource_definition(name)

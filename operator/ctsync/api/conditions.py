@@ -25,6 +25,7 @@ DRIFTED: Final = "Drifted"
 GUEST_MFA_RISK: Final = "GuestMFARisk"  # a warning: never changes Ready
 WRITES_ALLOWED: Final = "WritesAllowed"  # SyncScope: whether it may write to its source tenant, and if not why
 DYNAMIC_GROUP_COLLISION: Final = "DynamicGroupCollision"  # a warning: never makes a SyncScope un-Ready
+BULK_SCOPE_CHANGE: Final = "BulkScopeChange"  # SyncScope: a bulk of users entering scope, with its estimate
 
 # --- reasons: progress and success
 RECONCILED: Final = "Reconciled"  # the tenants match the spec
@@ -50,6 +51,9 @@ POLICY_READ_DENIED: Final = "PolicyReadDenied"  # Policy.Read.All not granted in
 GUESTS_JOIN_DYNAMIC_GROUPS: Final = "GuestsJoinDynamicGroups"  # a target dynamic group's rule takes in synced users
 RULES_NOT_EVALUATED: Final = "RulesNotEvaluated"  # a dynamic group's rule ctsync cannot evaluate (never "safe")
 NO_COLLISION: Final = "NoCollision"  # no dynamic group of the target takes in synced users
+# --- reasons: the bulk-change estimate (BulkScopeChange)
+USERS_ENTERING_SCOPE: Final = "UsersEnteringScope"  # more users than a bulk await provisioning
+NO_BULK_CHANGE: Final = "NoBulkChange"  # no bulk of users awaits provisioning
 MANAGED: Final = "Managed"  # the SyncScope, its TenantPair and its AttributeMappings all say Manage
 # Why a SyncScope's writes are held: it plans and reports, and writes nothing (or not the job schema).
 PAIR_OBSERVED: Final = "TenantPairObserved"  # its TenantPair's managementPolicy is Observe

@@ -45,6 +45,7 @@ from ctsync.commands import (
 from ctsync.commands.manifests import Document, Problem, load
 from ctsync.commands.output import Style, plan_lines, print_json
 from ctsync.commands.validate import Resources, add_crds_flag, check, load_schemas
+from ctsync.planning.cycle_estimate import CycleEstimate, rfc3339
 from ctsync.planning.plan import Plan
 
 if TYPE_CHECKING:  # the reconcilers bring the Graph SDK: imported when a command runs (see ctsync.commands)
@@ -87,6 +88,7 @@ class Result:
     users_leaving: int | None = None  # SyncScope: users in scope now that the plan takes out of it
     status: dict[str, Any] = field(default_factory=dict)  # SyncScope after apply: job, scope and synced counts
     dynamic_groups: list[str] = field(default_factory=list)  # SyncScope: target dynamic groups users join/leave
+    cycle_estimate: CycleEstimate | None = None  # SyncScope: the cycle that creates a bulk of users entering scope
 
     def to_dict(self) -> dict[str, Any]:
         resource = self.resource
@@ -100,10 +102,23 @@ class Result:
             "hint": self.hint,
             "usersLeavingScope": self.users_leaving,
             "dynamicGroups": self.dynamic_groups,
+            "cycleEstimate": _estimate(self.cycle_estimate),
             "actions": _actions(self.plan),
             "heldActions": _actions(self.held),
             "status": self.status,
         }
+
+
+def _estimate(estimate: CycleEstimate | None) -> dict[str, Any] | None:
+    if estimate is None:
+        return None
+    return {
+        "usersEnteringScope": estimate.users,
+        "durationSeconds": estimate.duration.total_seconds(),
+        "fastestSeconds": estimate.fastest.total_seconds(),
+        "slowestSeconds": estimate.slowest.total_seconds(),
+        "completion": rfc3339(estimate.completion),
+    }
 
 
 def _actions(plan: Plan) -> list[dict[str, Any]]:
@@ -355,6 +370,7 @@ async def _scope(
             users_leaving=leaving,
             status=outcome.status,
             dynamic_groups=outcome.dynamic_groups,
+            cycle_estimate=outcome.cycle_estimate,
         )
     converged = await converge(
         lambda seen: reconcile_sync_scope(scope, pair, True, mappings, pool, seen), status, scope.generation
@@ -400,6 +416,9 @@ def _print_results(results: list[Result], dry_run: bool) -> None:
             print("  no user leaves the scope")
         for line in result.dynamic_groups:
             print("  " + style.alarm(line))
+        if result.cycle_estimate is not None and result.state == "changes":
+            print(f"  {result.cycle_estimate.summary}")
+            print(f"    ({result.cycle_estimate.detail})")
         print()
     counts = {label: sum(r.state == state for r in results) for state, label in SUMMARY_LABELS.items()}
     print("Resources: " + ", ".join(f"{n} {label}" for label, n in counts.items() if n) + ".")

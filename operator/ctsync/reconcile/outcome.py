@@ -8,6 +8,7 @@ from typing import Any, Literal
 from ..api import conditions
 from ..api.conditions import Condition, Health
 from ..errors import CtsyncError
+from ..planning.cycle_estimate import CycleEstimate
 from ..planning.plan import Plan
 
 EventType = Literal["Normal", "Warning"]
@@ -40,6 +41,7 @@ class Outcome:
     scope_members: frozenset[str] | None = None
     users_leaving: int = 0  # users the plan takes out of scope (counted for the shrink gate)
     dynamic_groups: list[str] = field(default_factory=list)  # target dynamic groups the plan makes users join/leave
+    cycle_estimate: CycleEstimate | None = None  # the cycle that provisions the users the plan brings into scope
 
     def all_conditions(self) -> list[Condition]:
         return [

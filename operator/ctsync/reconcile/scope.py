@@ -115,26 +115,27 @@ async def count_in_target(
     suffixes = tuple("_" + d.lower() + "#ext#@" for d in source_domains)
     found: set[str] = set()
     synced = disabled = orphans = 0
-    external = await target.external_members()
-    for user in external:
-        source_id = links.get(str(user.get("id", "")).lower())
-        if source_id is None:
-            source_id = by_name.get(_upn_prefix(user))
+    domain = None
+    async for page in target.external_member_pages():
+        domain = domain or initial_domain_of(u.get("userPrincipalName", "") for u in page)
+        for user in page:
+            source_id = links.get(str(user.get("id", "")).lower())
             if source_id is None:
-                orphans += _upn_prefix(user).endswith(suffixes)
-                continue
-        if source_id in in_scope:
-            found.add(source_id)
-            synced += 1
-            disabled += user.get("accountEnabled") is False
-        else:
-            orphans += 1
+                source_id = by_name.get(_upn_prefix(user))
+                if source_id is None:
+                    orphans += _upn_prefix(user).endswith(suffixes)
+                    continue
+            if source_id in in_scope:
+                found.add(source_id)
+                synced += 1
+                disabled += user.get("accountEnabled") is False
+            else:
+                orphans += 1
     soft_deleted = sum(
         1
         for u in await target.deleted_users()
         if str(u.get("id", "")).lower() in links or _upn_prefix(u).endswith(suffixes)
     )
-    domain = initial_domain_of(u.get("userPrincipalName", "") for u in external)
     return TargetCounts(synced, disabled, soft_deleted, max(len(in_scope) - len(found), 0), orphans, domain)
 
 

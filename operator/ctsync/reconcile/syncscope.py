@@ -15,6 +15,7 @@ from ..api.tenantpair import TenantPair
 from ..errors import AwaitingReplication, CtsyncError, DependencyNotReady, ReadIncomplete
 from ..planning import pending, scoping
 from ..planning.configuration import choose_configuration
+from ..planning.cycle_estimate import estimate_cycle
 from ..planning.mappings import merge_mappings
 from ..planning.plan import Plan, describe_drift
 from ..planning.safety import check_scope_shrink, check_uncountable_shrink, never_started
@@ -24,6 +25,7 @@ from ..planning.upn import upn_sample
 from . import permissions, replication
 from .apply import Applied, apply_plan
 from .attributemapping import applied_key
+from .bulk_cycle import audit_bulk_cycle
 from .connections import ClientPool, TenantClients
 from .dynamic_groups import DynamicGroups, audit_dynamic_groups, read_dynamic_groups
 from .gate import SCHEMA_STEP, may_write
@@ -119,10 +121,15 @@ async def reconcile_sync_scope(
             scope, clients, applied, observed, _Audit(reader, in_effect), mappings, status, audit
         )
         report[pending.STATUS_FIELD] = pending.to_status(applied.pending) or None
-        dynamic = None
-        if members is not None and dynamic_groups is not None:
+        bulk = audit_bulk_cycle(report, status, scope.generation, clock())
+        report.update(bulk.status if bulk else {})
+        dynamic = estimate = None
+        groups = dynamic_groups if members is not None else None  # audited once there is a configuration
+        if audit and (groups is not None or (dry_run and not plan.empty)):  # a new configuration: its plan
             in_scope = await _in_scope_now_and_after(scope, observed, reader, filters)
-            dynamic = audit_dynamic_groups(dynamic_groups, in_scope, status, scope.generation)
+            if groups is not None:
+                dynamic = audit_dynamic_groups(groups, in_scope, status, scope.generation)
+            estimate = estimate_cycle(len(in_scope[1].keys() - in_scope[0].keys()), clock())
     except CtsyncError as error:
         return from_error(error, scope.generation, status=applied.recorded)
     if decision.holds(SCHEMA_STEP) and (observed.schema is None or not held.empty):
@@ -138,6 +145,8 @@ async def reconcile_sync_scope(
         events += [Event("Warning", conditions.DRIFT_DETECTED, f"{line} ({decision.message})") for line in unwritten]
     if dynamic:
         events = [*events, *dynamic.events]
+    if bulk and not dry_run:
+        events = [*events, *bulk.events]
     if settled.waiting:
         return replication.awaiting(settled, scope.generation, report, events)
     dry = not plan.empty and dry_run
@@ -156,6 +165,7 @@ async def reconcile_sync_scope(
             _drifted(scope.generation, drift if dry_run else unwritten),
             decision.condition(scope.generation),
             *([dynamic.condition] if dynamic else []),
+            *([bulk.condition] if bulk else []),
         ],
         status=report,
         events=events,
@@ -166,6 +176,7 @@ async def reconcile_sync_scope(
         scope_members=members,
         users_leaving=leaving,
         dynamic_groups=dynamic.changes if dynamic else [],
+        cycle_estimate=estimate,
     )
 
 

@@ -354,3 +354,27 @@ def test_plan_shows_the_user_principal_name_users_get_in_the_target(ctsync, mani
         source, target = line.strip().split(" -> ")
         assert target == source.replace("@", "_") + "#EXT#@fabrikam.onmicrosoft.com" and target in target_names
     assert not lines[at + 4].startswith("    ")
+
+
+def test_plan_estimates_the_cycle_a_bulk_of_users_entering_scope_takes(ctsync, manifests, credentials, sim, tmp_path):
+    seed = contoso_people(170, in_group=20)
+    bulk = [f"person{i:04d}@contoso.onmicrosoft.com" for i in range(20, 170)]
+    seed["groups"]["contoso"].append({"displayName": "Onboarding", "members": bulk})
+    sim.call(lambda world: (world.reset(), load_seed(world, two_tenant_seed(**seed))))
+    assert ctsync("apply", str(manifests), "--credentials", str(credentials), *NS).returncode == 0
+    groups = [{"displayName": "CTS-Fabrikam"}, {"displayName": "Onboarding"}]
+    wider = write_yaml(
+        tmp_path / "wider.yaml",
+        manifest(tenant_pair_body(sim)),
+        manifest(sync_scope_body(scope={"syncAll": False, "groups": groups})),
+    )
+    result = ctsync("plan", str(wider), "--credentials", str(credentials), *NS)
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    at = lines.index("  +150 users enter scope: the next cycle takes about 6 min")
+    assert lines[at + 1].startswith("    (between 2 min and 12 min; starting within 40 min, it should end by about ")
+    as_json = ctsync("plan", str(wider), "--credentials", str(credentials), *NS, "--output", "json")
+    estimate = json.loads(as_json.stdout)["resources"][1]["cycleEstimate"]
+    assert (estimate["usersEnteringScope"], estimate["durationSeconds"]) == (150, 360.0)
+    unchanged = ctsync("plan", str(manifests), "--credentials", str(credentials), *NS, "--output", "json")
+    assert json.loads(unchanged.stdout)["resources"][1]["cycleEstimate"] is None

@@ -164,7 +164,7 @@ async def test_cts_end_to_end_through_the_sdk(sim: Any, sdk_client: Any) -> None
     started = await job.get()
     assert (started.schedule.state, started.status.code) == ("Active", "NotRun")
 
-    _advance(sim, 60)  # the initial cycle: three creations, 3.6 simulated seconds each
+    _advance(sim, 60)  # the initial cycle: three creations, 2.4 simulated seconds each
     ada = _target_user(sim, "ada")
     assert ada is not None
     assert (ada["userType"], ada["creationType"], ada["externalUserState"], ada["showInAddressList"]) == (

@@ -12,9 +12,9 @@ from test_sync_backend import FABRIKAM, Cts, allow_sync, build_cts
 from entrasim.core.clock import iso
 from entrasim.synchronization.job import CYCLE_INTERVAL_SECONDS
 from entrasim.synchronization.provisioning import (
+    CREATE_SECONDS,
     INCREMENTAL_EXPORT_SECONDS,
-    INITIAL_CREATE_SECONDS,
-    INITIAL_MATCH_SECONDS,
+    MATCH_SECONDS,
 )
 from entrasim.synchronization.scope import net_id
 
@@ -33,7 +33,7 @@ def _synced(cts: Cts, *names: str, **props: Any) -> tuple[dict[str, Any], list[d
     group = cts.group("team", *users)
     cts.assign(group)
     cts.start()
-    cts.advance(INITIAL_CREATE_SECONDS * len(names))
+    cts.advance(CREATE_SECONDS * len(names) + 0.01)  # the cycle's cursor adds up the costs in floating point
     assert cts.job.status["code"] == "Active"
     return group, users
 
@@ -66,17 +66,17 @@ def test_first_cycle_creates_external_members(cts: Cts) -> None:
     execution = status["lastExecution"]
     assert (execution["state"], execution["countExported"], execution["countEntitled"]) == ("Succeeded", 2, 2)
     assert execution["timeBegan"] == iso(t0)
-    assert execution["timeEnded"] == iso(t0 + 2 * INITIAL_CREATE_SECONDS)
+    assert execution["timeEnded"] == iso(t0 + 2 * CREATE_SECONDS)
     assert status["steadyStateFirstAchievedTime"] == execution["timeEnded"]
     assert status["lastSuccessfulExecutionWithExports"] == execution
     creates = cts.events("create")
-    assert [e["activityDateTime"] for e in creates] == [iso(t0), iso(t0 + INITIAL_CREATE_SECONDS)]
+    assert [e["activityDateTime"] for e in creates] == [iso(t0), iso(t0 + CREATE_SECONDS)]
     first = creates[0]
     assert first["sourceIdentity"]["id"] == ada["id"] and first["targetIdentity"]["id"] == target["id"]
     assert (first["jobId"], first["tenantId"], first["durationInMilliseconds"]) == (
         cts.job.id,
         FABRIKAM,
-        3600,
+        CREATE_SECONDS * 1000,
     )
     assert first["servicePrincipal"] == {"id": cts.sp["id"], "displayName": "Fabrikam"}
     assert first["provisioningStatusInfo"] == {"status": "success", "errorInformation": None}
@@ -104,9 +104,24 @@ def test_incremental_cycles_export_only_changes_and_a_watermark_restart_re_evalu
     execution = cts.job.status["lastSuccessfulExecutionWithExports"]
     assert (execution["countExported"], execution["countEntitled"]) == (3, 20)
     cts.sync.restart_job(cts.sp["id"], cts.job.id, {"resetScope": "Watermark"})
-    cts.advance(20 * INITIAL_MATCH_SECONDS)
+    cts.advance(20 * MATCH_SECONDS + 0.01)
     execution = cts.job.status["lastSuccessfulExecution"]
     assert (execution["countImported"], execution["countExported"], execution["countEntitled"]) == (20, 0, 20)
+
+
+def test_users_entering_scope_cost_a_create_each_whatever_the_cycle(cts: Cts) -> None:
+    """Microsoft gives 0.01 to 0.08 min per object, creating about twice as long as matching: a user that
+    enters scope later is created just as one of the initial cycle is."""
+    assert 0.01 * 60 <= MATCH_SECONDS < CREATE_SECONDS <= 0.08 * 60
+    assert CREATE_SECONDS == 2 * MATCH_SECONDS
+    _synced(cts, "ada")
+    cts.assign(cts.group("newcomers", *(cts.user(f"new{i:02d}") for i in range(30))))
+    began = cts.job.next_start
+    cts.advance(CYCLE_INTERVAL_SECONDS + 30 * CREATE_SECONDS)
+    execution = cts.job.status["lastExecution"]
+    assert (execution["countExported"], execution["timeBegan"]) == (30, iso(began))
+    assert execution["timeEnded"] == iso(began + 30 * CREATE_SECONDS)
+    assert {e["durationInMilliseconds"] for e in cts.events("create")} == {CREATE_SECONDS * 1000}
 
 
 def test_a_long_initial_cycle_spans_clock_ticks(cts: Cts) -> None:
@@ -114,10 +129,10 @@ def test_a_long_initial_cycle_spans_clock_ticks(cts: Cts) -> None:
     cts.start()
     assert len(cts.target.directory.users) == 1  # the first object is processed the moment the cycle starts
     cts.advance(10)
-    assert len(cts.target.directory.users) == 3  # objects at +0 s, +3.6 s and +7.2 s
+    assert len(cts.target.directory.users) == 5  # objects at +0 s, +2.4 s, +4.8 s, +7.2 s and +9.6 s
     status = cts.job.status
     assert status["code"] == "NotRun"
-    assert status["progress"][0]["completedUnits"] == 3 and status["progress"][0]["totalUnits"] == 10
+    assert status["progress"][0]["completedUnits"] == 5 and status["progress"][0]["totalUnits"] == 10
     assert status["lastExecution"]["timeBegan"] == "0001-01-01T00:00:00Z"
     cts.advance(40)
     assert len(cts.target.directory.users) == 10
@@ -267,7 +282,7 @@ def test_create_conflicts_are_escrowed_and_retried() -> None:
     )
     cts.assign(ada)
     cts.start()
-    cts.advance(INITIAL_CREATE_SECONDS)
+    cts.advance(CREATE_SECONDS)
     execution = cts.job.status["lastExecution"]
     assert (execution["state"], execution["countEscrowed"]) == ("EntryLevelErrors", 1)
     [failure] = cts.events("create")
@@ -394,7 +409,7 @@ def test_policy_failures_quarantine_then_recover() -> None:
     assert status["quarantine"]["nextAttempt"] == iso(t0 + 18 * HOUR)  # then 12 h
     assert status["quarantine"]["seriesBegan"] == iso(t0)
     allow_sync(cts.source, cts.target)
-    cts.advance(12 * HOUR + INITIAL_CREATE_SECONDS)
+    cts.advance(12 * HOUR + CREATE_SECONDS)
     assert (status["code"], status["quarantine"], status["countSuccessiveCompleteFailures"]) == (
         "Active",
         None,

@@ -128,8 +128,8 @@ def scope_outcome(
 
 def recorded_metrics() -> Metrics:
     """A Metrics after what a small installation records: two TenantPairs (one with an expired secret),
-    a quarantined SyncScope whose drift was corrected, an AttributeMapping, Graph traffic with a 429 and
-    a transport failure, a cycle's provisioning entries and a fast lane's create."""
+    a quarantined SyncScope whose drift was corrected, one provisioning a bulk change, an AttributeMapping,
+    Graph traffic with a 429 and a transport failure, a cycle's provisioning entries and a fast lane's create."""
     metrics = Metrics(clock=T0.timestamp)
     valid = Condition(conditions.CREDENTIALS_VALID, "True", conditions.AUTHENTICATED, "tokens obtained", 3)
     pair = Outcome(Health.READY, conditions.RECONCILED, "both tenants match the spec", 3, conditions=[valid])
@@ -138,6 +138,9 @@ def recorded_metrics() -> Metrics:
     invalid = Condition(conditions.CREDENTIALS_VALID, "False", expired.reason, expired.message, 1)
     metrics.record_outcome("TenantPair", NAMESPACE, "expired", from_error(expired, 1, conditions=[invalid]), 0.4)
     metrics.record_outcome("SyncScope", NAMESPACE, SCOPE, scope_outcome(drift=("scope: 1 group",), corrected=True), 6.2)
+    onboarding = scope_status(jobCode="Active", quarantine=None, missingUsers=600)
+    onboarding["estimatedCycleCompletion"] = "2025-03-01T10:04:00Z"
+    metrics.record_outcome("SyncScope", NAMESPACE, "onboarding", scope_outcome(onboarding), 5.1)
     missing = PermissionMissing("source", ["Synchronization.ReadWrite.All"])
     metrics.record_outcome("SyncScope", NAMESPACE, "unprivileged", from_error(missing, 2), 0.3)
     mapping = Outcome(Health.READY, conditions.RECONCILED, "applied", 1, status={"appliedTargets": ["jobTitle"]})

@@ -119,6 +119,18 @@ def test_scope_and_synced_users():
     assert value(metrics, "ctsync_orphaned_users", **SCOPE_LABELS) == 1
 
 
+def test_the_estimated_completion_of_a_bulk_cycle_is_a_timestamp_while_status_holds_it():
+    metrics = Metrics()
+    gauge = "ctsync_scope_estimated_cycle_completion_timestamp_seconds"
+    record(metrics, scope_outcome())
+    assert value(metrics, gauge, **SCOPE_LABELS) is None
+    bulk = scope_status(jobCode="Active", quarantine=None, missingUsers=600)
+    record(metrics, scope_outcome({**bulk, "estimatedCycleCompletion": "2025-03-01T10:04:00Z"}))
+    assert value(metrics, gauge, **SCOPE_LABELS) == T0.timestamp() + 64 * 60
+    record(metrics, scope_outcome({**bulk, "missingUsers": 0, "estimatedCycleCompletion": None}))
+    assert f"{gauge}{{" not in exposition_of(metrics)
+
+
 def test_token_errors_count_authentication_failures_by_tenant_role():
     metrics = Metrics()
     record(
