@@ -15,7 +15,7 @@ from kubernetes import client
 from entrasim.seed import load_seed
 from entrasim.server import EntraSim
 from support.cli import cli_env, one_line_error, run_ctsync, write_yaml
-from support.sim import credentials_secrets, sync_scope_body, tenant_pair_body, two_tenant_seed
+from support.sim import CONTOSO, credentials_secrets, sync_scope_body, tenant_pair_body, two_tenant_seed
 
 pytestmark = pytest.mark.e2e
 
@@ -162,3 +162,55 @@ def test_plan_reads_the_credentials_secrets_of_the_namespace(api_client, kube_co
     result = run_ctsync(*plan, env=cli_env(tmp_path))
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stdout.splitlines()[0] == f"TenantPair {namespace}/contoso-to-fabrikam: 5 change(s)"
+
+
+CTS_GROUP = {"displayName": "CTS-Fabrikam", "mailEnabled": False, "mailNickname": "cts", "securityEnabled": True}
+
+
+def test_explain_reads_the_cluster_and_both_tenants(api_client, kube_config, namespace, reported, sim, tmp_path):
+    """The objects and the status the operator wrote come from the cluster, the credentials from its Secrets;
+    both tenants are read now, in dry runs (nothing configured there: the pair's writes are all pending)."""
+    explain = ("explain", f"syncscope/{namespace}/contoso-to-fabrikam", "--kubeconfig", str(kube_config), "-o", "json")
+    unread = run_ctsync(*explain, env=cli_env(tmp_path))
+    assert unread.returncode == 3, unread.stdout + unread.stderr
+    report = json.loads(unread.stdout)
+    assert report["live"] is False and report["pendingChanges"] is None
+    assert f"create the Secret(s) {namespace}/contoso-credentials" in report["liveError"]
+    assert report["syncScope"]["counts"]["syncedUsers"] == 268  # as the operator last reported it
+    assert ("Drifted", "DriftDetected") in {(w["condition"], w["reason"]) for w in report["warnings"]}
+
+    core = client.CoreV1Api(api_client)
+    for name, data in credentials_secrets(sim).items():
+        core.create_namespaced_secret(namespace, {"metadata": {"name": name}, "stringData": data})
+    read = run_ctsync(*explain, env=cli_env(tmp_path))
+    assert read.returncode == 3, read.stdout + read.stderr
+    report = json.loads(read.stdout)
+    assert report["live"] is True and report["pendingChanges"] is None  # the scope could not be planned
+    assert (report["warnings"][0]["reason"], report["warnings"][0]["message"]) == (
+        "DependencyNotReady",
+        "spec.scope.groups[0]: no group named 'CTS-Fabrikam' in the source tenant",
+    )
+
+    sim.call(lambda world: world.tenant(CONTOSO).directory.create_group(CTS_GROUP))
+    read = run_ctsync(*explain, env=cli_env(tmp_path))
+    assert read.returncode == 3, read.stdout + read.stderr
+    report = json.loads(read.stdout)
+    assert report["live"] is True and len(report["pendingChanges"]["target"]) == 3
+    # The status says both were reconciled at this generation: what the tenants lack now is drift.
+    assert [(w["resource"].split()[0], w["reason"]) for w in report["warnings"]] == [
+        ("TenantPair", "DriftDetected"),
+        ("SyncScope", "DriftDetected"),
+    ]
+    assert [r for r in sim.call(lambda world: world.requests.since(0)) if r["method"] != "GET"] == []
+
+    text = run_ctsync(*explain[:-2], env=cli_env(tmp_path)).stdout.splitlines()
+    assert text[0] == f"SyncScope {namespace}/contoso-to-fabrikam: needs attention (2 warning(s))"
+    assert "        target: 3 change(s) pending" in text
+    # What the operator last wrote, under what was read now.
+    assert "        the operator reported Ready True Reconciled: both tenants match the spec" in text
+    assert report["syncScope"]["reported"] == {
+        "status": "True",
+        "reason": "Reconciled",
+        "message": "both tenants match the spec",
+        "current": True,
+    }

@@ -1,4 +1,4 @@
-"""The `ctsync` commands besides `operator`: validate, plan, apply, status and demo.
+"""The `ctsync` commands besides `operator`: validate, plan, apply, status, explain and demo.
 
 Each module's `register(subparsers)` adds its command; `args.run(args, args.command_parser)` runs it and
 returns the exit code. A failure the user can act on is one line on stderr with a hint, never a traceback
@@ -20,6 +20,7 @@ from typing import Final, NoReturn
 EXIT_OK: Final = 0
 EXIT_ERROR: Final = 1  # also for usage errors: argparse's own 2 would read as "changes" from `ctsync plan`
 EXIT_CHANGES: Final = 2  # `ctsync plan`: the tenants differ from the manifests
+EXIT_ATTENTION: Final = 3  # `ctsync explain`: warnings, pending changes or provisioning failures
 EXIT_INTERRUPTED: Final = 130
 
 Subparsers = argparse._SubParsersAction  # argparse has no public name for the object add_subparsers returns

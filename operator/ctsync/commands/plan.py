@@ -173,18 +173,13 @@ def _run(args: argparse.Namespace, *, dry_run: bool) -> list[Result]:
     from ctsync.commands.kube import Cluster
 
     command = "plan" if dry_run else "apply"
-    documents, problems = load(args.paths)
     cluster = None if args.credentials else Cluster(args.kubeconfig, args.context)
     try:
         namespace = args.namespace or (cluster.namespace if cluster else "default")
-        problems += _set_namespace(documents, namespace)
-        resources, found = check(documents, load_schemas(args.crds))
-        problems += found
-        if problems:
-            _report_problems(problems, args.output, command)
+        resources = read_manifests(args, namespace, command)
         if not resources.pairs:
             raise CommandError("no TenantPair in the manifests given", "pass the directory holding the TenantPair")
-        secrets = Secrets(_credentials_file(args.credentials) if args.credentials else None, cluster)
+        secrets = Secrets(credentials_file(args.credentials) if args.credentials else None, cluster)
         results = asyncio.run(_reconcile_all(resources, secrets, cluster, dry_run=dry_run))
     finally:
         if cluster is not None:
@@ -195,6 +190,18 @@ def _run(args: argparse.Namespace, *, dry_run: bool) -> list[Result]:
     else:
         _print_results(results, dry_run)
     return results
+
+
+def read_manifests(args: argparse.Namespace, namespace: str, command: str) -> Resources:
+    """The valid objects of the manifests `args.paths`, in `namespace` unless they name one; any problem
+    is reported (on stdout as JSON with --output json) and ends the command."""
+    documents, problems = load(args.paths)
+    problems += _set_namespace(documents, namespace)
+    resources, found = check(documents, load_schemas(args.crds))
+    problems += found
+    if problems:
+        _report_problems(problems, args.output, command)
+    return resources
 
 
 def _set_namespace(documents: list[Document], namespace: str) -> list[Problem]:
@@ -227,7 +234,7 @@ def _report_problems(problems: list[Problem], output: str, command: str) -> None
     )
 
 
-def _credentials_file(path: str) -> dict[str, dict[str, str]]:
+def credentials_file(path: str) -> dict[str, dict[str, str]]:
     shape = "a YAML map of Secret name -> {key: value}, e.g. 'contoso-credentials: {clientId: ..., clientSecret: ...}'"
     try:
         data = yaml.safe_load(Path(path).read_text())

@@ -50,7 +50,8 @@ class Resources:
     documents: dict[tuple[str, str, str], Document] = field(default_factory=dict)  # (kind, ns, name)
     ignored: int = 0  # objects of other API groups
 
-    def add(self, model: Model, document: Document) -> None:
+    def add(self, model: Model, document: Document | None = None) -> None:
+        """`document`: where the model was read, if from a file."""
         key = (model.namespace, model.name)
         if isinstance(model, TenantPair):
             self.pairs[key] = model
@@ -58,7 +59,8 @@ class Resources:
             self.scopes[key] = model
         else:
             self.mappings[key] = model
-        self.documents[(model.kind, *key)] = document
+        if document is not None:
+            self.documents[(model.kind, *key)] = document
 
     def document(self, model: Model) -> Document:
         return self.documents[(model.kind, model.namespace, model.name)]
