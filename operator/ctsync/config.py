@@ -27,6 +27,7 @@ class Settings:
     health_port: int = 8081
     drift_interval: float = 300.0  # seconds between drift checks of each resource
     audit_interval: float = 900.0  # seconds between scope audits (full reads) of each SyncScope
+    fast_lane_interval: float = 15.0  # seconds between delta rounds of a SyncScope with spec.fastLane
     log_format: LogFormat = "json"
     peering: str | None = None  # a KopfPeering name; None runs standalone
     priority: int = 0  # this replica's peering priority (only with a peering)
@@ -120,6 +121,11 @@ def add_operator_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="how often a SyncScope's users are counted in both tenants, a full read of each (default 900)",
     )
+    parser.add_argument(
+        "--fast-lane-interval",
+        metavar="SECONDS",
+        help="how often a SyncScope with spec.fastLane reads the source's changes (default 15)",
+    )
     parser.add_argument("--log-format", metavar="FORMAT", help="json (default) or text")
     peering = parser.add_mutually_exclusive_group()
     peering.add_argument(
@@ -191,6 +197,7 @@ def resolve(args: argparse.Namespace, env: Mapping[str, str], parser: argparse.A
         health_port=health_port,
         drift_interval=pick("--drift-interval", positive_seconds, Settings.drift_interval),
         audit_interval=pick("--audit-interval", positive_seconds, Settings.audit_interval),
+        fast_lane_interval=pick("--fast-lane-interval", positive_seconds, Settings.fast_lane_interval),
         log_format=pick("--log-format", log_format, Settings.log_format),
         peering=peering,
         priority=priority,
