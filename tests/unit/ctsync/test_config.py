@@ -42,6 +42,7 @@ def test_every_flag_also_comes_from_its_variable() -> None:
         CTSYNC_PRIORITY="7",
         CTSYNC_KUBECONFIG="/etc/ctsync/kubeconfig",
         CTSYNC_CONTEXT="prod",
+        CTSYNC_MAX_CONCURRENT_AUDITS="2",
         CTSYNC_MAX_GRAPH_REQUESTS="64",
         CTSYNC_MAX_GRAPH_REQUESTS_PER_TENANT="4",
     )
@@ -57,6 +58,7 @@ def test_every_flag_also_comes_from_its_variable() -> None:
         priority=7,
         kubeconfig="/etc/ctsync/kubeconfig",
         context="prod",
+        max_concurrent_audits=2,
         max_graph_requests=64,
         max_graph_requests_per_tenant=4,
     )
@@ -116,6 +118,7 @@ def test_all_namespaces_flag_overrides_a_namespace_variable() -> None:
         ((), {"CTSYNC_STANDALONE": "false"}, "CTSYNC_STANDALONE and CTSYNC_PEERING contradict"),
         ((), {"CTSYNC_STANDALONE": "true", "CTSYNC_PEERING": "p"}, "CTSYNC_STANDALONE and CTSYNC_PEERING contradict"),
         (("--max-graph-requests", "0"), {}, "--max-graph-requests: 0 is out of range (1..1024)"),
+        (("--max-concurrent-audits", "65"), {}, "--max-concurrent-audits: 65 is out of range (1..64)"),
         ((), {"CTSYNC_MAX_GRAPH_REQUESTS_PER_TENANT": "2000"}, "CTSYNC_MAX_GRAPH_REQUESTS_PER_TENANT: 2000 is out"),
         (
             ("--max-graph-requests", "4", "--max-graph-requests-per-tenant", "8"),
