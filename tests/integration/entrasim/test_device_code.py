@@ -80,7 +80,7 @@ def test_declined_and_expired_flows_stop_the_poller(sim, control, admin):
     def decline(uri, user_code):
         control.post(f"/device-codes/{user_code}/complete", json={"user": ADMIN, "decline": True})
 
-    with pytest.raises(ClientAuthenticationError, match="authorization_declined|denied"):
+    with pytest.raises(ClientAuthenticationError, match=r"authorization_declined|denied"):
         device_credential(sim, decline).get_token(*SCOPES)
 
     def let_expire(uri, user_code):
