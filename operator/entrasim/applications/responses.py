@@ -244,6 +244,11 @@ def unassign(req: GraphRequest) -> Reply:
     return no_content()
 
 
+def list_sp_assignments(req: GraphRequest) -> Reply:
+    sp = _service_principal(req)
+    return _list(req, _apps(req).assignments_of(sp["id"]), f"servicePrincipals('{sp['id']}')/appRoleAssignments")
+
+
 def list_user_assignments(req: GraphRequest) -> Reply:
     user = req.tenant.directory.get_user(req.params["id"])
     return _list(req, _apps(req).assignments_of(user["id"]), f"users('{user['id']}')/appRoleAssignments")

@@ -62,6 +62,7 @@ ROUTES = [
     route("GET", "/servicePrincipals/{id}/appRoleAssignedTo", r.list_assigned_to, *READ_ASSIGNMENTS),
     route("GET", f"{SP_BY_APP_ID}/appRoleAssignedTo", r.list_assigned_to, *READ_ASSIGNMENTS),
     route("DELETE", "/servicePrincipals/{id}/appRoleAssignedTo/{assignmentId}", r.unassign, *UNASSIGN),
+    route("GET", "/servicePrincipals/{id}/appRoleAssignments", r.list_sp_assignments, *READ_ASSIGNMENTS),
     route("GET", "/users/{id}/appRoleAssignments", r.list_user_assignments, *_USER_READ),
     route("GET", "/groups/{id}/appRoleAssignments", r.list_group_assignments, *_GROUP_READ),
 ]
