@@ -205,3 +205,14 @@ def _current(credentials: Any, renew_before: str | None) -> bool:
         c.get("displayName") == CREDENTIAL_NAME and (renew_before is None or str(c.get("endDateTime")) > renew_before)
         for c in credentials or []
     )
+
+
+def expiring_credentials(app: Mapping[str, Any], warn_before: str) -> list[str]:
+    """The app's secrets and certificates that end before `warn_before` (ISO 8601, UTC), described."""
+    kinds = (("passwordCredentials", "client secret"), ("keyCredentials", "certificate"))
+    return [
+        f"{label} {c.get('displayName') or c.get('keyId')} ends {c['endDateTime']}"
+        for key, label in kinds
+        for c in app.get(key) or []
+        if c.get("endDateTime") and str(c["endDateTime"]) < warn_before
+    ]

@@ -18,7 +18,7 @@ from ctsync.commands import bootstrap as command
 from ctsync.graph.credentials import make_credential
 from ctsync.graph.endpoints import endpoints_for
 from ctsync.reconcile.permissions import least_privilege
-from support.sim import CONTOSO, GRAPH_SCOPE, ca_context
+from support.sim import CONTOSO, FABRIKAM, GRAPH_SCOPE, ca_context, tenant_pair_body
 
 ISSUER = "https://oidc.example.test/cluster-1"
 SUBJECT = "system:serviceaccount:ctsync-system:ctsync"
@@ -28,10 +28,10 @@ SUBJECT = "system:serviceaccount:ctsync-system:ctsync"
 def sign_in_as(sim, monkeypatch):
     """sign_in_as(upn, *roles): the user, with those directory roles, completes every device code prompt."""
 
-    def use(upn: str, *roles: str) -> None:
+    def use(upn: str, *roles: str, tenant_key: str = "contoso") -> None:
         from support.sim import add_user_with_roles
 
-        add_user_with_roles(sim, "contoso", upn, roles)
+        add_user_with_roles(sim, tenant_key, upn, roles)
 
         def complete(uri: str, user_code: str, expires_on: object) -> None:
             with httpx.Client(verify=ca_context(sim)) as http:
@@ -43,12 +43,12 @@ def sign_in_as(sim, monkeypatch):
     return use
 
 
-def bootstrap(sim, capsys, *args: str) -> tuple[int, list[dict], str]:
+def bootstrap(sim, capsys, *args: str, tenant: str = CONTOSO) -> tuple[int, list[dict], str]:
     code = cli.main(
         [
             "bootstrap",
             "--tenant",
-            CONTOSO,
+            tenant,
             "--cloud",
             "Custom",
             "--authority-host",
@@ -158,3 +158,25 @@ def test_an_interrupted_bootstrap_completes_on_rerun_without_duplicates(sim, cap
     assert token_roles(sim, docs[0]["stringData"]) == sorted(least_privilege("source"))
     assert len(sim.call(lambda w: w.tenant(CONTOSO).applications.list_applications())) == 1
     assert len(sim.call(lambda w: w.tenant(CONTOSO).applications.list_service_principals())) == 1
+
+
+def test_explain_warns_of_a_secret_ending_within_30_days(sim, capsys, sign_in_as, tmp_path):
+    credentials = {"entrasim-ca": {"ca.crt": sim.ca_path.read_text()}}
+    for tenant, key, days in ((CONTOSO, "contoso", "20"), (FABRIKAM, "fabrikam", "180")):
+        sign_in_as(f"admin@{key}.onmicrosoft.com", "Global Administrator", tenant_key=key)
+        code, docs, err = bootstrap(
+            sim, capsys, "--role", "both", "--credential", "secret", "--secret-days", days, tenant=tenant
+        )
+        assert code == 0, err
+        credentials[f"{key}-credentials"] = docs[0]["stringData"]
+    pair = tenant_pair_body(sim)
+    pair["metadata"] = {"name": pair["metadata"]["name"]}
+    (tmp_path / "pair.yaml").write_text(yaml.safe_dump(pair))
+    (tmp_path / "credentials.yaml").write_text(yaml.safe_dump(credentials))
+    args = ["tenantpair/contoso-to-fabrikam", str(tmp_path / "pair.yaml")]
+    code = cli.main(["explain", *args, "--credentials", str(tmp_path / "credentials.yaml"), "--namespace", "tenants"])
+    out, err = capsys.readouterr()
+    assert code == 3, out + err
+    (warning,) = [line for line in out.splitlines() if line.startswith("  ! ") and "CredentialExpiring" in line]
+    assert "the source tenant's app" in warning and "client secret ctsync ends" in warning
+    assert "ctsync bootstrap" in out.splitlines()[out.splitlines().index(warning) + 1]
