@@ -101,7 +101,10 @@ def run(args: argparse.Namespace, prompt: Prompt | None = None) -> int:
     endpoints = _endpoints(args)
     now = datetime.now(UTC)
     desired, key_pem, cert_pem = _desired(args, permissions, now)
-    client = delegated_client(roles[0], args.tenant, endpoints, prompt or _show_prompt, ca_file=args.ca_file)
+    known_cloud = args.cloud != "Custom"
+    client = delegated_client(
+        roles[0], args.tenant, endpoints, prompt or _show_prompt, known_cloud=known_cloud, ca_file=args.ca_file
+    )
     outcome = asyncio.run(_bootstrap(client, desired, args.dry_run))
     if args.dry_run:
         return EXIT_OK

@@ -41,7 +41,13 @@ class _DeviceCodeSession(AsyncTokenCredential):
 
 
 def delegated_client(
-    role: TenantRole, tenant_id: str, endpoints: CloudEndpoints, prompt: Prompt, *, ca_file: str | None = None
+    role: TenantRole,
+    tenant_id: str,
+    endpoints: CloudEndpoints,
+    prompt: Prompt,
+    *,
+    known_cloud: bool = True,
+    ca_file: str | None = None,
 ) -> GraphClient:
     graph_resource = endpoints.scope.removesuffix(".default")
     device = DeviceCodeCredential(
@@ -49,7 +55,8 @@ def delegated_client(
         tenant_id=tenant_id,
         authority=endpoints.authority_host,
         connection_verify=ca_file or True,
-        disable_instance_discovery=ca_file is not None,  # a Custom cloud (an emulator) is not in Microsoft's list
+        # a Custom cloud (an emulator, a proxy) is not in Microsoft's list of login hosts
+        disable_instance_discovery=not known_cloud,
         prompt_callback=prompt,
         timeout=900,
     )

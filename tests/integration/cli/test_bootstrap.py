@@ -180,3 +180,17 @@ def test_explain_warns_of_a_secret_ending_within_30_days(sim, capsys, sign_in_as
     (warning,) = [line for line in out.splitlines() if line.startswith("  ! ") and "CredentialExpiring" in line]
     assert "the source tenant's app" in warning and "client secret ctsync ends" in warning
     assert "ctsync bootstrap" in out.splitlines()[out.splitlines().index(warning) + 1]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--credential", "workload-identity"], "--credential workload-identity needs --issuer"),
+        (["--cloud", "Custom"], "--cloud Custom needs --authority-host and --graph-endpoint"),
+        (["--secret-days", "0"], "--secret-days must be 1 to 730"),
+    ],
+)
+def test_bad_flags_are_one_line_before_any_sign_in(capsys, args, message):
+    code = cli.main(["bootstrap", "--tenant", CONTOSO, "--role", "source", *args])
+    err = capsys.readouterr().err
+    assert code == 1 and message in err and len(err.strip().splitlines()) == 1
