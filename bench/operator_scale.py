@@ -31,6 +31,7 @@ from processes import (
     Usage,
     audited,
     cpu_seconds,
+    cr_bodies,
     envtest_assets,
     ready,
     until,
@@ -100,50 +101,9 @@ def seed_document(sizes: list[int]) -> dict[str, Any]:
 
 def resource_bodies(emulator: Emulator, n: int) -> list[dict[str, Any]]:
     """TenantPair, SyncScope and AttributeMapping from the hub to target n."""
-
-    def side(label: str) -> dict[str, Any]:
-        return {
-            "tenantId": tenant_id(label),
-            "credentialsRef": {"name": "credentials"},
-            "cloud": "Custom",
-            "endpoints": {
-                "authorityHost": emulator.base_url,
-                "graphEndpoint": emulator.base_url,
-                "caSecretRef": {"name": "entrasim-ca", "key": "ca.crt"},
-            },
-        }
-
-    name = f"hub-to-target-{n:03d}"
-    return [
-        {
-            "apiVersion": "ctsync.io/v1alpha1",
-            "kind": "TenantPair",
-            "metadata": {"name": name},
-            "spec": {"source": side("hub"), "target": side(f"target{n}"), "trust": {"mfa": True}},
-        },
-        {
-            "apiVersion": "ctsync.io/v1alpha1",
-            "kind": "SyncScope",
-            "metadata": {"name": name},
-            "spec": {
-                "tenantPairRef": {"name": name},
-                "configurationName": f"Hub to target {n:03d}",
-                "scope": {"groups": [{"displayName": f"CTS-Target-{n:03d}"}]},
-            },
-        },
-        {
-            "apiVersion": "ctsync.io/v1alpha1",
-            "kind": "AttributeMapping",
-            "metadata": {"name": name},
-            "spec": {
-                "syncScopeRef": {"name": name},
-                "mappings": [
-                    {"target": "jobTitle", "source": "[jobTitle]"},
-                    {"target": "department", "source": "[department]"},
-                ],
-            },
-        },
-    ]
+    return cr_bodies(
+        emulator, f"hub-to-target-{n:03d}", tenant_id("hub"), tenant_id(f"target{n}"), f"CTS-Target-{n:03d}"
+    )
 
 
 @dataclass

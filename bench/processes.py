@@ -38,6 +38,7 @@ class Emulator:
     """`entrasim serve` as its own process, with the given options (a profile, a time scale...)."""
 
     def __init__(self, workdir: Path, *options: str) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
             [str(BIN / "entrasim"), "serve", "--state-dir", str(workdir / "entrasim"), "--port", "0", *options],
             stdout=subprocess.PIPE,
@@ -151,6 +152,38 @@ class Cluster:
             return sum(1 for item in self.items(plural) if done(item))
         except ApiException:
             return 0
+
+
+def cr_bodies(
+    emulator: Emulator, name: str, source_tenant: str, target_tenant: str, group: str
+) -> list[dict[str, Any]]:
+    """TenantPair, SyncScope and AttributeMapping `name` from one tenant of the emulator to another, the
+    scope being one group; credentials in the Secrets `credentials` and `entrasim-ca` (see Cluster.create)."""
+
+    def side(tenant_id: str) -> dict[str, Any]:
+        return {
+            "tenantId": tenant_id,
+            "credentialsRef": {"name": "credentials"},
+            "cloud": "Custom",
+            "endpoints": {
+                "authorityHost": emulator.base_url,
+                "graphEndpoint": emulator.base_url,
+                "caSecretRef": {"name": "entrasim-ca", "key": "ca.crt"},
+            },
+        }
+
+    def resource(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
+        return {"apiVersion": f"{GROUP}/{VERSION}", "kind": kind, "metadata": {"name": name}, "spec": spec}
+
+    mappings = [{"target": "jobTitle", "source": "[jobTitle]"}, {"target": "department", "source": "[department]"}]
+    return [
+        resource("TenantPair", {"source": side(source_tenant), "target": side(target_tenant), "trust": {"mfa": True}}),
+        resource(
+            "SyncScope",
+            {"tenantPairRef": {"name": name}, "configurationName": name, "scope": {"groups": [{"displayName": group}]}},
+        ),
+        resource("AttributeMapping", {"syncScopeRef": {"name": name}, "mappings": mappings}),
+    ]
 
 
 def ready(item: dict[str, Any]) -> bool:
