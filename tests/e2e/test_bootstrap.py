@@ -4,6 +4,7 @@ process on the e2e API server) signs in with nothing but what bootstrap printed.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,18 +70,38 @@ def operator(kube_config: Path, namespace: str, tmp_path: Path, federated_token:
     process.stop()
 
 
+CREDENTIAL_FLAGS = {
+    "workload-identity": ("--credential", "workload-identity", "--issuer", ISSUER, "--subject", SUBJECT),
+    "certificate": ("--credential", "certificate"),
+    "secret": ("--credential", "secret"),
+}
+SECRET_KEYS = {"workload-identity": set(), "certificate": {"tls.key"}, "secret": {"clientSecret"}}
+
+
+@pytest.mark.parametrize(
+    ("source_kind", "target_kind"),
+    [("workload-identity", "certificate"), ("secret", "secret")],
+    ids=["workload-identity+certificate", "secret+secret"],
+)
 def test_bootstrapped_credentials_bring_a_tenant_pair_to_ready(
-    entrasim: Sim, api_client: client.ApiClient, namespace: str, operator: OperatorProcess, capsys, monkeypatch
+    entrasim: Sim,
+    api_client: client.ApiClient,
+    namespace: str,
+    operator: OperatorProcess,
+    capsys,
+    monkeypatch,
+    source_kind: str,
+    target_kind: str,
 ) -> None:
     add_admin(entrasim, "contoso", CONTOSO)
     add_admin(entrasim, "fabrikam", FABRIKAM)
     source = bootstrap(
         entrasim, CONTOSO, "source", "contoso-credentials", capsys, monkeypatch,
-        "--credential", "workload-identity", "--issuer", ISSUER, "--subject", SUBJECT, "--app-name", "ctsync-e2e",
+        *CREDENTIAL_FLAGS[source_kind], "--app-name", "ctsync-e2e",
     )  # fmt: skip
     target = bootstrap(
         entrasim, FABRIKAM, "target", "fabrikam-credentials", capsys, monkeypatch,
-        "--credential", "certificate", "--app-name", "ctsync-e2e",
+        *CREDENTIAL_FLAGS[target_kind], "--app-name", "ctsync-e2e",
     )  # fmt: skip
     kube = Kube(api_client, namespace)
     ca = client.V1Secret(
@@ -92,15 +113,17 @@ def test_bootstrapped_credentials_bring_a_tenant_pair_to_ready(
             metadata=client.V1ObjectMeta(name=doc["metadata"]["name"]), string_data=doc["stringData"]
         )
         kube.core.create_namespaced_secret(namespace, secret)
-    assert set(source[0]["stringData"]) == {"clientId"} and "tls.key" in target[0]["stringData"]
+    for doc, kind in ((source[0], source_kind), (target[0], target_kind)):
+        assert SECRET_KEYS[kind] <= set(doc["stringData"]) and "clientId" in doc["stringData"]
     operator.start()
     kube.create(tenant_pair(entrasim))
     pair = kube.wait_ready("tenantpairs", "contoso-to-fabrikam", timeout=90)
     conditions = {c["type"]: c["status"] for c in pair["status"]["conditions"]}
     assert conditions["Ready"] == conditions["CredentialsValid"] == "True"
     # the operator signed in as the bootstrapped apps, not the emulator's preseeded one
-    with httpx.Client(verify=str(entrasim.ca_path)) as http:
+    with httpx.Client(verify=ssl.create_default_context(cafile=str(entrasim.ca_path))) as http:
         requests = http.get(f"{entrasim.base_url}/_entrasim/requests").json()["requests"]
     writers = {r["app_id"] for r in requests if r["method"] == "PATCH" and "crossTenantAccessPolicy" in r["path"]}
     assert writers == {source[0]["stringData"]["clientId"], target[0]["stringData"]["clientId"]}
-    assert target[0]["stringData"]["tls.key"] not in operator.log()
+    for doc, kind in ((source[0], source_kind), (target[0], target_kind)):
+        assert all(doc["stringData"][key] not in operator.log() for key in SECRET_KEYS[kind])
