@@ -18,7 +18,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from ctsync.config import Settings, add_operator_arguments, resolve
-from e2e.helm_support import CHART, ROOT, TESTDATA, args, container, establish, render
+from e2e.helm_support import CHART, ROOT, TESTDATA, args, container, deployments, establish, render
 
 pytestmark = pytest.mark.e2e
 
@@ -105,7 +105,6 @@ BAD_VALUES = [
         ["--set", "watch.allNamespaces=true", "--set", "watch.namespaces={team-a}"],
         "'/watch/namespaces': maxItems",
     ),
-    BadValues("standby-without-peering", ["--set", "peering.standby.enabled=true"], "'/peering/enabled'"),
     BadValues(
         "standby-priority-not-lower",
         [
@@ -142,7 +141,8 @@ def test_bad_values_fail_naming_the_key(helm: Callable[..., subprocess.Completed
 @pytest.mark.parametrize(
     ("values", "expected"),
     [
-        ([], [Settings(namespaces=("ops",))]),
+        ([], [Settings(namespaces=("ops",), peering="ctsync", priority=p) for p in (100, 50)]),
+        (["--set", "peering.enabled=false"], [Settings(namespaces=("ops",))]),
         (
             ["-f", ALL_ENABLED],
             [
@@ -159,10 +159,13 @@ def test_bad_values_fail_naming_the_key(helm: Callable[..., subprocess.Completed
         ),
         (
             ["--set", "watch.allNamespaces=true,metrics.port=9090,healthPort=9091,driftInterval=60"],
-            [Settings(metrics_port=9090, health_port=9091, drift_interval=60)],
+            [
+                Settings(metrics_port=9090, health_port=9091, drift_interval=60, peering="ctsync", priority=p)
+                for p in (100, 50)
+            ],
         ),
     ],
-    ids=["defaults", "all-enabled", "all-namespaces"],
+    ids=["defaults", "standalone", "all-enabled", "all-namespaces"],
 )
 def test_operator_parses_the_rendered_args(
     helm: Callable[..., subprocess.CompletedProcess[str]], values: list[str | Path], expected: list[Settings]
@@ -197,8 +200,8 @@ def test_image_defaults_to_the_app_version(helm: Callable[..., subprocess.Comple
     # A release publishes image <repository>:<appVersion> with the chart (tests/unit/release/test_release.py).
     app_version = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
     repository = yaml.safe_load((CHART / "values.yaml").read_text())["image"]["repository"]
-    (deployment,) = [o for o in render(helm, "ctsync", CHART) if o["kind"] == "Deployment"]
-    assert container(deployment)["image"] == f"{repository}:{app_version}"
+    for deployment in deployments(render(helm, "ctsync", CHART)).values():
+        assert container(deployment)["image"] == f"{repository}:{app_version}"
 
 
 def test_released_chart_runs_the_released_image(
@@ -215,7 +218,7 @@ def test_released_chart_runs_the_released_image(
     assert shown.returncode == 0, shown.stderr
     chart = yaml.safe_load(shown.stdout)
     assert package.name == f"ctsync-{chart['version']}.tgz" and chart["appVersion"] == chart["version"]
-    (deployment,) = [o for o in render(helm, "ctsync", package) if o["kind"] == "Deployment"]
+    deployment = deployments(render(helm, "ctsync", package))["operator"]
     assert container(deployment)["image"] == f"registry.example.org/platform/ctsync:{chart['version']}"
 
 
@@ -271,6 +274,10 @@ def can(api: client.ApiClient, user: str, verb: str, resource: str, namespace: s
     return bool(review.status and review.status.allowed)
 
 
+def pod_labels(deployment: dict[str, Any]) -> dict[str, str]:
+    return dict(deployment["spec"]["template"]["metadata"]["labels"])
+
+
 def kinds(objects: list[dict[str, Any]]) -> set[str]:
     return {o["kind"] for o in objects}
 
@@ -290,13 +297,26 @@ def test_defaults_apply(
     namespace: str,
 ) -> None:
     objects = render(helm, "ctsync", CHART, "--namespace", namespace, "--include-crds")
-    assert kinds(objects) == BASE_KINDS | {"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"}
+    expected = BASE_KINDS | {"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"}
+    assert kinds(objects) == expected | {"KopfPeering", "PodDisruptionBudget"}
     apply(objects)
 
-    (deployment,) = [o for o in objects if o["kind"] == "Deployment"]
-    assert deployment["spec"]["replicas"] == 1
-    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
-    assert args(deployment) == [
+    # Two replicas, one active: a Deployment each (their own priority), one budget over both pods.
+    found = deployments(objects)
+    assert set(found) == {"operator", "standby"}
+    for deployment in found.values():
+        assert deployment["spec"]["replicas"] == 1
+        assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+        anti = deployment["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+        (term,) = anti["preferredDuringSchedulingIgnoredDuringExecution"]
+        assert term["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+        assert term["podAffinityTerm"]["labelSelector"]["matchLabels"].items() <= pod_labels(deployment).items()
+    (budget,) = [o for o in objects if o["kind"] == "PodDisruptionBudget"]
+    assert budget["spec"]["maxUnavailable"] == 1
+    for deployment in found.values():
+        assert budget["spec"]["selector"]["matchLabels"].items() <= pod_labels(deployment).items()
+    assert args(found["standby"])[-2:] == ["--peering=ctsync", "--priority=50"]
+    assert args(found["operator"]) == [
         "operator",
         f"--namespace={namespace}",
         "--metrics-port=8080",
@@ -306,8 +326,12 @@ def test_defaults_apply(
         "--max-graph-requests=32",
         "--max-graph-requests-per-tenant=8",
         "--log-format=json",
-        "--standalone",
+        "--peering=ctsync",
+        "--priority=100",
     ]
+    client.CustomObjectsApi(api_client).get_namespaced_custom_object(
+        "kopf.dev", "v1", namespace, "kopfpeerings", "ctsync"
+    )
     user = f"system:serviceaccount:{namespace}:ctsync"
     assert can(api_client, user, "get", "secrets", namespace)
     assert not can(api_client, user, "list", "secrets", namespace)  # read by name only
@@ -315,6 +339,24 @@ def test_defaults_apply(
     assert can(api_client, user, "create", "events", namespace)
     assert can(api_client, user, "watch", "apiextensions.k8s.io/customresourcedefinitions")
     assert not can(api_client, user, "get", "secrets", "default")
+    assert can(api_client, user, "patch", "kopf.dev/kopfpeerings", namespace)
+
+
+def test_standalone_applies_one_replica(
+    helm: Callable[..., subprocess.CompletedProcess[str]],
+    api_client: client.ApiClient,
+    apply: Callable[[list[dict[str, Any]]], None],
+    namespace: str,
+) -> None:
+    objects = render(
+        helm, "ctsync", CHART, "--namespace", namespace, "--include-crds", "--set", "peering.enabled=false"
+    )
+    assert "KopfPeering" not in kinds(objects)
+    apply(objects)
+    (deployment,) = deployments(objects).values()
+    assert args(deployment)[-1] == "--standalone"
+    assert "affinity" not in deployment["spec"]["template"]["spec"]
+    user = f"system:serviceaccount:{namespace}:ctsync"
     assert not can(api_client, user, "patch", "kopf.dev/kopfpeerings", namespace)
 
 
@@ -331,7 +373,9 @@ def test_all_enabled_applies(
         "--set-json", f"watch.namespaces={json.dumps(watched)}",
     )  # fmt: skip
     expected = BASE_KINDS | {"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"}
-    expected |= {"KopfPeering", "ServiceMonitor"} | {kind for kind, present in FILE_KINDS.items() if present}
+    expected |= {"KopfPeering", "PodDisruptionBudget", "ServiceMonitor"} | {
+        kind for kind, present in FILE_KINDS.items() if present
+    }
     assert kinds(objects) == expected
     apply(objects)
 
@@ -376,7 +420,7 @@ def test_all_namespaces_applies(
 
     custom = client.CustomObjectsApi(api_client)
     custom.get_cluster_custom_object("kopf.dev", "v1", "clusterkopfpeerings", peering)
-    (deployment,) = [o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "ctsync"]
+    deployment = deployments(objects)["operator"]
     assert "--all-namespaces" in args(deployment)
     user = f"system:serviceaccount:{namespace}:ctsync-operator"
     assert can(api_client, user, "get", "secrets", "any-namespace")
