@@ -15,5 +15,5 @@ def build_registry(config: Settings) -> kopf.OperatorRegistry:
     indexes.register(registry)
     tenantpair.register(registry, config)
     syncscope.register(registry, config)
-    attributemapping.register(registry)
+    attributemapping.register(registry, config)
     return registry
