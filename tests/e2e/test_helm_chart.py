@@ -17,7 +17,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from ctsync.config import Settings, add_operator_arguments, resolve
+from ctsync.config import Settings, Shard, add_operator_arguments, resolve
 from e2e.helm_support import CHART, ROOT, TESTDATA, args, container, deployments, establish, render
 
 pytestmark = pytest.mark.e2e
@@ -120,6 +120,8 @@ BAD_VALUES = [
         "metrics.port and healthPort are both 8080",
         lint_fails=False,
     ),
+    BadValues("no-shards", ["--set", "shards=0"], "'/shards': minimum"),
+    BadValues("too-many-shards", ["--set", "shards=17"], "'/shards': maximum"),
     BadValues("bad-pull-policy", ["--set", "image.pullPolicy=Sometimes"], "'/image/pullPolicy'"),
     BadValues("bad-duration", ["--set", "metrics.serviceMonitor.interval=30"], "'/metrics/serviceMonitor/interval'"),
     BadValues("bad-client-id", ["--set", "workloadIdentity.clientId=my-app"], "'/workloadIdentity/clientId'"),
@@ -164,8 +166,16 @@ def test_bad_values_fail_naming_the_key(helm: Callable[..., subprocess.Completed
                 for p in (100, 50)
             ],
         ),
+        (
+            ["--set", "shards=2"],
+            [
+                Settings(namespaces=("ops",), peering=f"ctsync-shard-{i}", priority=p, shard=Shard(i, 2))
+                for i in (0, 1)
+                for p in (100, 50)  # each shard's active operator, then its standby
+            ],
+        ),
     ],
-    ids=["defaults", "standalone", "all-enabled", "all-namespaces"],
+    ids=["defaults", "standalone", "all-enabled", "all-namespaces", "shards"],
 )
 def test_operator_parses_the_rendered_args(
     helm: Callable[..., subprocess.CompletedProcess[str]], values: list[str | Path], expected: list[Settings]
@@ -340,6 +350,28 @@ def test_defaults_apply(
     assert can(api_client, user, "watch", "apiextensions.k8s.io/customresourcedefinitions")
     assert not can(api_client, user, "get", "secrets", "default")
     assert can(api_client, user, "patch", "kopf.dev/kopfpeerings", namespace)
+
+
+def test_shards_apply_an_active_replica_and_a_standby_per_shard(
+    helm: Callable[..., subprocess.CompletedProcess[str]],
+    api_client: client.ApiClient,
+    apply: Callable[[list[dict[str, Any]]], None],
+    namespace: str,
+) -> None:
+    objects = render(helm, "ctsync", CHART, "--namespace", namespace, "--include-crds", "--set", "shards=3")
+    apply(objects)
+    found = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}
+    assert sorted(found) == sorted(f"ctsync-shard-{i}{s}" for i in range(3) for s in ("", "-standby"))
+    for i in range(3):
+        for name in (f"ctsync-shard-{i}", f"ctsync-shard-{i}-standby"):
+            assert f"--peering=ctsync-shard-{i}" in args(found[name])
+            assert args(found[name])[-1] == f"--shard={i}/3"
+            assert pod_labels(found[name])["ctsync.io/shard"] == str(i)
+    # A shard's standby waits for its own active replica only: one peering object per shard.
+    peerings = client.CustomObjectsApi(api_client).list_namespaced_custom_object(
+        "kopf.dev", "v1", namespace, "kopfpeerings"
+    )
+    assert sorted(p["metadata"]["name"] for p in peerings["items"]) == [f"ctsync-shard-{i}" for i in range(3)]
 
 
 def test_standalone_applies_one_replica(
