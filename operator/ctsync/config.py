@@ -13,6 +13,7 @@ from typing import Final, Literal, TypeVar, cast
 ENV_PREFIX: Final = "CTSYNC_"
 DEFAULT_MAX_REQUESTS: Final = 32
 DEFAULT_MAX_REQUESTS_PER_TENANT: Final = 8
+MAX_CONCURRENT_AUDITS: Final = 64
 MAX_REQUEST_LIMIT: Final = 1024  # a sanity bound, far above what Graph lets one app send a tenant
 LOG_FORMATS: Final = ("json", "text")
 MAX_SHARDS: Final = 16
@@ -39,6 +40,7 @@ class Settings:
     health_port: int = 8081
     drift_interval: float = 300.0  # seconds between drift checks of each resource
     audit_interval: float = 900.0  # seconds between scope audits (full reads) of each SyncScope
+    fast_lane_interval: float = 15.0  # seconds between delta rounds of a SyncScope with spec.fastLane
     log_format: LogFormat = "json"
     peering: str | None = None  # a KopfPeering name; None runs standalone
     priority: int = 0  # this replica's peering priority (only with a peering)
@@ -47,6 +49,7 @@ class Settings:
     context: str | None = None
     max_graph_requests: int = DEFAULT_MAX_REQUESTS  # in flight, all tenants together
     max_graph_requests_per_tenant: int = DEFAULT_MAX_REQUESTS_PER_TENANT
+    max_concurrent_audits: int = 4  # scope audits at once: each holds its whole scope in memory
     shard: Shard | None = None  # handle only the TenantPairs (and theirs) in this slot; None handles all
 
     @property
@@ -94,11 +97,16 @@ def positive_seconds(text: str) -> float:
     return value
 
 
-def request_limit(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= MAX_REQUEST_LIMIT:
-        raise ValueError(f"{value} is out of range (1..{MAX_REQUEST_LIMIT})")
-    return value
+def count_up_to(upper: int) -> Callable[[str], int]:
+    """A converter of a whole number from 1 to `upper`."""
+
+    def convert(text: str) -> int:
+        value = int(text)
+        if not 1 <= value <= upper:
+            raise ValueError(f"{value} is out of range (1..{upper})")
+        return value
+
+    return convert
 
 
 def log_format(text: str) -> LogFormat:
@@ -146,6 +154,11 @@ def add_operator_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="how often a SyncScope's users are counted in both tenants, a full read of each (default 900)",
     )
+    parser.add_argument(
+        "--fast-lane-interval",
+        metavar="SECONDS",
+        help="how often a SyncScope with spec.fastLane reads the source's changes (default 15)",
+    )
     parser.add_argument("--log-format", metavar="FORMAT", help="json (default) or text")
     peering = parser.add_mutually_exclusive_group()
     peering.add_argument(
@@ -163,6 +176,11 @@ def add_operator_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="INDEX/COUNT",
         help=f"handle only the TenantPairs, with their SyncScopes and AttributeMappings, whose namespace/name "
         f"hash falls in slot INDEX of COUNT (1..{MAX_SHARDS}); one replica per slot (default: all)",
+    )
+    parser.add_argument(
+        "--max-concurrent-audits",
+        metavar="N",
+        help="scope audits running at once, each holding its scope in memory (default 4, 1..64)",
     )
     parser.add_argument(
         "--max-graph-requests",
@@ -211,8 +229,10 @@ def resolve(args: argparse.Namespace, env: Mapping[str, str], parser: argparse.A
         parser.error("--priority (CTSYNC_PRIORITY) only applies with --peering (CTSYNC_PEERING)")
     metrics_port = pick("--metrics-port", port, Settings.metrics_port)
     health_port = pick("--health-port", port, Settings.health_port)
-    max_requests = pick("--max-graph-requests", request_limit, Settings.max_graph_requests)
-    per_tenant = pick("--max-graph-requests-per-tenant", request_limit, Settings.max_graph_requests_per_tenant)
+    max_requests = pick("--max-graph-requests", count_up_to(MAX_REQUEST_LIMIT), Settings.max_graph_requests)
+    per_tenant = pick(
+        "--max-graph-requests-per-tenant", count_up_to(MAX_REQUEST_LIMIT), Settings.max_graph_requests_per_tenant
+    )
     if per_tenant > max_requests:
         parser.error(f"--max-graph-requests-per-tenant ({per_tenant}) exceeds --max-graph-requests ({max_requests})")
     if metrics_port == health_port:
@@ -223,11 +243,15 @@ def resolve(args: argparse.Namespace, env: Mapping[str, str], parser: argparse.A
         health_port=health_port,
         drift_interval=pick("--drift-interval", positive_seconds, Settings.drift_interval),
         audit_interval=pick("--audit-interval", positive_seconds, Settings.audit_interval),
+        fast_lane_interval=pick("--fast-lane-interval", positive_seconds, Settings.fast_lane_interval),
         log_format=pick("--log-format", log_format, Settings.log_format),
         peering=peering,
         priority=priority,
         kubeconfig=pick("--kubeconfig", str, None),
         context=pick("--context", str, None),
+        max_concurrent_audits=pick(
+            "--max-concurrent-audits", count_up_to(MAX_CONCURRENT_AUDITS), Settings.max_concurrent_audits
+        ),
         max_graph_requests=max_requests,
         max_graph_requests_per_tenant=per_tenant,
         shard=pick("--shard", parse_shard, None),

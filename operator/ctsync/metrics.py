@@ -50,8 +50,11 @@ RECONCILE_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 GRAPH_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 # The two provisioning histograms are per SyncScope, so each bucket costs one series per scope: few buckets.
 EVENT_BUCKETS = (0.25, 0.5, 1, 2.5, 5, 10)
-# Cycles start 40 minutes apart (2400 s, two cycles 4800 s) and initial cycles of large scopes take hours.
-LATENCY_BUCKETS = (300, 1200, 2400, 4800, 14400)
+# The fast lane takes seconds to a minute; cycles start 40 minutes apart (2400 s, two cycles 4800 s) and
+# initial cycles of large scopes take hours.
+LATENCY_BUCKETS = (10, 60, 300, 1200, 2400, 4800, 14400)
+# provisionOnDemand's outcomes that changed the target, as the action the provisioning log would name.
+ON_DEMAND_ACTIONS = {"created": "create", "updated": "update"}
 # The actions that change the target, whose latency is timed; the others (stageddelete, other) leave it as is.
 CHANGE_ACTIONS = frozenset({"create", "update", "disable", "delete"})
 
@@ -67,6 +70,7 @@ class LatencyReference:
         self.members: frozenset[str] | None = None  # in scope at the last scope audit; None before the first
         self.entered: dict[str, float] = {}  # user id -> when first seen in scope, oldest first
         self.cycle_starts: dict[str, float] = {}  # cycle id -> earliest activityDateTime read
+        self.on_demand: dict[str, float] = {}  # change ids the fast lane timed -> when
 
     def saw_members(self, user_ids: frozenset[str], now: float) -> None:
         # Users present at the first audit entered scope at an unknown time: only later arrivals count.
@@ -85,6 +89,8 @@ class LatencyReference:
         _trim(self.cycle_starts, MAX_CYCLES)
         if entry.status != "success" or entry.action not in CHANGE_ACTIONS:
             return None
+        if self.on_demand.pop(entry.change_id, None) is not None:
+            return None  # provisioned on demand: timed on the fast lane's path already
         entered = self.entered.pop(entry.source_user_id, None) if entry.action == "create" else None
         # Seen only after the service had acted: the sighting says nothing about when the user arrived.
         since = entered if entered is not None and entered <= at else start
@@ -194,15 +200,20 @@ class Metrics:
             buckets=EVENT_BUCKETS,
         )
         self._change_latency = histogram(
-            "ctsync_change_to_target_latency_seconds",
-            "From a change becoming visible in the source to the provisioning event that made it in the target.",
-            [*scope, "action"],
+            "ctsync_change_to_target_seconds",
+            "From a change becoming visible in the source to the target updated, by path (fast_lane, cycle).",
+            [*scope, "path", "action"],
             buckets=LATENCY_BUCKETS,
         )
         self._target_guest_changes = counter(
             "ctsync_target_guest_changes",
             "Users the sync service created, updated or deleted in the target, from the target's directory audit log.",
             [*scope, "operation"],
+        )
+        self._fast_lane_requests = counter(
+            "ctsync_fast_lane_requests",
+            "provisionOnDemand requests of the fast lane by outcome: created, updated, skipped, failed.",
+            [*scope, "outcome"],
         )
         self._scope_users = gauge("ctsync_scope_users", "Users in scope in the source tenant.", scope)
         self._synced_users = gauge(
@@ -300,7 +311,20 @@ class Metrics:
             self._child(key, self._provisioning_duration, namespace, name).observe(entry.duration_seconds)
             latency = reference.latency(entry)
             if latency is not None:
-                self._child(key, self._change_latency, namespace, name, entry.action).observe(latency)
+                self._child(key, self._change_latency, namespace, name, "cycle", entry.action).observe(latency)
+
+    def record_on_demand(self, namespace: str, name: str, outcome: str, seconds: float, change_id: str = "") -> None:
+        """One provisionOnDemand of the fast lane: its outcome, and for a change it made in the target the
+        seconds since the delta round saw it. Its provisioning log entry is then not timed again."""
+        key = (KIND_SYNC_SCOPE, namespace, name)
+        self._child(key, self._fast_lane_requests, namespace, name, outcome).inc()
+        action = ON_DEMAND_ACTIONS.get(outcome)
+        if action is not None:
+            self._child(key, self._change_latency, namespace, name, "fast_lane", action).observe(seconds)
+            if change_id:
+                on_demand = self._latency[namespace, name].on_demand
+                on_demand[change_id] = seconds
+                _trim(on_demand, MAX_ENTERED_USERS)
 
     def record_target_audit(self, namespace: str, name: str, entries: Iterable[TargetAuditEntry]) -> None:
         """New entries of the target's directory audit log about users the sync service changed (each once:

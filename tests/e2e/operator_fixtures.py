@@ -39,6 +39,7 @@ CYCLE = 3600  # simulated seconds: more than one provisioning cycle
 START_TIMEOUT = 30.0
 DRIFT_INTERVAL = 5.0
 AUDIT_INTERVAL = 1.0  # below the drift interval: every pass counts the users
+FAST_LANE_INTERVAL = 1.0  # seconds between two delta rounds of a SyncScope with spec.fastLane
 GROUP, VERSION = "ctsync.io", "v1alpha1"
 OPERATOR_LOGS = pytest.StashKey[list[Path]]()
 T = TypeVar("T")
@@ -241,6 +242,8 @@ class OperatorProcess:
             f"{self.drift_interval:g}",
             "--audit-interval",
             f"{AUDIT_INTERVAL:g}",
+            "--fast-lane-interval",
+            f"{FAST_LANE_INTERVAL:g}",
             "--log-format",
             "text",
             "--health-port",
@@ -347,8 +350,8 @@ def ctsync_operator(
     request: pytest.FixtureRequest, kube_config: Path, tenants: Kube, tmp_path: Path
 ) -> Iterator[OperatorProcess]:
     """A running `ctsync operator --kubeconfig <e2e> --context e2e --namespace <test namespace>
-    --drift-interval 5 --audit-interval 1 --log-format text`; its /metrics is on `metrics_port`. Parametrized
-    indirectly, the parameter is another drift interval."""
+    --drift-interval 5 --audit-interval 1 --fast-lane-interval 1 --log-format text`; its /metrics is on
+    `metrics_port`. Parametrized indirectly, the parameter is another drift interval."""
     drift_interval = getattr(request, "param", DRIFT_INTERVAL)
     operator = OperatorProcess(kube_config, tenants.namespace, tmp_path / "operator.log", drift_interval)
     report_log_on_failure(request, operator)

@@ -168,6 +168,7 @@ def test_example_is_accepted(example_crds: None, dynamic: DynamicClient, namespa
                 "scope": {"syncAll": False, "groups": [{"displayName": "CTS-Target"}]},
                 "scopingFilters": [{"clauses": [{"attribute": "department", "operator": "EQUALS", "value": "Sales"}]}],
                 "deprovisioning": {"deletionThreshold": 500, "maxScopeShrinkPercent": 20},
+                "fastLane": {"enabled": False, "maxPerMinute": 30, "burstSize": 30},
                 "suspend": False,
                 "managementPolicy": "Manage",
             },
@@ -373,6 +374,13 @@ INVALID = [
         {"spec.scopingFilters.0.clauses": []},
         "spec.scopingFilters[0].clauses",
         "at least 1",
+    ),
+    Invalid(
+        "fast-lane-above-the-documented-limit",
+        sync_scope,
+        {"spec.fastLane": {"enabled": True, "maxPerMinute": 60}},
+        "spec.fastLane",
+        "at most 30: provisionOnDemand allows 5 requests per 10 seconds per job",
     ),
     Invalid(
         "deletion-threshold-too-high",

@@ -96,6 +96,7 @@ BAD_VALUES = [
     BadValues("port-too-high", ["--set", "metrics.port=70000"], "'/metrics/port': maximum"),
     BadValues("drift-interval-zero", ["--set", "driftInterval=0"], "'/driftInterval': minimum"),
     BadValues("audit-interval-too-short", ["--set", "auditInterval=5"], "'/auditInterval': minimum"),
+    BadValues("too-many-audits", ["--set", "maxConcurrentAudits=100"], "'/maxConcurrentAudits': maximum"),
     BadValues(
         "no-graph-requests", ["--set", "graph.maxConcurrentRequests=0"], "'/graph/maxConcurrentRequests': minimum"
     ),
@@ -333,6 +334,7 @@ def test_defaults_apply(
         "--health-port=8081",
         "--drift-interval=300",
         "--audit-interval=900",
+        "--max-concurrent-audits=4",
         "--max-graph-requests=32",
         "--max-graph-requests-per-tenant=8",
         "--log-format=json",

@@ -11,6 +11,10 @@ from ctsync.api.userschema import BINARY_OPERATORS, FILTERABLE_ATTRIBUTES, REGEX
 from ctsync.errors import InvalidSpec
 
 ADOPTION_POLICIES: Final = ("AdoptOrCreate", "CreateOnly", "AdoptOnly")
+# provisionOnDemand allows 5 requests per 10 seconds per job (Microsoft's documented limit): 30 a minute.
+ON_DEMAND_REQUESTS: Final = 5
+ON_DEMAND_WINDOW_SECONDS: Final = 10.0
+ON_DEMAND_MAX_PER_MINUTE: Final = 30
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,13 @@ class Deprovisioning:
 
 
 @dataclass(frozen=True)
+class FastLane:
+    enabled: bool = False
+    max_per_minute: int = ON_DEMAND_MAX_PER_MINUTE
+    burst_size: int = 30
+
+
+@dataclass(frozen=True)
 class SyncScope(fields.Resource):
     kind: ClassVar[str] = constants.KIND_SYNC_SCOPE
     tenant_pair_name: str
@@ -56,6 +67,7 @@ class SyncScope(fields.Resource):
     adoption_policy: str = "AdoptOrCreate"
     scoping_filters: tuple[ScopingFilter, ...] = ()
     deprovisioning: Deprovisioning = Deprovisioning()
+    fast_lane: FastLane = FastLane()
     suspend: bool = False
     management_policy: str = "Manage"
     # Raw annotation values: one-shot requests are told apart by their value (compare with the last handled).
@@ -69,6 +81,7 @@ class SyncScope(fields.Resource):
         spec = fields.spec(body)
         scope = spec.req_child("scope")
         deprovisioning = spec.child("deprovisioning")
+        fast_lane = spec.child("fastLane")
         return cls(
             *identity,
             tenant_pair_name=spec.req_child("tenantPairRef").req_str("name"),
@@ -92,6 +105,11 @@ class SyncScope(fields.Resource):
             deprovisioning=Deprovisioning(
                 deletion_threshold=deprovisioning.integer("deletionThreshold", 500),
                 max_scope_shrink_percent=deprovisioning.integer("maxScopeShrinkPercent", 20),
+            ),
+            fast_lane=FastLane(
+                enabled=fast_lane.flag("enabled", False),
+                max_per_minute=fast_lane.integer("maxPerMinute", ON_DEMAND_MAX_PER_MINUTE),
+                burst_size=fast_lane.integer("burstSize", 30),
             ),
             suspend=spec.flag("suspend", False),
             management_policy=spec.opt_str("managementPolicy") or "Manage",
@@ -127,6 +145,13 @@ class SyncScope(fields.Resource):
         thresholds = self.deprovisioning
         _require_range("spec.deprovisioning.deletionThreshold", thresholds.deletion_threshold, 0, 100_000)
         _require_range("spec.deprovisioning.maxScopeShrinkPercent", thresholds.max_scope_shrink_percent, 0, 100)
+        if not 1 <= self.fast_lane.max_per_minute <= ON_DEMAND_MAX_PER_MINUTE:
+            raise InvalidSpec(
+                "spec.fastLane.maxPerMinute",
+                f"must be from 1 to {ON_DEMAND_MAX_PER_MINUTE}: provisionOnDemand allows "
+                f"{ON_DEMAND_REQUESTS} requests per {ON_DEMAND_WINDOW_SECONDS:.0f} seconds per job",
+            )
+        _require_range("spec.fastLane.burstSize", self.fast_lane.burst_size, 1, 1000)
         if self.acknowledge_shrink is not None and not self.acknowledge_shrink.strip().isdigit():
             raise InvalidSpec(
                 f"metadata.annotations[{constants.ANNOTATION_ACKNOWLEDGE_SHRINK}]",

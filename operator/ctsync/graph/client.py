@@ -137,7 +137,7 @@ class GraphClient:
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """Every page of a collection, following @odata.nextLink verbatim. A failed page raises
         ReadIncomplete: a partial listing must never pass for the whole."""
-        url: str | None = self._url(path, query)
+        url: str | None = self.url(path, query)
         page_no = 0
         while url:
             try:
@@ -188,7 +188,7 @@ class GraphClient:
         return set(claims.get("roles", []))
 
     # --- transport -----------------------------------------------------------------------------------
-    def _url(self, path: str, query: Mapping[str, str] | None = None) -> str:
+    def url(self, path: str, query: Mapping[str, str] | None = None) -> str:
         url = path if path.startswith("https://") else f"{self.endpoints.graph_base}{path}"
         return f"{url}?{urlencode(query, quote_via=quote, safe=QUERY_SAFE)}" if query else url
 
@@ -201,9 +201,11 @@ class GraphClient:
         body: Any = None,
         headers: Mapping[str, str] | None = None,
         retry: bool = True,
+        hold_tenant: bool = True,
     ) -> Any:
-        """`retry=False` for requests not safe to repeat: any failure is raised at once."""
-        url = self._url(path, query)
+        """`retry=False` for requests not safe to repeat: any failure is raised at once. `hold_tenant=False`
+        for a limit of its own (provisionOnDemand's, per job): its 429 holds no other caller of the tenant."""
+        url = self.url(path, query)
         route = route_template(url)
         held = self._not_before - time.monotonic()
         if held > 0:
@@ -216,7 +218,8 @@ class GraphClient:
                     return await self._send_once(method, url, route, body, headers)
             except domain.Throttled as exc:
                 if not retry or attempt >= MAX_ATTEMPTS or exc.retry_after > MAX_INLINE_RETRY_AFTER:
-                    self._not_before = max(self._not_before, time.monotonic() + exc.retry_after)
+                    if hold_tenant:
+                        self._not_before = max(self._not_before, time.monotonic() + exc.retry_after)
                     raise
                 await asyncio.sleep(exc.retry_after)
             except errors.ServiceBusy:

@@ -18,6 +18,9 @@ CONFLICT_CODES = frozenset({"Request_MultipleObjectsWithSameKeyValue", "ObjectCo
 NOT_FOUND_CODES = frozenset(
     {"Request_ResourceNotFound", "ResourceNotFound", "Directory_ObjectNotFound", "NotFound", "ItemNotFound"}
 )
+# A delta token Graph no longer honours: expired (7 days), or the service reset its change tracking (410 Gone).
+DELTA_EXPIRED_CODES = frozenset({"syncStateNotFound", "resyncRequired"})
+GONE_STATUS = 410
 ALREADY_ASSIGNED_MESSAGE = "Permission being assigned already exists"
 # 400s Graph answers while an object a write refers to has not reached every replica yet: adding members
 # or assignments of a new object, and a service principal for an application just created.
@@ -34,6 +37,10 @@ class GraphNotFound(domain.NotYetReplicated):
 
 class GraphConflict(domain.GraphRequestFailed):
     """The object exists already: an idempotent create reads it instead."""
+
+
+class DeltaExpired(domain.GraphRequestFailed):
+    """A delta link Graph no longer honours: the follower starts a full round again."""
 
 
 class ServiceBusy(domain.GraphUnavailable):
@@ -74,6 +81,8 @@ def from_response(
         return ServiceBusy(f"{text} ({status} {code})")
     if status == 401:
         return domain.AuthenticationFailed(role, text)
+    if status == GONE_STATUS or code in DELTA_EXPIRED_CODES:
+        return DeltaExpired(status, code, text)
     if status == 403 or code == "Authorization_RequestDenied":
         return domain.PermissionMissing(role, [], text)
     if status == 404 or code in NOT_FOUND_CODES:

@@ -6,7 +6,7 @@ Handlers are registered into a registry built per run, because the drift timer's
 import kopf
 
 from ..config import Settings
-from . import attributemapping, indexes, settings, syncscope, tenantpair
+from . import attributemapping, fast_lane, indexes, settings, syncscope, tenantpair
 
 
 def build_registry(config: Settings) -> kopf.OperatorRegistry:
@@ -15,5 +15,6 @@ def build_registry(config: Settings) -> kopf.OperatorRegistry:
     indexes.register(registry)
     tenantpair.register(registry, config)
     syncscope.register(registry, config)
+    fast_lane.register(registry, config)
     attributemapping.register(registry, config)
     return registry

@@ -40,12 +40,16 @@ def kube_configuration(kubeconfig: str | None = None, context: str | None = None
 
 class Audits:
     """When each SyncScope last audited its scope (a full read of the scope and of the target's users), and
-    at which generation. In memory: a restarted operator audits each SyncScope at its first pass."""
+    at which generation. In memory: a restarted operator audits each SyncScope at its first pass.
 
-    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
+    An audit holds its whole scope in memory, so only `at_once` run together: a restarted operator resumes
+    every SyncScope at the same moment, and a hundred scopes read at once would hold a hundred scopes."""
+
+    def __init__(self, interval: float, at_once: int = 4, clock: Callable[[], float] = time.monotonic) -> None:
         self._interval = interval
         self._clock = clock
         self._last: dict[Key, tuple[int, float]] = {}
+        self.slots = asyncio.Semaphore(at_once)
 
     def due(self, key: Key, generation: int) -> bool:
         """Whether the next pass audits: none yet, a new spec, or the last one is an interval old."""
@@ -72,7 +76,7 @@ class Runtime:
             max_requests=config.max_graph_requests,
             max_requests_per_tenant=config.max_graph_requests_per_tenant,
         )
-        self.audits = Audits(config.audit_interval)
+        self.audits = Audits(config.audit_interval, config.max_concurrent_audits)
         self._metrics_server: WSGIServer | None = None
         # Change handlers and the drift timer of one object run concurrently in kopf; one pass at a time
         # keeps non-idempotent creates (configuration, assignments) from racing each other.

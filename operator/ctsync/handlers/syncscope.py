@@ -6,6 +6,7 @@ nudges its AttributeMappings, which wait for it to apply them."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import random
 from collections.abc import Mapping
@@ -35,7 +36,6 @@ async def reconcile(
     key = indexes.key_of(body)
     generation = bridge.generation_of(body)
     pair = indexes.pair_of(tenant_pairs, key[0], indexes.pair_name_of(body))
-    audit = rt.audits.due(key, generation)
     record = bridge.recorder(body, PLURAL_SYNC_SCOPES)
 
     async def one_pass(status: Mapping[str, Any]) -> Outcome:
@@ -55,9 +55,12 @@ async def reconcile(
         previous = status if status is not None else body.get("status") or {}
         return await read_provisioning(rt, key, pair.pair, previous, outcome)
 
-    async with rt.serialized(body):
-        status = await rt.read_status(PLURAL_SYNC_SCOPES, *key)
-        await bridge.settle(body, patch, one_pass, rt.metrics, finish, status)
+    # An audit waits for a free slot before it takes the object's lock, so a waiting pass blocks nobody.
+    async with rt.audits.slots if rt.audits.due(key, generation) else contextlib.nullcontext():
+        audit = rt.audits.due(key, generation)  # again: another pass may have audited while this one waited
+        async with rt.serialized(body):
+            status = await rt.read_status(PLURAL_SYNC_SCOPES, *key)
+            await bridge.settle(body, patch, one_pass, rt.metrics, finish, status)
 
 
 async def read_provisioning(

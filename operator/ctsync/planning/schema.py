@@ -107,11 +107,11 @@ def _apply(existing: Json, wanted: DesiredMapping) -> dict[str, Any]:
 
 def _flows_denied(mapping: Json, deny: frozenset[str]) -> bool:
     """Whether a mapping writes or reads a denied attribute."""
-    names = {str(mapping.get("targetAttributeName", "")), *_source_refs(mapping.get("source"))}
+    names = {str(mapping.get("targetAttributeName", "")), *source_refs(mapping.get("source"))}
     return any(attribute_key(name) in deny for name in names)
 
 
-def _source_refs(source: Json | None) -> frozenset[str]:
+def source_refs(source: Json | None) -> frozenset[str]:
     text = expressions.canonical_source(source)
     if text is None:
         return frozenset()

@@ -42,6 +42,7 @@ class ProvisioningEntry:
     source_user_id: str
     error_code: str = ""
     reason: str = ""
+    change_id: str = ""  # the same id provisionOnDemand answers with, for its own entry
 
     @classmethod
     def from_graph(cls, doc: Json) -> ProvisioningEntry:
@@ -59,6 +60,7 @@ class ProvisioningEntry:
             source_user_id=str((doc.get("sourceIdentity") or {}).get("id") or "").lower(),
             error_code=code,
             reason=failure_reason(status, code) if status in ("failure", "skipped") else "",
+            change_id=str(doc.get("changeId") or ""),
         )
 
 

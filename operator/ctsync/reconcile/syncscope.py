@@ -117,8 +117,9 @@ async def reconcile_sync_scope(
                 await clients.source.validate_credentials(applied.sp_id, pair.target.tenant_id)
             await apply_plan(from_job, clients, applied)
         in_effect = filters.now if dry_run and filters.now is not None else filters.planned
+        wrote = not dry_run and not plan.empty
         report, synced, members = await _report(
-            scope, clients, applied, observed, _Audit(reader, in_effect), mappings, status, audit
+            scope, clients, applied, observed, _Audit(reader, in_effect), mappings, status, audit, wrote
         )
         report[pending.STATUS_FIELD] = pending.to_status(applied.pending) or None
         bulk = audit_bulk_cycle(report, status, scope.generation, clock())
@@ -267,9 +268,11 @@ async def _report(
     mappings: Sequence[AttributeMapping],
     previous: Json,
     audit: bool,
+    wrote: bool,
 ) -> tuple[dict[str, Any], Condition, frozenset[str] | None]:
     """Status fields: the ids ctsync owns, the job's state and, when auditing, scope size and synced counts
-    (a full read of the scope and of the target's users; without it the last counts stand)."""
+    (a full read of the scope and of the target's users; without it the last counts stand). The job is read
+    again only after this pass wrote: otherwise the state this pass observed is current."""
     status: dict[str, Any] = {
         "lastHandledRestart": scope.restart_request,
         "lastHandledAllowDeletions": scope.allow_deletions_request,
@@ -309,7 +312,9 @@ async def _report(
         )
         if counts.initial_domain:
             status["upnSample"] = upn_sample(in_scope.values(), counts.initial_domain)
-    job = (await clients.source.job(sp["id"], applied.job_id) or applied.job) if applied.job else None
+    job = applied.job
+    if job is not None and wrote:
+        job = await clients.source.job(sp["id"], applied.job_id) or job
     status.update(_job_status(job))
     return status, _synced_condition(scope, job, scope_size, synced), members
 

@@ -83,6 +83,19 @@ async def advance_clock(request: web.Request) -> web.Response:
     return web.json_response({"now": world.clock.iso_now()})
 
 
+async def reset_delta(request: web.Request) -> web.Response:
+    """A tenant's directory drops its change tracking: its delta tokens answer 410 Gone from now on."""
+    world = request.app[WORLD]
+    try:
+        tenant = (await _json(request)).get("tenant")
+        if not isinstance(tenant, str):
+            raise BadRequest("'tenant' must be a tenant id or initial domain.")
+        world.tenant(tenant).directory.reset_delta()
+    except GraphError as exc:
+        return _error(exc, world)
+    return web.Response(status=204)
+
+
 async def list_faults(request: web.Request) -> web.Response:
     return web.json_response({"faults": [f.describe() for f in request.app[WORLD].faults.faults]})
 

@@ -13,6 +13,7 @@ ROUTES = [
     web.post(f"{PREFIX}/seed", responses.seed),
     web.get(f"{PREFIX}/clock", responses.clock),
     web.post(f"{PREFIX}/clock/advance", responses.advance_clock),
+    web.post(f"{PREFIX}/delta/reset", responses.reset_delta),
     web.get(f"{PREFIX}/faults", responses.list_faults),
     web.post(f"{PREFIX}/faults", responses.add_fault),
     web.delete(f"{PREFIX}/faults", responses.clear_faults),

@@ -28,3 +28,13 @@ class SyncStateNotFound(GraphError):
         super().__init__(
             "The sync state generation is not found. The delta token is expired and data must be synchronized again."
         )
+
+
+class DeltaReset(GraphError):
+    """A $deltatoken from before the directory reset its change tracking: Graph answers 410 Gone with a
+    Location header, the same request with an empty token, where a full round starts again."""
+
+    status, code = 410, "resyncRequired"
+
+    def __init__(self) -> None:
+        super().__init__("The delta token is no longer valid: restart the synchronization with a full round.")

@@ -16,7 +16,7 @@ from ..core.ids import is_guid, new_guid
 from ..core.odata import FilterTerm, QueryOptions, apply_query, compile_search
 from ..core.replication import hidden, unreplicated_reference, visible_only
 from ..core.resources import RESOURCES, ResourceProperties
-from .exceptions import InvalidObjectIdentifier, ObjectConflict, SyncStateNotFound
+from .exceptions import DeltaReset, InvalidObjectIdentifier, ObjectConflict, SyncStateNotFound
 from .membership_rules import Rule, compile_rule
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 RECYCLE_BIN_SECONDS = 30 * 24 * 3600
 DELTA_TOKEN_SECONDS = 7 * 24 * 3600  # directory delta tokens stay valid for seven days
+PROPERTY_HISTORY = 32  # per object: the latest changes whose properties a delta $select is compared with
 
 # fmt: off
 # Properties a user or group may be created or updated with; reads know more (core/resources.py).
@@ -211,8 +212,11 @@ class DirectoryBackend:
         # Change tracking for delta queries. `changes` holds each object's latest change; `_log` lists
         # (sequence, id) in sequence order (stale entries are compacted away) so a round reads a suffix.
         self.sequence = 0
+        self.delta_epoch = 0  # bumped by reset_delta: tokens of an earlier epoch answer 410 Gone
         self.changes: dict[str, tuple[int, str]] = {}  # id -> (sequence, "user" | "group")
         self._log: list[tuple[int, str]] = []
+        # id -> the latest (sequence, properties changed; None: the whole object), for a $select round
+        self._changed: dict[str, deque[tuple[int, frozenset[str] | None]]] = {}
         self._gone: dict[str, float] = {}  # hard-deleted id -> time, reported as removed until tokens expire
         self._added_at: dict[str, dict[str, int]] = {}  # group -> member -> sequence of the addition
         self._removed: dict[str, dict[str, tuple[int, str]]] = {}  # group -> ex-member -> (sequence, @odata.type)
@@ -225,10 +229,13 @@ class DirectoryBackend:
     def _clock(self) -> float:
         return self.tenant.world.clock.now()
 
-    def touch(self, object_id: str, kind: str) -> None:
+    def touch(self, object_id: str, kind: str, properties: Iterable[str] | None = None) -> None:
+        """Records a change for delta rounds; `properties`: what an update set (None: the whole object)."""
         self.sequence += 1
         self.changes[object_id] = (self.sequence, kind)
         self._log.append((self.sequence, object_id))
+        history = self._changed.setdefault(object_id, deque(maxlen=PROPERTY_HISTORY))
+        history.append((self.sequence, None if properties is None else frozenset(properties)))
         if len(self._log) > 2 * len(self.changes) + 1024:
             self._log = sorted((seq, oid) for oid, (seq, _) in self.changes.items())
 
@@ -315,7 +322,7 @@ class DirectoryBackend:
                 user[key] = {**user[key], **value}
             elif key not in READ_ONLY and key != "passwordProfile":
                 user[key] = value
-        self.touch(user["id"], "user")
+        self.touch(user["id"], "user", props)
         self._evaluate_user(user["id"])
         return user
 
@@ -394,6 +401,7 @@ class DirectoryBackend:
         for oid in _expired_prefix(self._gone, horizon):
             del self._gone[oid]
             self.changes.pop(oid, None)
+            self._changed.pop(oid, None)
         while self._removals and self._removals[0][0] < horizon:
             _, gid, mid, seq = self._removals.popleft()
             if self._removed.get(gid, {}).get(mid, (None,))[0] == seq:
@@ -730,7 +738,11 @@ class DirectoryBackend:
     def delta_state(self, kind: str, since: int | None, cursor: int = 0) -> dict[str, Any]:
         """What a $skiptoken/$deltatoken carries: the round's lower bound (None: the initial round) and
         the sequence the next page starts after."""
-        return {"tid": self.tenant.id, "k": kind, "lo": since, "c": cursor, "t": self._clock()}
+        return {"tid": self.tenant.id, "k": kind, "lo": since, "c": cursor, "t": self._clock(), "e": self.delta_epoch}
+
+    def reset_delta(self) -> None:
+        """The service dropped its change tracking (maintenance, migration): every token issued so far is gone."""
+        self.delta_epoch += 1
 
     def open_delta_state(self, state: Mapping[str, Any], kind: str) -> tuple[int | None, int]:
         since, cursor, issued = state.get("lo"), state.get("c"), state.get("t")
@@ -742,6 +754,8 @@ class DirectoryBackend:
             raise SyncStateNotFound()
         if self._clock() - issued > DELTA_TOKEN_SECONDS:
             raise SyncStateNotFound()
+        if state.get("e", 0) != self.delta_epoch:
+            raise DeltaReset()
         return since, cursor
 
     def delta_page(
@@ -752,12 +766,14 @@ class DirectoryBackend:
         limit: int,
         *,
         with_members: bool = True,
+        select: frozenset[str] | None = None,
     ) -> tuple[list[dict[str, Any]], int | None]:
         """Up to `limit` objects of `kind` changed after `since`, reading the change log after `cursor`.
         Returns them with the cursor of the next page, or None when the round is complete (the next round
         then starts after `self.sequence`). The initial round (since=None) lists only existing objects.
         An object changed while a round is being paged moves to the end of the log, so the round still
-        delivers its latest state; it may be delivered twice, which Graph allows (replays)."""
+        delivers its latest state; it may be delivered twice, which Graph allows (replays). With a `select`
+        of user properties, a later round leaves out users none of whose selected properties changed."""
         items: list[dict[str, Any]] = []
         pos = bisect.bisect_left(self._log, (max(cursor, since or 0) + 1,))
         while pos < len(self._log) and len(items) < limit:
@@ -765,10 +781,20 @@ class DirectoryBackend:
             pos += 1
             if self.changes.get(oid) != (seq, kind):
                 continue
+            if select is not None and since is not None and not self._changed_since(oid, since, select):
+                continue
             item = self._delta_item(oid, kind, since, with_members=with_members)
             if item is not None:
                 items.append(item)
         return items, (self._log[pos - 1][0] if pos < len(self._log) else None)
+
+    def _changed_since(self, object_id: str, since: int, select: frozenset[str]) -> bool:
+        """Whether a selected property (or the whole object: created, deleted, restored) changed after `since`;
+        True when the history no longer reaches back that far."""
+        history = self._changed.get(object_id)
+        if not history or (len(history) == history.maxlen and history[0][0] > since):
+            return True
+        return any(seq > since and (props is None or props & select) for seq, props in history)
 
     def _delta_item(
         self,

@@ -18,7 +18,7 @@ from ..core.odata import (
     parse_query,
 )
 from ..core.resources import RESOURCES
-from .exceptions import InvalidObjectIdentifier, SyncStateNotFound
+from .exceptions import DeltaReset, InvalidObjectIdentifier, SyncStateNotFound
 from .models import ODATA_TYPES, DirectoryBackend, check_query, check_select
 
 USER_READ = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
@@ -234,14 +234,25 @@ def delta(req: GraphRequest, kind: str) -> Reply:
         latest = {**d.delta_state(kind, d.sequence), "sel": opts.select}
         return _delta_reply(req, kind, [], opts.select, latest, more=False)
     state = _open_token(tokens.get("$deltatoken") or tokens.get("$skiptoken"))
-    since, cursor = d.open_delta_state(state, kind) if state is not None else (None, 0)
     select = opts.select or (state or {}).get("sel")
+    try:
+        since, cursor = d.open_delta_state(state, kind) if state is not None else (None, 0)
+    except DeltaReset as exc:
+        exc.headers["Location"] = _restart_link(req, select)
+        raise
     with_members = kind == "group" and (select is None or "members" in select)
-    items, next_cursor = d.delta_page(kind, since, cursor, DELTA_PAGE_SIZE, with_members=with_members)
+    tracked = frozenset(select) - {"id"} if kind == "user" and select else None
+    items, next_cursor = d.delta_page(kind, since, cursor, DELTA_PAGE_SIZE, with_members=with_members, select=tracked)
     # a complete round hands over a token for the next one, starting after everything seen so far
     next_state = d.delta_state(kind, d.sequence) if next_cursor is None else d.delta_state(kind, since, next_cursor)
     values = [_delta_view(kind, item, select) for item in items]
     return _delta_reply(req, kind, values, select, {**next_state, "sel": select}, more=next_cursor is not None)
+
+
+def _restart_link(req: GraphRequest, select: list[str] | None) -> str:
+    """The same request with an empty $deltatoken: a full round, with the options the old token carried."""
+    query = f"$select={','.join(select)}&" if select else ""
+    return f"{req.base_url}{req.path}?{query}$deltatoken="
 
 
 def _open_token(token: str | None) -> dict[str, Any] | None:

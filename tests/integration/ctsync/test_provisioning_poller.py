@@ -183,8 +183,8 @@ async def test_a_create_is_timed_from_when_ctsync_saw_its_user_enter_scope(sim, 
     # The 20 creates of the initial cycle are timed from their cycle's first entry, the newcomer's from when
     # ctsync saw it in scope.
     expected = sum(t - cycle_start for t in times.values()) + newcomer_at - seen_at
-    labels = {"namespace": NAMESPACE, "name": NAME, "action": "create"}
-    histogram = "ctsync_change_to_target_latency_seconds"
+    labels = {"namespace": NAMESPACE, "name": NAME, "path": "cycle", "action": "create"}
+    histogram = "ctsync_change_to_target_seconds"
     assert metrics.registry.get_sample_value(f"{histogram}_count", labels) == 21
     assert metrics.registry.get_sample_value(f"{histogram}_sum", labels) == pytest.approx(expected, abs=0.01)
     assert newcomer_at - seen_at > 60  # it waited for the next cycle

@@ -418,6 +418,36 @@ def test_delta_token_of_another_collection_or_expired_is_refused(sim, graph):
     assert error_of(graph.get(users_link), 400)["code"] == "syncStateNotFound"
 
 
+def test_delta_reset_answers_410_gone_with_a_location_that_restarts_the_round(sim, graph, control):
+    ids = seed_users(sim, 2)
+    _, delta_link = drain(graph, "/users/delta?$select=displayName")
+    assert control.post("/delta/reset", json={"tenant": FABRIKAM}).status_code == 204
+    reply = graph.get(delta_link)
+    assert error_of(reply, 410)["code"] == "resyncRequired"
+    restart = reply.headers["Location"]
+    assert restart.endswith("$deltatoken=") and "/users/delta" in restart
+    items, _ = drain(graph, restart)  # a full round again, with the $select the old token carried
+    assert sorted(u["id"] for u in items) == sorted(ids)
+    assert set(items[0]) == {"id", "displayName"}
+    error = error_of(control.post("/delta/reset", json={"tenant": "nobody"}), 404)
+    assert "nobody" in error["message"]
+
+
+def test_users_delta_with_select_skips_changes_of_other_properties(sim, graph):
+    alice, bob = seed_users(sim, 2)
+    _, delta_link = drain(graph, "/users/delta?$select=department")
+    graph.patch(f"/users/{alice}", json={"jobTitle": "CFO"})
+    graph.patch(f"/users/{bob}", json={"department": "Legal"})
+    assert drain(graph, delta_link)[0] == [{"id": bob, "department": "Legal"}]
+
+
+def test_users_delta_reports_a_disabled_user(sim, graph):
+    [alice] = seed_users(sim, 1)
+    _, delta_link = drain(graph, "/users/delta?$select=accountEnabled")
+    graph.patch(f"/users/{alice}", json={"accountEnabled": False})
+    assert drain(graph, delta_link)[0] == [{"id": alice, "accountEnabled": False}]
+
+
 def test_groups_delta_reports_membership_changes(sim, graph, team):
     alice, bob = seed_users(sim, 2)
     graph.post(f"/groups/{team['id']}/members/$ref", json=ref(alice))

@@ -195,6 +195,11 @@ SYNC_SCOPE_INVALID: list[tuple[str, Mutation, str]] = [
         "spec.deprovisioning.maxScopeShrinkPercent",
     ),
     (
+        "fast lane above provisionOnDemand's limit",
+        lambda b: b["spec"].update(fastLane={"enabled": True, "maxPerMinute": 31}),
+        "spec.fastLane.maxPerMinute",
+    ),
+    (
         "negative threshold",
         lambda b: b["spec"].update(deprovisioning={"deletionThreshold": -1}),
         "spec.deprovisioning.deletionThreshold",

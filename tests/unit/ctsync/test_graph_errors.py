@@ -38,3 +38,11 @@ def test_unavailable_without_retry_after_is_not_a_hold(status):
 def test_throttling_without_retry_after_still_holds():
     error = errors.from_response("source", 429, "TooManyRequests", "slow down", None)
     assert isinstance(error, domain.Throttled) and error.retry_after == errors.DEFAULT_RETRY_AFTER
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(400, "syncStateNotFound"), (410, "resyncRequired"), (410, ""), (400, "resyncRequired")]
+)
+def test_a_delta_token_graph_no_longer_honours_restarts_the_round(status, code):
+    error = errors.from_response("source", status, code, "the delta token is no longer valid", None)
+    assert isinstance(error, errors.DeltaExpired)

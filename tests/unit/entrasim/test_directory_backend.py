@@ -10,7 +10,7 @@ import pytest
 from entrasim.core.errors import BadRequest, GraphError, ResourceNotFound, UnsupportedQuery
 from entrasim.core.odata import compile_search, parse_filter, parse_query
 from entrasim.core.resources import RESOURCES
-from entrasim.directory.exceptions import InvalidObjectIdentifier, ObjectConflict, SyncStateNotFound
+from entrasim.directory.exceptions import DeltaReset, InvalidObjectIdentifier, ObjectConflict, SyncStateNotFound
 from entrasim.directory.models import (
     DELTA_TOKEN_SECONDS,
     RECYCLE_BIN_SECONDS,
@@ -391,6 +391,19 @@ def test_object_changed_while_a_round_is_paged_is_delivered_with_its_latest_stat
     assert ids.count(users[3]["id"]) == 1 and ids.count(users[0]["id"]) == 2
 
 
+def test_a_select_tracks_only_changes_of_the_selected_properties(d):
+    alice, bob = user(d, "alice"), user(d, "bob")
+    since = d.sequence
+    d.update_user(alice["id"], {"jobTitle": "CFO"})  # not selected: not a change for this round
+    d.update_user(bob["id"], {"department": "Legal"})
+    selected = frozenset({"department", "accountEnabled"})
+    page, _ = d.delta_page("user", since, 0, 10, select=selected)
+    assert [u["id"] for u in page] == [bob["id"]]
+    assert [u["id"] for u in d.delta_page("user", since, 0, 10)[0]] == [alice["id"], bob["id"]]  # no $select
+    d.delete_user(alice["id"])  # a removal is always reported
+    assert [u["id"] for u in d.delta_page("user", since, 0, 10, select=selected)[0]] == [bob["id"], alice["id"]]
+
+
 def test_group_delta_carries_member_additions_and_removals(d):
     team, alice, bob = group(d, "Team"), user(d, "alice"), user(d, "bob")
     d.add_member(team["id"], alice["id"])
@@ -417,6 +430,16 @@ def test_delta_tokens_check_tenant_kind_and_age(world, d):
     with pytest.raises(SyncStateNotFound) as err:
         d.open_delta_state(state, "user")
     assert (err.value.status, err.value.code) == (400, "syncStateNotFound")
+
+
+def test_a_delta_reset_makes_earlier_tokens_gone(d):
+    state = d.delta_state("user", d.sequence)
+    d.reset_delta()
+    with pytest.raises(DeltaReset) as err:
+        d.open_delta_state(state, "user")
+    assert (err.value.status, err.value.code) == (410, "resyncRequired")
+    fresh = d.delta_state("user", d.sequence)
+    assert d.open_delta_state(fresh, "user") == (d.sequence, 0)
 
 
 def test_bookkeeping_of_gone_objects_expires_with_the_tokens(world, d):

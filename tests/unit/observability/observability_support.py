@@ -134,7 +134,7 @@ def scope_outcome(
 def recorded_metrics() -> Metrics:
     """A Metrics after what a small installation records: two TenantPairs (one with an expired secret),
     a quarantined SyncScope whose drift was corrected, one provisioning a bulk change, an AttributeMapping,
-    Graph traffic with a 429 and a transport failure, and a cycle's provisioning entries."""
+    Graph traffic with a 429 and a transport failure, a cycle's provisioning entries and a fast lane's create."""
     metrics = Metrics(clock=T0.timestamp)
     valid = Condition(conditions.CREDENTIALS_VALID, "True", conditions.AUTHENTICATED, "tokens obtained", 3)
     pair = Outcome(Health.READY, conditions.RECONCILED, "both tenants match the spec", 3, conditions=[valid])
@@ -172,4 +172,5 @@ def recorded_metrics() -> Metrics:
         ],
     )
     metrics.record_target_audit(NAMESPACE, SCOPE, [TargetAuditEntry("Directory_1", T0, "create")])
+    metrics.record_on_demand(NAMESPACE, SCOPE, "created", 8.5, change_id="change-6")
     return metrics

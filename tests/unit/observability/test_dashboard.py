@@ -57,7 +57,7 @@ def test_the_dashboard_reads_only_metrics_ctsync_exports(exported_names):
         "ctsync_scope_users",
         "ctsync_synced_users",
         "ctsync_provisioning_events_total",
-        "ctsync_change_to_target_latency_seconds",
+        "ctsync_change_to_target_seconds",
         "ctsync_sync_job_last_successful_execution_timestamp_seconds",
         "ctsync_graph_requests_total",
         "ctsync_graph_throttled_total",

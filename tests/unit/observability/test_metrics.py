@@ -169,7 +169,7 @@ def test_provisioning_entries_by_action_and_status():
     assert value(metrics, "ctsync_provisioning_event_duration_seconds_count", **SCOPE_LABELS) == 5
     assert value(metrics, "ctsync_provisioning_event_duration_seconds_sum", **SCOPE_LABELS) == 7.5
     # only successful entries of the actions that change the target are timed
-    assert value(metrics, "ctsync_change_to_target_latency_seconds_count", **creates) == 2
+    assert value(metrics, "ctsync_change_to_target_seconds_count", path="cycle", **creates) == 2
     assert latency(metrics, "update")[0] == 1
     assert latency(metrics, "stageddelete") == (None, None)
 
@@ -214,10 +214,10 @@ def test_guests_changed_in_the_target_are_counted_by_operation():
 
 
 def latency(metrics: Metrics, action: str) -> tuple[float | None, float | None]:
-    labels = {"action": action, **SCOPE_LABELS}
+    labels = {"action": action, "path": "cycle", **SCOPE_LABELS}
     return (
-        value(metrics, "ctsync_change_to_target_latency_seconds_count", **labels),
-        value(metrics, "ctsync_change_to_target_latency_seconds_sum", **labels),
+        value(metrics, "ctsync_change_to_target_seconds_count", **labels),
+        value(metrics, "ctsync_change_to_target_seconds_sum", **labels),
     )
 
 
@@ -300,3 +300,18 @@ def test_serve_exposes_the_registry_over_http():
         server.shutdown()
         server.server_close()
     assert 'ctsync_build_info{version="9.9.9"} 1.0' in body
+
+
+def test_the_fast_lane_is_timed_on_its_own_path_and_its_log_entry_is_not_timed_again():
+    metrics = Metrics()
+    metrics.record_on_demand(NAMESPACE, SCOPE, "created", 12.0, change_id="change-7")
+    metrics.record_on_demand(NAMESPACE, SCOPE, "skipped", 3.0, change_id="change-8")
+    fast = {"path": "fast_lane", "action": "create", **SCOPE_LABELS}
+    assert value(metrics, "ctsync_change_to_target_seconds_count", **fast) == 1
+    assert value(metrics, "ctsync_change_to_target_seconds_sum", **fast) == 12.0
+    assert value(metrics, "ctsync_fast_lane_requests_total", outcome="skipped", **SCOPE_LABELS) == 1
+    # the provisioning log records the on-demand create too: counted as an event, not timed as the cycle's
+    logged = replace(entry(7), change_id="change-7")
+    metrics.record_provisioning(NAMESPACE, SCOPE, [logged, entry(9)])
+    assert value(metrics, "ctsync_provisioning_events_total", action="create", status="success", **SCOPE_LABELS) == 2
+    assert latency(metrics, "create")[0] == 1

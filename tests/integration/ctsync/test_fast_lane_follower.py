@@ -1,0 +1,103 @@
+"""The fast lane's follower against entrasim: a new member of the assigned group reaches the target on
+demand, a restart resumes the rounds without provisioning again, and a burst is left to the cycle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from test_fast_lane_graph import add_new_hire
+from test_provisioning_poller import running  # noqa: F401 (a fixture)
+
+from ctsync.api.syncscope import SyncScope
+from ctsync.api.tenantpair import TenantPair
+from ctsync.graph.on_demand import OnDemandResult
+from ctsync.planning.fast_lane import Change
+from ctsync.reconcile.fast_lane import FastLane, Links, held_because
+from support.sim import FABRIKAM, sync_scope_body, tenant_pair_body
+
+SYNCED = {"type": "Synced", "status": "True", "reason": "JobRunning"}
+
+
+class Clock:
+    """Simulated seconds for the follower: sleeping moves it on at once."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def scope(**fast_lane: Any) -> SyncScope:
+    return SyncScope.from_body(sync_scope_body(fastLane={"enabled": True, **fast_lane}))
+
+
+def in_target(sim, user_id: str) -> bool:
+    def look(w) -> bool:
+        d = w.tenant(FABRIKAM).directory
+        upn = w.tenant("contoso.onmicrosoft.com").directory.users[user_id]["userPrincipalName"]
+        return any(u["userPrincipalName"].startswith(upn.replace("@", "_")) for u in d.users.values())
+
+    return sim.call(look)
+
+
+@pytest.fixture
+def follow(running):  # noqa: F811
+    source, status = running
+    status = {**status, "conditions": [SYNCED]}
+    clock, outcomes = Clock(), []
+
+    def record(change: Change, result: OnDemandResult, latency: float) -> None:
+        outcomes.append((change.user_id, result.outcome, latency))
+
+    async def step(lane: FastLane):  # type: ignore[no-untyped-def]
+        clock.now += 15
+        return await lane.step(source, status, clock, clock.sleep, record)
+
+    return step, outcomes
+
+
+async def test_a_new_member_reaches_the_target_on_demand_and_a_restart_resumes(sim, follow):
+    step, outcomes = follow
+    lane = FastLane(scope(), Links())
+    report = await step(lane)  # the first round is a baseline: nobody is provisioned
+    assert (report.state, outcomes) == ("Active", [])
+    nina = add_new_hire(sim, "nina")
+    await step(lane)
+    assert [(u, o) for u, o, _ in outcomes] == [(nina, "created")] and in_target(sim, nina)
+    assert 0 <= outcomes[0][2] < 15  # from the round that saw it
+
+    restarted = FastLane(scope(), lane.links)
+    assert (await step(restarted)).state == "Active" and len(outcomes) == 1  # resumed, nothing again
+    omar = add_new_hire(sim, "omar")
+    await step(restarted)
+    assert [(u, o) for u, o, _ in outcomes[1:]] == [(omar, "created")]
+
+
+async def test_a_burst_is_left_to_the_cycle(sim, follow):
+    step, outcomes = follow
+    lane = FastLane(scope(burstSize=3), Links())
+    await step(lane)
+    hires = [add_new_hire(sim, f"hire{i}") for i in range(5)]
+    report = await step(lane)
+    assert (report.state, report.message, report.queued_for_cycle) == ("Bulk", "Bulk, 5 users queued for the cycle", 5)
+    assert outcomes == [] and not any(in_target(sim, h) for h in hires)
+
+
+def test_the_fast_lane_runs_only_where_and_when_writes_may(sim):
+    pair = TenantPair.from_body(tenant_pair_body(sim))
+    running_job = {"conditions": [SYNCED], "jobId": "j", "servicePrincipalId": "s"}
+    assert held_because(scope(), pair, True, running_job) is None
+    assert held_because(SyncScope.from_body(sync_scope_body()), pair, True, running_job) == "not enabled"
+    observed = SyncScope.from_body(sync_scope_body(managementPolicy="Observe", fastLane={"enabled": True}))
+    assert "Observe" in (held_because(observed, pair, True, running_job) or "")
+    suspended = SyncScope.from_body(sync_scope_body(suspend=True, fastLane={"enabled": True}))
+    assert held_because(suspended, pair, True, running_job) == "the SyncScope is suspended"
+    for reason in ("Quarantined", "DeletionsHeld", "InitialCycle"):
+        held = {**running_job, "conditions": [{**SYNCED, "status": "False", "reason": reason}]}
+        assert reason in (held_because(scope(), pair, True, held) or "")
+    assert held_because(scope(), pair, False, running_job) is not None
