@@ -518,6 +518,7 @@ def test_helm_install_and_uninstall_keep_the_crds(
     assert f"kubectl -n {namespace} create secret generic" in notes
     assert "--from-literal=clientSecret=" in notes and "--from-file=tls.key=" in notes
     assert f"kubectl -n {namespace} get tenantpairs,syncscopes,attributemappings" in notes
+    assert "Peering is enabled (KopfPeering ctsync-peering, priority 200; standby priority 100)" in notes
     custom = client.CustomObjectsApi(api_client)
     custom.get_namespaced_custom_object("kopf.dev", "v1", namespace, "kopfpeerings", "ctsync-peering")
 
