@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__, config
-from .commands import CommandParser, demo, explain, plan, status, validate
+from .commands import CommandParser, bootstrap, demo, explain, plan, status, validate
 
 log = logging.getLogger("ctsync")
 
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.register(commands)
     status.register(commands)
     explain.register(commands)
+    bootstrap.register(commands)
     demo.register(commands)
     return parser
 

@@ -177,6 +177,13 @@ class GraphClient:
 
     async def granted_roles(self) -> set[str]:
         """The application permissions in this app's access token (for the permission preflight)."""
+        return set((await self._token_claims()).get("roles", []))
+
+    async def own_app_id(self) -> str:
+        """The application (client) id this client signs in as, from its access token."""
+        return str((await self._token_claims()).get("appid", ""))
+
+    async def _token_claims(self) -> dict[str, Any]:
         try:
             token = await self._credential.get_token(self.endpoints.scope)
         except ClientAuthenticationError as exc:
@@ -184,8 +191,7 @@ class GraphClient:
         except ServiceRequestError as exc:
             raise _token_endpoint_unreachable(self.role, exc) from None
         payload = token.token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        return set(claims.get("roles", []))
+        return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
 
     # --- transport -----------------------------------------------------------------------------------
     def url(self, path: str, query: Mapping[str, str] | None = None) -> str:
