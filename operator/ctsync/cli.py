@@ -76,6 +76,8 @@ def run_operator(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     logs.install()
     scope = ", ".join(settings.namespaces) or "all namespaces"
     mode = "standalone" if settings.standalone else f"peering {settings.peering} priority {settings.priority}"
+    if settings.shard is not None:
+        mode += f", shard {settings.shard}"
     log.info(
         "ctsync %s operator starting: %s, drift interval %gs, audit interval %gs, %s, liveness %s",
         __version__,
