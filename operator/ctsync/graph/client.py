@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
 import random
 import re
@@ -76,8 +77,11 @@ class Backoff:
 DEFAULT_BACKOFF = Backoff()
 
 
-def _ssl_context(ca_file: str | None) -> ssl.SSLContext | bool:
-    return ssl.create_default_context(cafile=ca_file) if ca_file else True
+@functools.cache
+def _ssl_context(ca_file: str | None) -> ssl.SSLContext:
+    """One context per trust store, shared by every client: each holds its parsed CA certificates, about a
+    megabyte, and an operator has a client per tenant."""
+    return ssl.create_default_context(cafile=ca_file) if ca_file else httpx.create_ssl_context()
 
 
 class GraphClient:
@@ -114,6 +118,10 @@ class GraphClient:
         auth = AzureIdentityAuthenticationProvider(credential, scopes=[endpoints.scope])
         self._adapter = GraphRequestAdapter(auth, client=self._http)
         self._adapter.base_url = endpoints.graph_base  # without the trailing slash httpx would add
+
+    @property
+    def closed(self) -> bool:
+        return self._http.is_closed
 
     async def close(self) -> None:
         await self._http.aclose()
