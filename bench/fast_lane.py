@@ -138,12 +138,19 @@ class HR:
             reply = self.graph.request(method, path, json=body)
             if reply.status_code not in again:
                 break
-            time.sleep(float(reply.headers.get("Retry-After") or 1))
+            wait = reply.headers.get("Retry-After", "1")
+            time.sleep(float(wait) if wait.isdigit() else 1.0)  # seconds, or an HTTP date
         reply.raise_for_status()
         return reply.json() if reply.content else {}
 
-    def user_id(self, upn: str) -> str:
-        return str(self.call("GET", f"/users/{upn}")["id"])
+    def user_ids(self) -> dict[str, str]:
+        """Every user's id by name, read in pages."""
+        ids, url = {}, "/users?$select=id,userPrincipalName&$top=999"
+        while url:
+            page = self.call("GET", url)
+            ids |= {str(u["userPrincipalName"]): str(u["id"]) for u in page["value"]}
+            url = page.get("@odata.nextLink", "")
+        return ids
 
     def group_id(self, name: str) -> str:
         return str(self.call("GET", f"/groups?$filter=displayName eq '{name}'")["value"][0]["id"])
@@ -330,7 +337,8 @@ class Run:
         print(flush=True)
 
     def run_burst(self, hr: HR, groups: dict[str, str], target: Target) -> None:
-        ids = {pair: [hr.user_id(burst_user(pair, i)) for i in range(self.burst)] for pair in PAIRS}
+        known = hr.user_ids()
+        ids = {pair: [known[burst_user(pair, i)] for i in range(self.burst)] for pair in PAIRS}
         began = time.monotonic()
         for pair in PAIRS:
             hr.add_members(groups[pair], ids[pair])
