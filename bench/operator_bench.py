@@ -21,7 +21,20 @@ from pathlib import Path
 from typing import Any
 
 from kubernetes.config import new_client_from_config
-from processes import Cluster, ControlPlane, Emulator, Operator, cr_bodies, envtest_assets, ready, until
+from processes import (
+    APP_ID,
+    CREDENTIALS,
+    ROLES,
+    SECRET,
+    Cluster,
+    ControlPlane,
+    Emulator,
+    Operator,
+    cr_bodies,
+    envtest_assets,
+    ready,
+    until,
+)
 
 from ctsync.api.syncscope import SyncScope
 from ctsync.api.tenantpair import TenantPair
@@ -30,18 +43,6 @@ from ctsync.reconcile.converge import converge as run_passes
 from ctsync.reconcile.syncscope import reconcile_sync_scope
 from ctsync.reconcile.tenantpair import reconcile_tenant_pair
 
-APP_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "ctsync-bench-app"))
-SECRET = "bench-secret"
-ROLES = [
-    "User.Read.All",
-    "Group.Read.All",
-    "Directory.Read.All",
-    "Application.ReadWrite.All",
-    "AppRoleAssignment.ReadWrite.All",
-    "Policy.ReadWrite.CrossTenantAccess",
-    "Synchronization.ReadWrite.All",
-    "AuditLog.Read.All",
-]
 CYCLE_SECONDS = 40 * 60
 PASSES = 3  # drift passes of the pair and of the scope to average over
 
@@ -98,10 +99,7 @@ def provision_everyone(emulator: Emulator, users: int) -> None:
 
 
 def make_pool(emulator: Emulator) -> ClientPool:
-    secrets = {
-        "credentials": {"clientId": APP_ID, "clientSecret": SECRET},
-        "entrasim-ca": {"ca.crt": Path(emulator.ca_path).read_text()},
-    }
+    secrets = {**CREDENTIALS, "entrasim-ca": {"ca.crt": Path(emulator.ca_path).read_text()}}
 
     async def read_secret(namespace: str, name: str) -> dict[str, str] | None:
         return secrets.get(name)
@@ -136,8 +134,7 @@ def drift_pass_requests(work: Path) -> None:
         with new_client_from_config(config_file=str(plane.kubeconfig)) as api:
             cluster = Cluster(api, "bench")
             cluster.install_crds()
-            secrets = {"credentials": {"clientId": APP_ID, "clientSecret": SECRET}}
-            cluster.create(emulator, secrets, resource_bodies(emulator, 0))
+            cluster.create(emulator, CREDENTIALS, resource_bodies(emulator, 0))
             operator.start()
             for plural in ("tenantpairs", "syncscopes", "attributemappings"):
                 until(partial(all_ready, cluster, plural), timeout=120)

@@ -24,6 +24,10 @@ from typing import Any
 
 from kubernetes.config import new_client_from_config
 from processes import (
+    APP_ID,
+    CREDENTIALS,
+    ROLES,
+    SECRET,
     Cluster,
     ControlPlane,
     Emulator,
@@ -38,19 +42,6 @@ from processes import (
 )
 
 NAMESPACE = "scale"
-APP_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "ctsync-scale-app"))
-SECRET = "scale-secret"
-ROLES = [
-    "User.Read.All",
-    "Group.Read.All",
-    "Directory.Read.All",
-    "Application.ReadWrite.All",
-    "AppRoleAssignment.ReadWrite.All",
-    "Policy.Read.All",
-    "Policy.ReadWrite.CrossTenantAccess",
-    "Synchronization.ReadWrite.All",
-    "AuditLog.Read.All",
-]
 PRODUCTION = ("--profile", "production", "--random-seed", "1", "--time-scale", "1")
 FULL_MIX = ((90, 1_000), (9, 10_000), (1, 100_000))
 QUICK_MIX = ((9, 200), (1, 2_000))
@@ -155,7 +146,7 @@ class Run:
                 emulator.seed(seed_document(self.sizes))
                 print(f"  entrasim seeded in {time.monotonic() - seeded:.0f} s", flush=True)
                 bodies = [body for n in range(len(self.sizes)) for body in resource_bodies(emulator, n)]
-                cluster.create(emulator, {"credentials": {"clientId": APP_ID, "clientSecret": SECRET}}, bodies)
+                cluster.create(emulator, CREDENTIALS, bodies)
                 emulator.new_requests()
                 self.measure(cluster, emulator, operator)
         finally:

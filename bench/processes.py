@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +31,22 @@ from support.control_plane import ControlPlane, die_with_parent  # noqa: E402
 BIN = Path(sys.executable).parent
 GROUP, VERSION = "ctsync.io", "v1alpha1"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# The app ctsync signs in as, in every tenant a benchmark seeds, with every permission ctsync asks for
+# (docs/permissions.md), the optional ones included.
+APP_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "ctsync-bench-app"))
+SECRET = "bench-secret"
+ROLES = [
+    "User.Read.All",
+    "Group.Read.All",
+    "Directory.Read.All",
+    "Application.ReadWrite.All",
+    "AppRoleAssignment.ReadWrite.All",
+    "Policy.Read.All",
+    "Policy.ReadWrite.CrossTenantAccess",
+    "Synchronization.ReadWrite.All",
+    "AuditLog.Read.All",
+]
+CREDENTIALS = {"credentials": {"clientId": APP_ID, "clientSecret": SECRET}}  # the Secret cr_bodies names
 
 __all__ = ["ControlPlane"]
 

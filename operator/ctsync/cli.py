@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__, config
-from .commands import CommandParser, demo, explain, plan, status, validate
+from .commands import CommandParser, bootstrap, demo, explain, plan, status, validate
 
 log = logging.getLogger("ctsync")
 
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.register(commands)
     status.register(commands)
     explain.register(commands)
+    bootstrap.register(commands)
     demo.register(commands)
     return parser
 
@@ -75,6 +76,8 @@ def run_operator(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     logs.install()
     scope = ", ".join(settings.namespaces) or "all namespaces"
     mode = "standalone" if settings.standalone else f"peering {settings.peering} priority {settings.priority}"
+    if settings.shard is not None:
+        mode += f", shard {settings.shard}"
     log.info(
         "ctsync %s operator starting: %s, drift interval %gs, audit interval %gs, %s, liveness %s",
         __version__,

@@ -16,9 +16,21 @@ DEFAULT_MAX_REQUESTS_PER_TENANT: Final = 8
 MAX_CONCURRENT_AUDITS: Final = 64
 MAX_REQUEST_LIMIT: Final = 1024  # a sanity bound, far above what Graph lets one app send a tenant
 LOG_FORMATS: Final = ("json", "text")
+MAX_SHARDS: Final = 16
 
 LogFormat = Literal["json", "text"]
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Shard:
+    """`--shard INDEX/COUNT`: this replica handles the TenantPairs (with theirs) in slot INDEX of COUNT."""
+
+    index: int
+    count: int
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,7 @@ class Settings:
     max_graph_requests: int = DEFAULT_MAX_REQUESTS  # in flight, all tenants together
     max_graph_requests_per_tenant: int = DEFAULT_MAX_REQUESTS_PER_TENANT
     max_concurrent_audits: int = 4  # scope audits at once: each holds its whole scope in memory
+    shard: Shard | None = None  # handle only the TenantPairs (and theirs) in this slot; None handles all
 
     @property
     def all_namespaces(self) -> bool:
@@ -55,6 +68,19 @@ class Settings:
 def env_name(flag: str) -> str:
     """--drift-interval -> CTSYNC_DRIFT_INTERVAL."""
     return ENV_PREFIX + flag.removeprefix("--").replace("-", "_").upper()
+
+
+def parse_shard(text: str) -> Shard:
+    """ "INDEX/COUNT", e.g. "0/3": COUNT from 1 to MAX_SHARDS, INDEX from 0 to COUNT-1."""
+    index_text, slash, count_text = text.partition("/")
+    if not slash or not index_text.strip().isdigit() or not count_text.strip().isdigit():
+        raise ValueError(f"{text!r} is not INDEX/COUNT (e.g. 0/3)")
+    index, count = int(index_text), int(count_text)
+    if not 1 <= count <= MAX_SHARDS:
+        raise ValueError(f"COUNT must be from 1 to {MAX_SHARDS} (got {count})")
+    if not 0 <= index < count:
+        raise ValueError(f"INDEX must be from 0 to {count - 1} (got {index})")
+    return Shard(index, count)
 
 
 def port(text: str) -> int:
@@ -146,6 +172,12 @@ def add_operator_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--priority", metavar="N", help="this replica's priority in --peering (distinct per replica)")
     parser.add_argument(
+        "--shard",
+        metavar="INDEX/COUNT",
+        help=f"handle only the TenantPairs, with their SyncScopes and AttributeMappings, whose namespace/name "
+        f"hash falls in slot INDEX of COUNT (1..{MAX_SHARDS}); one replica per slot (default: all)",
+    )
+    parser.add_argument(
         "--max-concurrent-audits",
         metavar="N",
         help="scope audits running at once, each holding its scope in memory (default 4, 1..64)",
@@ -222,6 +254,7 @@ def resolve(args: argparse.Namespace, env: Mapping[str, str], parser: argparse.A
         ),
         max_graph_requests=max_requests,
         max_graph_requests_per_tenant=per_tenant,
+        shard=pick("--shard", parse_shard, None),
     )
 
 

@@ -268,6 +268,14 @@ def _authenticate(world: World, authorization: str | None) -> CallContext:
     tenant = world.tenants.get(claims["tid"])
     if tenant is None:
         raise InvalidAuthenticationToken("Access token validation failure: unknown tenant.")
+    if claims.get("idtyp") == "user":
+        return CallContext(
+            tenant=tenant,
+            app_id=claims["appid"],
+            roles=frozenset(claims.get("scp", "").split()),
+            user_id=claims["oid"],
+            wids=frozenset(claims.get("wids", ())),
+        )
     return CallContext(tenant=tenant, app_id=claims["appid"], roles=frozenset(claims.get("roles", ())))
 
 

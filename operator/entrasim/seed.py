@@ -6,7 +6,8 @@ Format (YAML or JSON):
       domain: contoso.onmicrosoft.com
       displayName: Contoso
       apps: [{appId, displayName, roles: [...], secrets: [...], certificates: [PEM], federated: [{issuer, subject}]}]
-      users: [{userPrincipalName, displayName, accountEnabled, department, ...any user property, id?}]
+      users: [{userPrincipalName, displayName, accountEnabled, department, ...any user property, id?,
+               directoryRoles: ["Global Administrator", ...]}]
       groups: [{displayName, securityEnabled, mailEnabled, mailNickname, groupTypes?, id?,
                 members: [user principal names or ids]}                 # an assigned group, or
                {displayName, membershipRule, membershipRuleProcessingState?, ...}]  # a dynamic one
@@ -27,6 +28,7 @@ import yaml
 
 from .core.errors import GraphError
 from .directory.models import DYNAMIC
+from .identity.delegated import role_template_id
 from .identity.models import ClientApp, FederatedCredential, load_certificate
 from .world import Tenant, World
 
@@ -56,6 +58,8 @@ def load_seed(world: World, data: dict[str, Any]) -> list[Tenant]:
             raise SeedError("each entry of 'tenants' must be an object")
         try:
             tenants.append(_load_tenant(world, entry))
+        except ValueError as exc:  # an unknown directory role
+            raise SeedError(f"tenant {entry.get('id', '?')}: {exc}") from None
         except (KeyError, TypeError, AttributeError) as exc:
             raise SeedError(f"tenant {entry.get('id', '?')}: missing or malformed field {exc}") from None
         except GraphError as exc:  # the directory's own validation, e.g. a malformed membershipRule
@@ -78,9 +82,12 @@ def _load_tenant(world: World, entry: dict[str, Any]) -> Tenant:
         )
     directory = tenant.directory
     for user in entry.get("users", []):
-        props = {k: v for k, v in user.items() if k != "id"}
+        props = {k: v for k, v in user.items() if k not in ("id", "directoryRoles")}
         props.setdefault("accountEnabled", True)
-        directory.create_user(props, object_id=user.get("id"))
+        created = directory.create_user(props, object_id=user.get("id"))
+        roles = {role_template_id(name) for name in user.get("directoryRoles", [])}
+        if roles:
+            tenant.identity.directory_roles[created["id"]] = roles
     for group in entry.get("groups", []):
         members = [directory.get_user(member)["id"] for member in group.get("members", [])]
         directory.create_group(_group_props(group), object_id=group.get("id"), members=members)

@@ -26,7 +26,7 @@ from kubernetes.config import new_client_from_config
 from e2e.helm_support import apply, helm  # noqa: F401
 
 # entrasim and the operator as subprocesses: fixtures for the operator's end-to-end tests.
-from e2e.operator_fixtures import ctsync_operator, entrasim, tenants  # noqa: F401
+from e2e.operator_fixtures import ctsync_operator, entrasim, operators, tenants  # noqa: F401
 from support.control_plane import ControlPlane, ControlPlaneError
 
 CRD_DIR = Path(__file__).resolve().parents[2] / "crds"

@@ -52,6 +52,12 @@ def render(helm: Callable[..., subprocess.CompletedProcess[str]], *args: str | P
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
 
+def deployments(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The rendered Deployments by component: "operator" (the active one), "standby"."""
+    found = [o for o in objects if o["kind"] == "Deployment"]
+    return {d["metadata"]["labels"]["app.kubernetes.io/component"]: d for d in found}
+
+
 def container(deployment: dict[str, Any]) -> dict[str, Any]:
     """The Deployment's only container."""
     (only,) = deployment["spec"]["template"]["spec"]["containers"]

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -204,15 +204,22 @@ def _plural(body: dict[str, Any]) -> str:
 
 
 class OperatorProcess:
-    """`ctsync operator` for one namespace; start() again after kill() to restart it on the same log."""
+    """`ctsync operator` for one namespace; start() again after kill() to restart it on the same log. `options`
+    are further flags, say `--peering NAME --priority N` for one of several replicas."""
 
     def __init__(
-        self, kubeconfig: Path, namespace: str, log_path: Path, drift_interval: float = DRIFT_INTERVAL
+        self,
+        kubeconfig: Path,
+        namespace: str,
+        log_path: Path,
+        drift_interval: float = DRIFT_INTERVAL,
+        options: Sequence[str] = (),
     ) -> None:
         self.kubeconfig = kubeconfig
         self.namespace = namespace
         self.log_path = log_path
         self.drift_interval = drift_interval
+        self.options = list(options)
         self.health_port = free_port()
         self.metrics_port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
@@ -243,6 +250,7 @@ class OperatorProcess:
             str(self.health_port),
             "--metrics-port",
             str(self.metrics_port),
+            *self.options,
         ]
         self.started_at = time.time()
         self.process = spawn(argv, self.log_path, env)
@@ -344,15 +352,41 @@ def ctsync_operator(
     """A running `ctsync operator --kubeconfig <e2e> --context e2e --namespace <test namespace>
     --drift-interval 5 --audit-interval 1 --fast-lane-interval 1 --log-format text`; its /metrics is on
     `metrics_port`. Parametrized indirectly, the parameter is another drift interval."""
-    if not request.config.pluginmanager.has_plugin("ctsync-operator-logs"):
-        request.config.pluginmanager.register(OperatorLogReporter(), "ctsync-operator-logs")
     drift_interval = getattr(request, "param", DRIFT_INTERVAL)
     operator = OperatorProcess(kube_config, tenants.namespace, tmp_path / "operator.log", drift_interval)
-    request.node.stash.setdefault(OPERATOR_LOGS, []).append(operator.log_path)
+    report_log_on_failure(request, operator)
     operator.start()
     yield operator
     operator.stop()
     assert SECRET not in operator.log(), "a credentials Secret's value reached the operator log"
+
+
+@pytest.fixture
+def operators(
+    request: pytest.FixtureRequest, kube_config: Path, tenants: Kube, tmp_path: Path
+) -> Iterator[Callable[..., OperatorProcess]]:
+    """operators(name, *options) starts one more `ctsync operator` like `ctsync_operator`'s, with further
+    flags (a peering, a shard), logging to <name>.log; all are stopped at the end."""
+    started: list[OperatorProcess] = []
+
+    def start(name: str, *options: str) -> OperatorProcess:
+        operator = OperatorProcess(kube_config, tenants.namespace, tmp_path / f"{name}.log", options=options)
+        report_log_on_failure(request, operator)
+        started.append(operator)
+        operator.start()
+        return operator
+
+    yield start
+    for operator in started:
+        operator.stop()
+    for operator in started:
+        assert SECRET not in operator.log(), f"a credentials Secret's value reached {operator.log_path.name}"
+
+
+def report_log_on_failure(request: pytest.FixtureRequest, operator: OperatorProcess) -> None:
+    if not request.config.pluginmanager.has_plugin("ctsync-operator-logs"):
+        request.config.pluginmanager.register(OperatorLogReporter(), "ctsync-operator-logs")
+    request.node.stash.setdefault(OPERATOR_LOGS, []).append(operator.log_path)
 
 
 def example(kind: str) -> dict[str, Any]:

@@ -17,8 +17,8 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from ctsync.config import Settings, add_operator_arguments, resolve
-from e2e.helm_support import CHART, ROOT, TESTDATA, args, container, establish, render
+from ctsync.config import Settings, Shard, add_operator_arguments, resolve
+from e2e.helm_support import CHART, ROOT, TESTDATA, args, container, deployments, establish, render
 
 pytestmark = pytest.mark.e2e
 
@@ -106,7 +106,6 @@ BAD_VALUES = [
         ["--set", "watch.allNamespaces=true", "--set", "watch.namespaces={team-a}"],
         "'/watch/namespaces': maxItems",
     ),
-    BadValues("standby-without-peering", ["--set", "peering.standby.enabled=true"], "'/peering/enabled'"),
     BadValues(
         "standby-priority-not-lower",
         [
@@ -122,6 +121,8 @@ BAD_VALUES = [
         "metrics.port and healthPort are both 8080",
         lint_fails=False,
     ),
+    BadValues("no-shards", ["--set", "shards=0"], "'/shards': minimum"),
+    BadValues("too-many-shards", ["--set", "shards=17"], "'/shards': maximum"),
     BadValues("bad-pull-policy", ["--set", "image.pullPolicy=Sometimes"], "'/image/pullPolicy'"),
     BadValues("bad-duration", ["--set", "metrics.serviceMonitor.interval=30"], "'/metrics/serviceMonitor/interval'"),
     BadValues("bad-client-id", ["--set", "workloadIdentity.clientId=my-app"], "'/workloadIdentity/clientId'"),
@@ -143,7 +144,8 @@ def test_bad_values_fail_naming_the_key(helm: Callable[..., subprocess.Completed
 @pytest.mark.parametrize(
     ("values", "expected"),
     [
-        ([], [Settings(namespaces=("ops",))]),
+        ([], [Settings(namespaces=("ops",), peering="ctsync", priority=p) for p in (100, 50)]),
+        (["--set", "peering.enabled=false"], [Settings(namespaces=("ops",))]),
         (
             ["-f", ALL_ENABLED],
             [
@@ -160,10 +162,21 @@ def test_bad_values_fail_naming_the_key(helm: Callable[..., subprocess.Completed
         ),
         (
             ["--set", "watch.allNamespaces=true,metrics.port=9090,healthPort=9091,driftInterval=60"],
-            [Settings(metrics_port=9090, health_port=9091, drift_interval=60)],
+            [
+                Settings(metrics_port=9090, health_port=9091, drift_interval=60, peering="ctsync", priority=p)
+                for p in (100, 50)
+            ],
+        ),
+        (
+            ["--set", "shards=2"],
+            [
+                Settings(namespaces=("ops",), peering=f"ctsync-shard-{i}", priority=p, shard=Shard(i, 2))
+                for i in (0, 1)
+                for p in (100, 50)  # each shard's active operator, then its standby
+            ],
         ),
     ],
-    ids=["defaults", "all-enabled", "all-namespaces"],
+    ids=["defaults", "standalone", "all-enabled", "all-namespaces", "shards"],
 )
 def test_operator_parses_the_rendered_args(
     helm: Callable[..., subprocess.CompletedProcess[str]], values: list[str | Path], expected: list[Settings]
@@ -198,8 +211,8 @@ def test_image_defaults_to_the_app_version(helm: Callable[..., subprocess.Comple
     # A release publishes image <repository>:<appVersion> with the chart (tests/unit/release/test_release.py).
     app_version = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
     repository = yaml.safe_load((CHART / "values.yaml").read_text())["image"]["repository"]
-    (deployment,) = [o for o in render(helm, "ctsync", CHART) if o["kind"] == "Deployment"]
-    assert container(deployment)["image"] == f"{repository}:{app_version}"
+    for deployment in deployments(render(helm, "ctsync", CHART)).values():
+        assert container(deployment)["image"] == f"{repository}:{app_version}"
 
 
 def test_released_chart_runs_the_released_image(
@@ -216,7 +229,7 @@ def test_released_chart_runs_the_released_image(
     assert shown.returncode == 0, shown.stderr
     chart = yaml.safe_load(shown.stdout)
     assert package.name == f"ctsync-{chart['version']}.tgz" and chart["appVersion"] == chart["version"]
-    (deployment,) = [o for o in render(helm, "ctsync", package) if o["kind"] == "Deployment"]
+    deployment = deployments(render(helm, "ctsync", package))["operator"]
     assert container(deployment)["image"] == f"registry.example.org/platform/ctsync:{chart['version']}"
 
 
@@ -272,6 +285,10 @@ def can(api: client.ApiClient, user: str, verb: str, resource: str, namespace: s
     return bool(review.status and review.status.allowed)
 
 
+def pod_labels(deployment: dict[str, Any]) -> dict[str, str]:
+    return dict(deployment["spec"]["template"]["metadata"]["labels"])
+
+
 def kinds(objects: list[dict[str, Any]]) -> set[str]:
     return {o["kind"] for o in objects}
 
@@ -291,13 +308,26 @@ def test_defaults_apply(
     namespace: str,
 ) -> None:
     objects = render(helm, "ctsync", CHART, "--namespace", namespace, "--include-crds")
-    assert kinds(objects) == BASE_KINDS | {"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"}
+    expected = BASE_KINDS | {"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"}
+    assert kinds(objects) == expected | {"KopfPeering", "PodDisruptionBudget"}
     apply(objects)
 
-    (deployment,) = [o for o in objects if o["kind"] == "Deployment"]
-    assert deployment["spec"]["replicas"] == 1
-    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
-    assert args(deployment) == [
+    # Two replicas, one active: a Deployment each (their own priority), one budget over both pods.
+    found = deployments(objects)
+    assert set(found) == {"operator", "standby"}
+    for deployment in found.values():
+        assert deployment["spec"]["replicas"] == 1
+        assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+        anti = deployment["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+        (term,) = anti["preferredDuringSchedulingIgnoredDuringExecution"]
+        assert term["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+        assert term["podAffinityTerm"]["labelSelector"]["matchLabels"].items() <= pod_labels(deployment).items()
+    (budget,) = [o for o in objects if o["kind"] == "PodDisruptionBudget"]
+    assert budget["spec"]["maxUnavailable"] == 1
+    for deployment in found.values():
+        assert budget["spec"]["selector"]["matchLabels"].items() <= pod_labels(deployment).items()
+    assert args(found["standby"])[-2:] == ["--peering=ctsync", "--priority=50"]
+    assert args(found["operator"]) == [
         "operator",
         f"--namespace={namespace}",
         "--metrics-port=8080",
@@ -308,8 +338,12 @@ def test_defaults_apply(
         "--max-graph-requests=32",
         "--max-graph-requests-per-tenant=8",
         "--log-format=json",
-        "--standalone",
+        "--peering=ctsync",
+        "--priority=100",
     ]
+    client.CustomObjectsApi(api_client).get_namespaced_custom_object(
+        "kopf.dev", "v1", namespace, "kopfpeerings", "ctsync"
+    )
     user = f"system:serviceaccount:{namespace}:ctsync"
     assert can(api_client, user, "get", "secrets", namespace)
     assert not can(api_client, user, "list", "secrets", namespace)  # read by name only
@@ -317,6 +351,46 @@ def test_defaults_apply(
     assert can(api_client, user, "create", "events", namespace)
     assert can(api_client, user, "watch", "apiextensions.k8s.io/customresourcedefinitions")
     assert not can(api_client, user, "get", "secrets", "default")
+    assert can(api_client, user, "patch", "kopf.dev/kopfpeerings", namespace)
+
+
+def test_shards_apply_an_active_replica_and_a_standby_per_shard(
+    helm: Callable[..., subprocess.CompletedProcess[str]],
+    api_client: client.ApiClient,
+    apply: Callable[[list[dict[str, Any]]], None],
+    namespace: str,
+) -> None:
+    objects = render(helm, "ctsync", CHART, "--namespace", namespace, "--include-crds", "--set", "shards=3")
+    apply(objects)
+    found = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}
+    assert sorted(found) == sorted(f"ctsync-shard-{i}{s}" for i in range(3) for s in ("", "-standby"))
+    for i in range(3):
+        for name in (f"ctsync-shard-{i}", f"ctsync-shard-{i}-standby"):
+            assert f"--peering=ctsync-shard-{i}" in args(found[name])
+            assert args(found[name])[-1] == f"--shard={i}/3"
+            assert pod_labels(found[name])["ctsync.io/shard"] == str(i)
+    # A shard's standby waits for its own active replica only: one peering object per shard.
+    peerings = client.CustomObjectsApi(api_client).list_namespaced_custom_object(
+        "kopf.dev", "v1", namespace, "kopfpeerings"
+    )
+    assert sorted(p["metadata"]["name"] for p in peerings["items"]) == [f"ctsync-shard-{i}" for i in range(3)]
+
+
+def test_standalone_applies_one_replica(
+    helm: Callable[..., subprocess.CompletedProcess[str]],
+    api_client: client.ApiClient,
+    apply: Callable[[list[dict[str, Any]]], None],
+    namespace: str,
+) -> None:
+    objects = render(
+        helm, "ctsync", CHART, "--namespace", namespace, "--include-crds", "--set", "peering.enabled=false"
+    )
+    assert "KopfPeering" not in kinds(objects)
+    apply(objects)
+    (deployment,) = deployments(objects).values()
+    assert args(deployment)[-1] == "--standalone"
+    assert "affinity" not in deployment["spec"]["template"]["spec"]
+    user = f"system:serviceaccount:{namespace}:ctsync"
     assert not can(api_client, user, "patch", "kopf.dev/kopfpeerings", namespace)
 
 
@@ -333,7 +407,9 @@ def test_all_enabled_applies(
         "--set-json", f"watch.namespaces={json.dumps(watched)}",
     )  # fmt: skip
     expected = BASE_KINDS | {"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"}
-    expected |= {"KopfPeering", "ServiceMonitor"} | {kind for kind, present in FILE_KINDS.items() if present}
+    expected |= {"KopfPeering", "PodDisruptionBudget", "ServiceMonitor"} | {
+        kind for kind, present in FILE_KINDS.items() if present
+    }
     assert kinds(objects) == expected
     apply(objects)
 
@@ -378,7 +454,7 @@ def test_all_namespaces_applies(
 
     custom = client.CustomObjectsApi(api_client)
     custom.get_cluster_custom_object("kopf.dev", "v1", "clusterkopfpeerings", peering)
-    (deployment,) = [o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "ctsync"]
+    deployment = deployments(objects)["operator"]
     assert "--all-namespaces" in args(deployment)
     user = f"system:serviceaccount:{namespace}:ctsync-operator"
     assert can(api_client, user, "get", "secrets", "any-namespace")
@@ -442,6 +518,7 @@ def test_helm_install_and_uninstall_keep_the_crds(
     assert f"kubectl -n {namespace} create secret generic" in notes
     assert "--from-literal=clientSecret=" in notes and "--from-file=tls.key=" in notes
     assert f"kubectl -n {namespace} get tenantpairs,syncscopes,attributemappings" in notes
+    assert "Peering is enabled (KopfPeering ctsync-peering, priority 200; standby priority 100)" in notes
     custom = client.CustomObjectsApi(api_client)
     custom.get_namespaced_custom_object("kopf.dev", "v1", namespace, "kopfpeerings", "ctsync-peering")
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from kubernetes import client
 
-from e2e.helm_support import CHART, container, render
+from e2e.helm_support import CHART, container, deployments, render
 from e2e.operator_fixtures import (
     BIN,
     OPERATOR_LOGS,
@@ -101,9 +101,10 @@ def test_the_rendered_deployment_runs_the_example_to_ready(
     namespace = tenants.namespace
     # Free ports instead of the defaults, which other processes on this machine may hold.
     ports = ["--set", f"metrics.port={free_port()}", "--set", f"healthPort={free_port()}"]
-    objects = render(helm, RELEASE, CHART, "--namespace", namespace, *ports)
-    apply(objects)  # the ServiceAccount and RBAC the operator runs with
-    (deployment,) = [o for o in objects if o["kind"] == "Deployment"]
+    # With kopf's peering CRDs: the default release runs two replicas in a KopfPeering.
+    objects = render(helm, RELEASE, CHART, "--namespace", namespace, "--include-crds", *ports)
+    apply(objects)  # the ServiceAccount and RBAC the operator runs with, and the peering object
+    deployment = deployments(objects)["operator"]  # the active replica
     pod_spec = deployment["spec"]["template"]["spec"]
     main = container(deployment)
     assert "command" not in main, "the image's entrypoint, ctsync, must run the args"

@@ -270,3 +270,48 @@ def start_sim(state_dir: Path, *, profile: Profile = FAST, random_seed: int = 0)
     server = EntraSim(state_dir, time_scale=0, profile=profile, random_seed=random_seed).start()
     server.call(lambda world: load_seed(world, two_tenant_seed()))
     return server
+
+
+BOOTSTRAP_SCOPES = (
+    "Application.ReadWrite.All",
+    "AppRoleAssignment.ReadWrite.All",
+    "Directory.Read.All",
+)
+
+
+def add_user_with_roles(server: EntraSim, tenant_key: str, upn: str, roles: tuple[str, ...]) -> str:
+    """Adds a user holding these built-in directory roles (names, e.g. "Global Administrator"); its id."""
+    from entrasim.identity.delegated import role_template_id
+
+    def add(world):  # type: ignore[no-untyped-def]
+        tenant = world.tenant(TENANTS[tenant_key][0])
+        user = tenant.directory.create_user(
+            {"userPrincipalName": upn, "displayName": upn.split("@")[0], "accountEnabled": True}
+        )
+        tenant.identity.directory_roles[user["id"]] = {role_template_id(r) for r in roles}
+        return user["id"]
+
+    return str(server.call(add))
+
+
+def delegated_token(server: EntraSim, tenant_key: str, upn: str, scopes: tuple[str, ...] = BOOTSTRAP_SCOPES) -> str:
+    """A delegated Graph token for `upn`, through the device code flow completed on the control API."""
+    tenant_id, public_client = TENANTS[tenant_key][0], "14d82eec-204b-4c2f-b7e8-296a70dab67e"
+    login = f"{server.base_url}/{tenant_id}/oauth2/v2.0"
+    with httpx.Client(verify=ca_context(server)) as http:
+        scope = " ".join(f"https://graph.microsoft.com/{s}" for s in scopes)
+        flow = http.post(f"{login}/devicecode", data={"client_id": public_client, "scope": scope}).json()
+        completed = http.post(
+            f"{server.base_url}/_entrasim/device-codes/{flow['user_code']}/complete", json={"user": upn}
+        )
+        completed.raise_for_status()
+        reply = http.post(
+            f"{login}/token",
+            data={
+                "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                "client_id": public_client,
+                "device_code": flow["device_code"],
+            },
+        )
+    reply.raise_for_status()
+    return str(reply.json()["access_token"])

@@ -96,3 +96,20 @@ app.kubernetes.io/part-of: ctsync
   resources: [events]
   verbs: [create]
 {{- end }}
+
+{{/*
+Suffix of a shard's objects (Deployments, peering objects): "" with one shard, "-shard-<i>" with several.
+Called with (dict "root" $ "index" i).
+*/}}
+{{- define "ctsync.shardSuffix" -}}
+{{- if gt (int .root.Values.shards) 1 }}-shard-{{ .index }}{{ end }}
+{{- end }}
+
+{{/* The peering object names, one per shard, as a JSON list: each shard's replicas peer only with each other. */}}
+{{- define "ctsync.peeringNames" -}}
+{{- $names := list }}
+{{- range $i := until (int .Values.shards) }}
+{{- $names = append $names (printf "%s%s" $.Values.peering.name (include "ctsync.shardSuffix" (dict "root" $ "index" $i))) }}
+{{- end }}
+{{- $names | toJson }}
+{{- end }}

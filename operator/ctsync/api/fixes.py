@@ -172,3 +172,11 @@ FAILURE_FIXES: Final[dict[str, Fix]] = {
         "read the log entries' error codes (--output json) and the Entra provisioning docs", "docs/metrics.md"
     ),
 }
+
+
+# Not a condition: `ctsync explain` reads the end dates of the credentials each tenant's app holds.
+CREDENTIAL_EXPIRING: Final = Fix(
+    "run `ctsync bootstrap` again for that tenant (it adds a fresh credential when the current one ends within "
+    "30 days) and update the credentials Secret; workload identity has nothing to renew",
+    "docs/cli.md#ctsync-bootstrap",
+)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
 import random
 import re
@@ -76,8 +77,11 @@ class Backoff:
 DEFAULT_BACKOFF = Backoff()
 
 
-def _ssl_context(ca_file: str | None) -> ssl.SSLContext | bool:
-    return ssl.create_default_context(cafile=ca_file) if ca_file else True
+@functools.cache
+def _ssl_context(ca_file: str | None) -> ssl.SSLContext:
+    """One context per trust store, shared by every client: each holds its parsed CA certificates, about a
+    megabyte, and an operator has a client per tenant."""
+    return ssl.create_default_context(cafile=ca_file) if ca_file else httpx.create_ssl_context()
 
 
 class GraphClient:
@@ -114,6 +118,10 @@ class GraphClient:
         auth = AzureIdentityAuthenticationProvider(credential, scopes=[endpoints.scope])
         self._adapter = GraphRequestAdapter(auth, client=self._http)
         self._adapter.base_url = endpoints.graph_base  # without the trailing slash httpx would add
+
+    @property
+    def closed(self) -> bool:
+        return self._http.is_closed
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -177,6 +185,13 @@ class GraphClient:
 
     async def granted_roles(self) -> set[str]:
         """The application permissions in this app's access token (for the permission preflight)."""
+        return set((await self._token_claims()).get("roles", []))
+
+    async def own_app_id(self) -> str:
+        """The application (client) id this client signs in as, from its access token."""
+        return str((await self._token_claims()).get("appid", ""))
+
+    async def _token_claims(self) -> dict[str, Any]:
         try:
             token = await self._credential.get_token(self.endpoints.scope)
         except ClientAuthenticationError as exc:
@@ -184,8 +199,7 @@ class GraphClient:
         except ServiceRequestError as exc:
             raise _token_endpoint_unreachable(self.role, exc) from None
         payload = token.token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        return set(claims.get("roles", []))
+        return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
 
     # --- transport -----------------------------------------------------------------------------------
     def url(self, path: str, query: Mapping[str, str] | None = None) -> str:

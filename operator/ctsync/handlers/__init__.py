@@ -15,6 +15,6 @@ def build_registry(config: Settings) -> kopf.OperatorRegistry:
     indexes.register(registry)
     tenantpair.register(registry, config)
     syncscope.register(registry, config)
-    fast_lane.register(registry)
-    attributemapping.register(registry)
+    fast_lane.register(registry, config)
+    attributemapping.register(registry, config)
     return registry

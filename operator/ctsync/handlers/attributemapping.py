@@ -9,10 +9,11 @@ from typing import Any
 import kopf
 
 from ..api.attributemapping import AttributeMapping
+from ..config import Settings
 from ..errors import InvalidSpec
 from ..reconcile.attributemapping import reconcile_attribute_mapping
 from ..reconcile.outcome import Outcome
-from . import bridge, indexes, runtime, syncscope
+from . import bridge, indexes, runtime, sharding, syncscope
 
 
 async def reconcile(
@@ -61,15 +62,16 @@ def _scope_ref(essence: Mapping[str, Any] | None) -> str | None:
     return str(name) if name else None
 
 
-def register(registry: kopf.OperatorRegistry) -> None:
+def register(registry: kopf.OperatorRegistry, config: Settings) -> None:
+    owned = sharding.owned(config.shard, indexes.ATTRIBUTE_MAPPINGS)  # every handler below: this shard's resources only
     for cause in (kopf.on.create, kopf.on.update, kopf.on.resume):
         # kopf passes indexes as keyword arguments its handler protocols do not list.
-        cause(*indexes.ATTRIBUTE_MAPPINGS, registry=registry, id="attributemapping.reconcile")(reconcile)  # type: ignore[arg-type]
+        cause(*indexes.ATTRIBUTE_MAPPINGS, registry=registry, when=owned, id="attributemapping.reconcile")(reconcile)  # type: ignore[arg-type]
     # Without a finalizer (nothing to clean up in Graph) a deletion is seen only as the watch's DELETED
     # event; the index has already dropped the mapping by then.
     kopf.on.event(
         *indexes.ATTRIBUTE_MAPPINGS,
         registry=registry,
         id="attributemapping.deleted",
-        when=lambda type, **_: type == "DELETED",
+        when=sharding.owned(config.shard, indexes.ATTRIBUTE_MAPPINGS, lambda type, **_: type == "DELETED"),
     )(deleted)  # type: ignore[arg-type]

@@ -14,10 +14,11 @@ import kopf
 
 from ..api.constants import PLURAL_SYNC_SCOPES
 from ..api.syncscope import SyncScope
+from ..config import Settings
 from ..errors import CtsyncError
 from ..planning.fast_lane import Change
 from ..reconcile.fast_lane import FastLane, Links, OnDemandResult, Report, held_because
-from . import indexes, runtime
+from . import indexes, runtime, sharding
 
 EVENT_SECONDS = 10.0  # at most one Event per outcome per SyncScope in this long; the rest are counted in it
 _EVENTS = {"created": "FastLaneCreated", "updated": "FastLaneUpdated", "skipped": "FastLaneSkipped"}
@@ -96,11 +97,11 @@ def _enabled(spec: Mapping[str, Any], **_: Any) -> bool:
     return bool((spec.get("fastLane") or {}).get("enabled"))
 
 
-def register(registry: kopf.OperatorRegistry) -> None:
+def register(registry: kopf.OperatorRegistry, config: Settings) -> None:
     kopf.daemon(
         *indexes.SYNC_SCOPES,
         registry=registry,
         id="syncscope.fastlane",
-        when=_enabled,
+        when=sharding.owned(config.shard, indexes.SYNC_SCOPES, _enabled),
         cancellation_timeout=5.0,
     )(follow)  # type: ignore[arg-type]

@@ -42,6 +42,7 @@ class PairEntry:
 class ScopeEntry:
     status: Mapping[str, Any]
     annotations: Mapping[str, str]  # its ctsync.io/ annotations
+    pair_name: str | None = None  # the TenantPair it names (what decides its shard, and its mappings')
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def index_tenant_pair(body: kopf.Body, **_: Any) -> dict[Key, PairEntry]:
 
 def index_sync_scope(body: kopf.Body, **_: Any) -> dict[Key, ScopeEntry]:
     status = copy.deepcopy(dict(body.get("status") or {}))
-    return {key_of(body): ScopeEntry(status, _our_annotations(body))}
+    return {key_of(body): ScopeEntry(status, _our_annotations(body), pair_name_of(body))}
 
 
 def index_sync_scope_by_pair(body: kopf.Body, **_: Any) -> dict[Key, str] | None:

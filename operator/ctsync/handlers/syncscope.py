@@ -22,7 +22,7 @@ from ..reconcile.outcome import Event, Outcome
 from ..reconcile.provisioning import Watermark, poll_provisioning
 from ..reconcile.syncscope import finalize_sync_scope, reconcile_sync_scope
 from ..reconcile.target_audit import WATERMARK_FIELD, poll_target_audit
-from . import bridge, indexes, runtime
+from . import bridge, indexes, runtime, sharding
 
 
 async def reconcile(
@@ -133,22 +133,24 @@ async def finalize(body: kopf.Body, patch: kopf.Patch, tenant_pairs: indexes.Ten
 
 
 def register(registry: kopf.OperatorRegistry, config: Settings) -> None:
+    owned = sharding.owned(config.shard, indexes.SYNC_SCOPES)  # every handler below: this shard's resources only
     for cause in (kopf.on.create, kopf.on.update, kopf.on.resume):
         # kopf passes indexes as keyword arguments its handler protocols do not list.
-        cause(*indexes.SYNC_SCOPES, registry=registry, id="syncscope.reconcile")(reconcile)  # type: ignore[arg-type]
+        cause(*indexes.SYNC_SCOPES, registry=registry, when=owned, id="syncscope.reconcile")(reconcile)  # type: ignore[arg-type]
     # Graph changes emit no Kubernetes events: the timer finds drift, and refreshes the job state and the
     # synced counts in status. The random first delay spreads the passes after a restart.
     kopf.timer(
         *indexes.SYNC_SCOPES,
         registry=registry,
+        when=owned,
         id="syncscope.drift",
         interval=config.drift_interval,
         initial_delay=lambda **_: random.uniform(0, config.drift_interval),
     )(reconcile)  # type: ignore[arg-type]
-    kopf.on.delete(*indexes.SYNC_SCOPES, registry=registry, id="syncscope.finalize")(finalize)  # type: ignore[arg-type]
+    kopf.on.delete(*indexes.SYNC_SCOPES, registry=registry, when=owned, id="syncscope.finalize")(finalize)  # type: ignore[arg-type]
     kopf.on.event(
         *indexes.SYNC_SCOPES,
         registry=registry,
         id="syncscope.nudge",
-        when=lambda type, **_: type != "DELETED",
+        when=sharding.owned(config.shard, indexes.SYNC_SCOPES, lambda type, **_: type != "DELETED"),
     )(nudge_mappings)  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ from ..api.constants import PLURAL_TENANT_PAIRS
 from ..api.tenantpair import TenantPair
 from ..config import Settings
 from ..reconcile.tenantpair import finalize_tenant_pair, reconcile_tenant_pair
-from . import bridge, indexes, runtime, syncscope
+from . import bridge, indexes, runtime, sharding, syncscope
 
 # How often a pair whose deletion waits for its SyncScopes looks again.
 DELETION_WAIT_SECONDS: Final = 10.0
@@ -66,21 +66,23 @@ async def finalize(body: kopf.Body, patch: kopf.Patch, sync_scopes_by_pair: inde
 
 
 def register(registry: kopf.OperatorRegistry, config: Settings) -> None:
+    owned = sharding.owned(config.shard, indexes.TENANT_PAIRS)  # every handler below: this shard's resources only
     for cause in (kopf.on.create, kopf.on.update, kopf.on.resume):
-        cause(*indexes.TENANT_PAIRS, registry=registry, id="tenantpair.reconcile")(reconcile)
+        cause(*indexes.TENANT_PAIRS, registry=registry, when=owned, id="tenantpair.reconcile")(reconcile)
     # Graph changes emit no Kubernetes events: the timer is how drift is found. The random first delay
     # spreads the passes of many pairs after a restart.
     kopf.timer(
         *indexes.TENANT_PAIRS,
         registry=registry,
+        when=owned,
         id="tenantpair.drift",
         interval=config.drift_interval,
         initial_delay=lambda **_: random.uniform(0, config.drift_interval),
     )(reconcile)
-    kopf.on.delete(*indexes.TENANT_PAIRS, registry=registry, id="tenantpair.finalize")(finalize)  # type: ignore[arg-type]
+    kopf.on.delete(*indexes.TENANT_PAIRS, registry=registry, when=owned, id="tenantpair.finalize")(finalize)  # type: ignore[arg-type]
     kopf.on.event(
         *indexes.TENANT_PAIRS,
         registry=registry,
         id="tenantpair.nudge",
-        when=lambda type, **_: type != "DELETED",
+        when=sharding.owned(config.shard, indexes.TENANT_PAIRS, lambda type, **_: type != "DELETED"),
     )(nudge_sync_scopes)  # type: ignore[arg-type]

@@ -1,7 +1,9 @@
 """Graph clients for both tenants of a TenantPair, built from the credentials Secrets it names.
 
-Clients are pooled per pair and side, and rebuilt only when the Secret's content or the endpoints change,
-so tokens and connections survive from one reconcile to the next."""
+Clients are pooled by what they sign in as: the tenant, its side, and a fingerprint of the Secret's content
+and the endpoints. A hub tenant that is the source of many pairs with the same credentials has one client,
+one token and one Retry-After for all of them, as Graph throttles per app and tenant. A client is rebuilt
+when its fingerprint changes and closed when no pair uses it any more."""
 
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ from ..graph.cts import SourceTenant, TargetTenant
 from ..graph.endpoints import endpoints_for
 from ..graph.request_slots import RequestSlots
 
+ClientKey = tuple[str, str, str]  # (side, tenant id, fingerprint of the credentials and endpoints)
+PairSide = tuple[str, str, str]  # (namespace, TenantPair name, side)
 # (namespace, Secret name) -> the Secret's data, decoded; None when the Secret does not exist.
 SecretReader = Callable[[str, str], Awaitable[Mapping[str, str] | None]]
 
@@ -43,7 +47,8 @@ class ClientPool:
         self._read_secret = read_secret
         self._observer = observer
         self._slots = RequestSlots(max_requests, max_requests_per_tenant)  # shared by every client of the pool
-        self._clients: dict[tuple[str, str, str], tuple[str, GraphClient]] = {}
+        self._clients: dict[ClientKey, GraphClient] = {}
+        self._in_use: dict[PairSide, ClientKey] = {}  # which client each pair's side uses now
         self._ca_dir = tempfile.mkdtemp(prefix="ctsync-ca-")
 
     async def for_pair(self, pair: TenantPair) -> TenantClients:
@@ -53,27 +58,34 @@ class ClientPool:
 
     async def forget(self, pair: TenantPair) -> None:
         for side in (pair.source, pair.target):
-            entry = self._clients.pop((pair.namespace, pair.name, side.role), None)
-            if entry:
-                await entry[1].close()
+            await self._release((pair.namespace, pair.name, side.role))
 
     async def close(self) -> None:
-        for _, client in self._clients.values():
+        for client in self._clients.values():
             await client.close()
         self._clients.clear()
+        self._in_use.clear()
         shutil.rmtree(self._ca_dir, ignore_errors=True)
+
+    async def _release(self, user: PairSide) -> None:
+        key = self._in_use.pop(user, None)
+        client = self._clients.pop(key, None) if key is not None and key not in self._in_use.values() else None
+        if client is not None:
+            await client.close()
 
     async def _client(self, pair: TenantPair, side: TenantSide) -> GraphClient:
         secret = await self._secret(pair.namespace, side.credentials_secret, side)
         endpoints = side.effective_endpoints()
         ca_file = await self._ca_file(pair.namespace, side)
         fingerprint = _fingerprint(secret, endpoints.authority_host, endpoints.graph_endpoint, ca_file or "")
-        key = (pair.namespace, pair.name, side.role)
+        key: ClientKey = (side.role, side.tenant_id.lower(), fingerprint)
+        user: PairSide = (pair.namespace, pair.name, side.role)
+        if self._in_use.get(user) != key:
+            await self._release(user)  # its Secret or endpoints changed: the old client may be unused now
+            self._in_use[user] = key
         cached = self._clients.get(key)
-        if cached and cached[0] == fingerprint:
-            return cached[1]
-        if cached:
-            await cached[1].close()
+        if cached is not None:
+            return cached
         cloud = endpoints_for(side.cloud, endpoints.authority_host, endpoints.graph_endpoint)
         try:
             credential = make_credential(side.tenant_id, secret, cloud, ca_file=ca_file)
@@ -88,7 +100,7 @@ class ClientPool:
             observer=self._observer,
             slots=self._slots,
         )
-        self._clients[key] = (fingerprint, client)
+        self._clients[key] = client
         return client
 
     async def _secret(self, namespace: str, name: str, side: TenantSide) -> Mapping[str, str]:

@@ -19,6 +19,7 @@ from ..api.syncscope import SyncScope
 from ..api.tenantpair import TenantPair
 from ..errors import CtsyncError
 from ..graph.provisioning_failures import failure_reason
+from ..planning.bootstrap import EXPIRY_WARNING_DAYS, expiring_credentials
 from ..planning.plan import Plan
 from .attributemapping import reconcile_attribute_mapping
 from .connections import ClientPool
@@ -165,6 +166,7 @@ class LiveRead:
     mappings: list[View]
     failures: Failures | None
     error: str = ""  # why the tenants could not be read (the pair's pass failed); the scope's view is stored
+    credentials: list[ActiveWarning] = field(default_factory=list)  # secrets or certificates ending soon
 
 
 async def read_live(
@@ -182,6 +184,7 @@ async def read_live(
     if pair_outcome.error is not None:
         read.error = f"{pair.ref}: {pair_outcome.message}"
         return read
+    read.credentials = await credential_warnings(pool, pair, now)
     if scope is None:
         return read
     outcome = await reconcile_sync_scope(scope, pair, True, mappings, pool, stored[1], dry_run=True)
@@ -213,6 +216,29 @@ async def read_failures(pool: ClientPool, pair: TenantPair, job_id: str, since: 
     except CtsyncError as error:
         return Failures(since_text, unread=f"the provisioning log could not be read: {error.message}")
     return Failures(since_text, group_failures(failed), read)
+
+
+async def credential_warnings(pool: ClientPool, pair: TenantPair, now: datetime) -> list[ActiveWarning]:
+    """A warning per tenant whose app holds a secret or certificate ending within 30 days. The app reads its
+    own registration: without a permission that may (an Application.* one), that tenant is not checked."""
+    clients = await pool.for_pair(pair)
+    warn_before = _iso(now + timedelta(days=EXPIRY_WARNING_DAYS))
+    out = []
+    for role, client in (("source", clients.source.client), ("target", clients.target.client)):
+        try:
+            app_id = await client.own_app_id()
+            query = {"$filter": f"appId eq '{app_id}'", "$select": "id,appId,passwordCredentials,keyCredentials"}
+            apps = await client.list_all("/applications", query)
+        except CtsyncError:
+            continue
+        ending = [text for app in apps for text in expiring_credentials(app, warn_before)]
+        if ending:
+            fix = fixes.CREDENTIAL_EXPIRING
+            message = f"the {role} tenant's app {app_id}: " + "; ".join(ending)
+            out.append(
+                ActiveWarning(pair.ref, "Credentials", "Expiring", "CredentialExpiring", message, fix.text, fix.docs)
+            )
+    return out
 
 
 def _iso(moment: datetime) -> str:
@@ -285,7 +311,7 @@ def assemble(
 ) -> Explanation:
     """The report, from what was read (`read`; with live=False only the stored status is in it)."""
     scope_view = read.scope
-    warnings = active_warnings(pair.ref, read.pair.conditions)
+    warnings = active_warnings(pair.ref, read.pair.conditions) + read.credentials
     if scope is not None and scope_view is not None:
         warnings += active_warnings(scope.ref, scope_view.conditions)
     for mapping, view in zip(mappings, read.mappings, strict=False):

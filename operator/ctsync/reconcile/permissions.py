@@ -99,3 +99,11 @@ async def require_all(clients: TenantClients, needs: Needs) -> None:
     for role, tenant_needs in needs.items():
         tenant = clients.source if role == "source" else clients.target
         await require(tenant.client, role, tenant_needs)
+
+
+def least_privilege(role: TenantRole, management_policy: str = "Manage") -> tuple[str, ...]:
+    """What `ctsync bootstrap` grants a tenant's app: the least-privileged permission of every need of the
+    role, optional checks included, in table order, once each."""
+    tables: tuple[Needs, ...] = (TENANT_PAIR[management_policy], SYNC_SCOPE, TENANT_PAIR_OPTIONAL, SYNC_SCOPE_OPTIONAL)
+    needs = [need for table in tables for need in table.get(role, ())]
+    return tuple(dict.fromkeys(need.alternatives[0] for need in needs))

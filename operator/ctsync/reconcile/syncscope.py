@@ -44,7 +44,8 @@ async def observe(scope: SyncScope, clients: TenantClients, status: Json) -> Syn
     created = [p for p in pending.from_status(status) if p.step == "source.configuration"]
     if recorded is None and any(p.id for p in created):
         return SyncScopeObserved()  # just created and not visible yet: nothing under it can be read either
-    candidates = await source.configurations_named(scope.configuration_name)
+    # The configuration status names is ours whatever else carries its name: look for others only without it.
+    candidates = [] if recorded is not None else await source.configurations_named(scope.configuration_name)
     configuration = choose_configuration(scope, recorded, candidates, answer_lost=bool(created))
     principals = await resolve_principals(scope, source)
     if configuration is None:

@@ -11,12 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..core.errors import BadRequest, ResourceNotFound
+from ..core.errors import BadRequest, Conflict, ResourceNotFound
 from ..core.ids import is_guid, new_guid, opaque_id
 from ..core.replication import hidden, visible_only
+from ..identity.models import ClientApp, FederatedCredential
+from . import credentials, microsoft_graph
 from .exceptions import AssignmentExists, InvalidValue, RoleNotFound
 
 if TYPE_CHECKING:
+    from cryptography import x509
+
     from ..world import Tenant
 
 CTS_TEMPLATE_ID = "518e5f48-1fc8-4c48-9387-9fdf28b0dfe7"
@@ -51,7 +55,39 @@ def not_found(object_id: str) -> ResourceNotFound:
 
 
 # What PATCH may change; ids, appId and template links are read-only.
-UPDATABLE_APPLICATION = {"displayName": str, "notes": str, "tags": list, "description": str}
+UPDATABLE_APPLICATION = {
+    "displayName": str,
+    "notes": str,
+    "tags": list,
+    "description": str,
+    "signInAudience": str,
+    "isFallbackPublicClient": bool,
+}
+
+
+def _required_resource_access(value: Any) -> list[dict[str, Any]]:
+    """Declared permissions: [{resourceAppId, resourceAccess: [{id, type: Role|Scope}]}]. Declaring grants nothing."""
+    ok = isinstance(value, list) and all(
+        isinstance(r, dict)
+        and is_guid(r.get("resourceAppId"))
+        and isinstance(r.get("resourceAccess"), list)
+        and all(
+            isinstance(a, dict) and is_guid(a.get("id")) and a.get("type") in ("Role", "Scope")
+            for a in r["resourceAccess"]
+        )
+        for r in value
+    )
+    if not ok:
+        raise BadRequest("Invalid value specified for property 'requiredResourceAccess' of resource 'Application'.")
+    return [
+        {
+            "resourceAppId": r["resourceAppId"],
+            "resourceAccess": [{"id": a["id"], "type": a["type"]} for a in r["resourceAccess"]],
+        }
+        for r in value
+    ]
+
+
 UPDATABLE_SERVICE_PRINCIPAL = {
     "tags": list,
     "notes": str,
@@ -117,6 +153,12 @@ class ApplicationsBackend:
         self._sps_by_template: dict[str, dict[str, None]] = {}  # template id -> service principal ids, in order
         self._assignments: dict[str, dict[str, dict[str, Any]]] = {}  # sp id -> assignment id -> assignment
         self._by_principal: dict[str, dict[str, str]] = {}  # principal id -> assignment id -> sp id
+        self._certificates: dict[str, x509.Certificate] = {}  # keyCredential keyId -> certificate
+        self._federated: dict[str, list[dict[str, Any]]] = {}  # application id -> its federated credentials
+        self.graph = microsoft_graph.service_principal(new_guid())
+        self.service_principals[self.graph["id"]] = self.graph
+        self._sp_by_app_id[microsoft_graph.GRAPH_APP_ID] = self.graph["id"]
+        self._assignments[self.graph["id"]] = {}
 
     def _now(self) -> str:
         return self.tenant.world.clock.iso_now()
@@ -142,7 +184,7 @@ class ApplicationsBackend:
         self._assignments[sp["id"]] = {}
         return app, sp
 
-    def _new_application(self, template_id: str, display_name: str) -> dict[str, Any]:
+    def _new_application(self, template_id: str | None, display_name: str) -> dict[str, Any]:
         role, scope = _cts_roles_and_scopes(display_name)
         return {
             "id": new_guid(),
@@ -220,19 +262,139 @@ class ApplicationsBackend:
         return _lookup(self.applications, app_object_id)
 
     def update_application(self, app_object_id: str, changes: Mapping[str, Any]) -> None:
-        _update(self.get_application(app_object_id), changes, UPDATABLE_APPLICATION, "application")
+        app = self.get_application(app_object_id)
+        changes = dict(changes)
+        if "requiredResourceAccess" in changes:
+            app["requiredResourceAccess"] = _required_resource_access(changes.pop("requiredResourceAccess"))
+        if "keyCredentials" in changes:
+            self.set_key_credentials(app, changes.pop("keyCredentials"))
+        _update(app, changes, UPDATABLE_APPLICATION, "application")
+        if "isFallbackPublicClient" in changes:
+            self._client(app).public_client = bool(app["isFallbackPublicClient"])
 
     def delete_application(self, app_object_id: str) -> None:
         """Deleting an application also deletes its service principal in this tenant."""
         app = self.get_application(app_object_id)
         del self.applications[app["id"]]
+        self._federated.pop(app["id"], None)
+        for key in app["keyCredentials"]:
+            self._certificates.pop(key["keyId"], None)
+        self.tenant.identity.unregister(app["appId"])
         sp_id = self._sp_by_app_id.get(app["appId"])
         if sp_id is not None:  # even if this replica does not have the service principal yet
             self._remove_service_principal(self.service_principals[sp_id])
 
+    def create_application(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /applications: a plain app registration, which may then get tokens once it has a credential."""
+        name = body.get("displayName")
+        if not isinstance(name, str) or not name.strip():
+            raise BadRequest("Property 'displayName' is required and must be a non-empty string.")
+        app = self._new_application(None, name)
+        app.update(appRoles=[], identifierUris=[], web={"homePageUrl": None, "redirectUris": [], "logoutUrl": None})
+        app["api"]["oauth2PermissionScopes"] = []
+        self.applications[app["id"]] = app
+        self.tenant.identity.register(ClientApp(app["appId"], name))
+        self.update_application(app["id"], {k: v for k, v in body.items() if k != "displayName"})
+        return app
+
+    def create_service_principal(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /servicePrincipals {"appId"}: the enterprise app of an application of this tenant."""
+        app_id = body.get("appId")
+        app = next((a for a in self.list_applications() if a["appId"] == str(app_id).lower()), None)
+        if app is None:
+            raise BadRequest(
+                f"The appId '{app_id}' of the service principal does not reference a valid application object.",
+                details=[{"code": "NoBackingApplicationObject", "target": "appId"}],
+            )
+        if app["appId"] in self._sp_by_app_id:
+            raise Conflict("The service principal name is already present for the tenant.")
+        sp = self._new_service_principal(app)
+        sp.update(homepage=None, tags=[])
+        self.service_principals[sp["id"]] = sp
+        self._sp_by_app_id[app["appId"]] = sp["id"]
+        self._assignments[sp["id"]] = {}
+        self.update_service_principal(sp["id"], {k: v for k, v in body.items() if k != "appId"})
+        return sp
+
+    # --- credentials -----------------------------------------------------------------------------------
+    def _client(self, app: Mapping[str, Any]) -> ClientApp:
+        client = self.tenant.identity.app(app["appId"])
+        if client is None:  # an application made from a template: it may get tokens once it has a credential
+            client = self.tenant.identity.register(ClientApp(app["appId"], app["displayName"]))
+        return client
+
+    def add_password(self, app_object_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        app = self.get_application(app_object_id)
+        stored, text = credentials.new_password(body, self.tenant.world.clock.now())
+        app["passwordCredentials"].append(stored)
+        self._client(app).secrets.append(text)
+        return {**stored, "secretText": text}
+
+    def set_key_credentials(self, app: dict[str, Any], entries: Any) -> None:
+        """PATCH keyCredentials replaces the set: an entry naming an existing keyId without a key keeps it."""
+        if not isinstance(entries, list):
+            raise BadRequest("Property 'keyCredentials' must be a list.")
+        kept = {k["keyId"]: k for k in app["keyCredentials"]}
+        new_set, certs = [], []
+        for entry in entries:
+            if isinstance(entry, dict) and entry.get("keyId") in kept and not entry.get("key"):
+                new_set.append(kept[entry["keyId"]])
+                certs.append(self._certificates[entry["keyId"]])
+                continue
+            stored, cert = credentials.new_key(entry)
+            self._certificates[stored["keyId"]] = cert
+            new_set.append(stored)
+            certs.append(cert)
+        for key_id in set(kept) - {k["keyId"] for k in new_set}:
+            self._certificates.pop(key_id, None)
+        app["keyCredentials"] = new_set
+        self._client(app).certificates = certs
+
+    def add_key(self, app_object_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """addKey: a further certificate, proven by a JWT signed with a certificate the app already has."""
+        app = self.get_application(app_object_id)
+        proven_by = credentials.verify_proof(
+            body.get("proof"), app["id"], [self._certificates[k["keyId"]] for k in app["keyCredentials"]]
+        )
+        if proven_by is None:
+            raise BadRequest("The proof is not a valid JWT signed by a current certificate of the application.")
+        stored, cert = credentials.new_key(body.get("keyCredential"))
+        self._certificates[stored["keyId"]] = cert
+        app["keyCredentials"].append(stored)
+        self._client(app).certificates.append(cert)
+        return stored
+
+    def federated_credentials(self, app_object_id: str) -> list[dict[str, Any]]:
+        return self._federated.setdefault(self.get_application(app_object_id)["id"], [])
+
+    def add_federated_credential(self, app_object_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        app = self.get_application(app_object_id)
+        existing = self.federated_credentials(app["id"])
+        fic = credentials.new_federated(body, existing)
+        existing.append(fic)
+        self._sync_federated(app)
+        return fic
+
+    def federated_credential(self, app_object_id: str, fic_id: str) -> dict[str, Any]:
+        for fic in self.federated_credentials(app_object_id):
+            if fic_id in (fic["id"], fic["name"]):
+                return fic
+        raise not_found(fic_id)
+
+    def delete_federated_credential(self, app_object_id: str, fic_id: str) -> None:
+        fic = self.federated_credential(app_object_id, fic_id)
+        self.federated_credentials(app_object_id).remove(fic)
+        self._sync_federated(self.get_application(app_object_id))
+
+    def _sync_federated(self, app: Mapping[str, Any]) -> None:
+        self._client(app).federated = [
+            FederatedCredential(f["issuer"], f["subject"], tuple(f["audiences"])) for f in self._federated[app["id"]]
+        ]
+
     # --- service principals --------------------------------------------------------------------------
     def list_service_principals(self) -> list[dict[str, Any]]:
-        return visible_only(list(self.service_principals.values()))
+        """The tenant's own service principals; Microsoft Graph's is addressable but not listed."""
+        return visible_only([sp for sp in self.service_principals.values() if sp is not self.graph])
 
     def service_principal(self, sp_id: str) -> dict[str, Any]:
         return _lookup(self.service_principals, sp_id)
@@ -251,6 +413,8 @@ class ApplicationsBackend:
 
     def delete_service_principal(self, sp_id: str) -> None:
         """Removes the service principal, its app role assignments and its synchronization state."""
+        if self.service_principal(sp_id) is self.graph:
+            raise BadRequest("Microsoft first-party service principals cannot be deleted.")
         self._remove_service_principal(self.service_principal(sp_id))
 
     def _remove_service_principal(self, sp: Mapping[str, Any]) -> None:
@@ -259,6 +423,8 @@ class ApplicationsBackend:
         self._sps_by_template.get(sp["applicationTemplateId"], {}).pop(sp["id"], None)
         for assignment in self._assignments.pop(sp["id"], {}).values():
             self._forget_assignment(assignment)
+        for assignment_id, resource_id in self._by_principal.pop(sp["id"], {}).items():  # what it was granted
+            self._grant_graph_role(self._assignments[resource_id].pop(assignment_id), granted=False)
         self.tenant.synchronization.forget_service_principal(sp["id"])
 
     # --- app role assignments ------------------------------------------------------------------------
@@ -290,7 +456,19 @@ class ApplicationsBackend:
         }
         self._assignments[sp["id"]][assignment["id"]] = assignment
         self._by_principal.setdefault(principal["id"], {})[assignment["id"]] = sp["id"]
+        self._grant_graph_role(assignment, granted=True)
         return assignment
+
+    def _grant_graph_role(self, assignment: Mapping[str, Any], *, granted: bool) -> None:
+        """An assignment of a Microsoft Graph app role to an app's service principal is admin consent to that
+        application permission: it shows in the app's next client-credentials token."""
+        if assignment["resourceId"] != self.graph["id"] or assignment["principalType"] != "ServicePrincipal":
+            return
+        sp = self.service_principals.get(assignment["principalId"])
+        client = self.tenant.identity.app(sp["appId"]) if sp else None
+        value = next(r["value"] for r in self.graph["appRoles"] if r["id"] == assignment["appRoleId"])
+        if client is not None:
+            (client.roles.add if granted else client.roles.discard)(value)
 
     @staticmethod
     def _check_role(sp: Mapping[str, Any], role_id: str) -> None:
@@ -307,6 +485,8 @@ class ApplicationsBackend:
             return "User", directory.users[principal_id]
         if principal_id in directory.groups:
             return "Group", directory.groups[principal_id]
+        if principal_id in self.service_principals:
+            return "ServicePrincipal", self.service_principals[principal_id]
         raise not_found(principal_id)
 
     def _find(self, sp_id: str, principal_id: str, role_id: str) -> bool:
@@ -317,8 +497,8 @@ class ApplicationsBackend:
 
     def _is_live(self, assignment: Mapping[str, Any]) -> bool:
         # a deleted user or group drops out of the lists; restoring it brings its assignments back
-        directory = self.tenant.directory
-        return assignment["principalId"] in directory.users or assignment["principalId"] in directory.groups
+        directory, principal = self.tenant.directory, assignment["principalId"]
+        return principal in directory.users or principal in directory.groups or principal in self.service_principals
 
     def assignments(self, sp_id: str) -> list[dict[str, Any]]:
         """The app role assignments granted on a service principal (its appRoleAssignedTo)."""
@@ -337,6 +517,7 @@ class ApplicationsBackend:
             raise not_found(assignment_id)
         del self._assignments[sp["id"]][assignment_id]
         self._forget_assignment(assignment)
+        self._grant_graph_role(assignment, granted=False)
 
     def _forget_assignment(self, assignment: Mapping[str, Any]) -> None:
         held = self._by_principal.get(assignment["principalId"], {})

@@ -31,6 +31,7 @@ _GROUP_READ = (
     "AppRoleAssignment.ReadWrite.All",
 )
 SP_BY_APP_ID = "/servicePrincipals(appId='{appId}')"
+FIC = "/applications/{id}/federatedIdentityCredentials"
 
 ROUTES = [
     # the gallery is readable with any valid token
@@ -38,7 +39,16 @@ ROUTES = [
     route("GET", "/applicationTemplates/{id}", r.get_template),
     route("POST", "/applicationTemplates/{id}/instantiate", r.instantiate, *WRITE),
     route("GET", "/applications", r.list_applications, *READ),
+    route("POST", "/applications", r.create_application, *WRITE),
     route("GET", "/applications/{id}", r.get_application, *READ),
+    route("POST", "/applications/{id}/addPassword", r.add_password, *WRITE),
+    route("POST", "/applications/{id}/addKey", r.add_key, *WRITE),
+    route("GET", FIC, r.list_federated, *READ),
+    route("POST", FIC, r.create_federated, *WRITE),
+    route("GET", f"{FIC}/{{ficId}}", r.get_federated, *READ),
+    route("DELETE", f"{FIC}/{{ficId}}", r.delete_federated, *WRITE),
+    route("POST", "/servicePrincipals", r.create_service_principal, *WRITE),
+    route("GET", "/me/memberOf/microsoft.graph.directoryRole", r.my_directory_roles),
     route("PATCH", "/applications/{id}", r.update_application, *WRITE),
     route("DELETE", "/applications/{id}", r.delete_application, *WRITE),
     route("GET", "/servicePrincipals", r.list_service_principals, *READ),
@@ -52,6 +62,7 @@ ROUTES = [
     route("GET", "/servicePrincipals/{id}/appRoleAssignedTo", r.list_assigned_to, *READ_ASSIGNMENTS),
     route("GET", f"{SP_BY_APP_ID}/appRoleAssignedTo", r.list_assigned_to, *READ_ASSIGNMENTS),
     route("DELETE", "/servicePrincipals/{id}/appRoleAssignedTo/{assignmentId}", r.unassign, *UNASSIGN),
+    route("GET", "/servicePrincipals/{id}/appRoleAssignments", r.list_sp_assignments, *READ_ASSIGNMENTS),
     route("GET", "/users/{id}/appRoleAssignments", r.list_user_assignments, *_USER_READ),
     route("GET", "/groups/{id}/appRoleAssignments", r.list_group_assignments, *_GROUP_READ),
 ]

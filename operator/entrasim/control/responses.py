@@ -7,9 +7,11 @@ from typing import Any
 
 from aiohttp import web
 
-from ..core.errors import BadRequest, GraphError
+from ..core.errors import BadRequest, GraphError, ResourceNotFound
 from ..core.faults import Fault
 from ..core.profile import Profile, ProfileError, profile_named, tuned
+from ..identity.delegated import role_template_id
+from ..identity.exceptions import AadstsError
 from ..seed import SeedError, load_seed
 from ..synchronization import faults as provisioning
 from ..world import WORLD, World
@@ -220,3 +222,39 @@ def _describe(profile: Profile) -> dict[str, Any]:
         "latencyP99": profile.latency_p99,
         "transientErrorRate": profile.transient_error_rate,
     }
+
+
+async def complete_device_code(request: web.Request) -> web.Response:
+    """Completes (or declines) a pending device flow as the user would in a browser: {"user": UPN or id,
+    "decline": false}. Test-only stand-in for the interactive sign-in page."""
+    world = request.app[WORLD]
+    user_code = request.match_info["user_code"]
+    try:
+        body = await _json(request)
+        if not isinstance(body.get("user"), str):
+            raise BadRequest("'user' (the signing-in user's UPN or id) is required.")
+        tenant = next((t for t in world.tenants.values() if t.identity.device_flows.by_user_code(user_code)), None)
+        if tenant is None:
+            raise ResourceNotFound(f"No device flow has the user code '{user_code}'.")
+        user = tenant.directory.get_user(body["user"])
+        try:
+            tenant.identity.complete_device_flow(user_code, user["id"], decline=bool(body.get("decline")))
+        except AadstsError as exc:
+            raise BadRequest(exc.detail) from None
+    except GraphError as exc:
+        return _error(exc, world)
+    return web.json_response({"tenant": tenant.id, "user": user["userPrincipalName"], "completed": True})
+
+
+async def assign_directory_role(request: web.Request) -> web.Response:
+    """Gives a user a built-in directory role: {"tenant", "user", "role": "Global Administrator"}."""
+    world = request.app[WORLD]
+    try:
+        body = await _json(request)
+        tenant = world.tenant(str(body.get("tenant", "")))
+        user = tenant.directory.get_user(str(body.get("user", "")))
+        template = role_template_id(str(body.get("role", "")))
+    except (GraphError, ValueError) as exc:
+        return _error(exc, world)
+    tenant.identity.directory_roles.setdefault(user["id"], set()).add(template)
+    return web.json_response({"tenant": tenant.id, "user": user["userPrincipalName"], "roleTemplateId": template})

@@ -24,4 +24,6 @@ ROUTES = [
     web.delete(f"{PREFIX}/requests", responses.clear_requests),
     web.get(f"{PREFIX}/state", responses.dump_state),
     web.post(f"{PREFIX}/config", responses.configure),
+    web.post(f"{PREFIX}/device-codes/{{user_code}}/complete", responses.complete_device_code),
+    web.post(f"{PREFIX}/directory-roles", responses.assign_directory_role),
 ]

@@ -39,11 +39,14 @@ Handler = Callable[["GraphRequest"], "Reply | Awaitable[Reply]"]
 
 @dataclass(frozen=True)
 class CallContext:
-    """Who is calling: the tenant and app of the access token, and the app's granted roles."""
+    """Who is calling: the tenant and app of the access token, and the app's granted roles. For a delegated
+    token (a signed-in user), `roles` holds the consented scopes and `wids` the user's directory roles."""
 
     tenant: Tenant
     app_id: str
     roles: frozenset[str]
+    user_id: str | None = None
+    wids: frozenset[str] = frozenset()
 
 
 @dataclass

@@ -70,3 +70,24 @@ class InvalidAssertionAudience(AadstsError):
 
 class NoMatchingFederatedIdentity(AadstsError):
     status, error, aadsts = 400, "invalid_client", 70021
+
+
+# Device code polling: the error names are the protocol (RFC 8628); the poller reads them.
+class AuthorizationPending(AadstsError):
+    status, error, aadsts = 400, "authorization_pending", 70016
+
+
+class AuthorizationDeclined(AadstsError):
+    status, error, aadsts = 400, "authorization_declined", 70000
+
+
+class BadVerificationCode(AadstsError):
+    status, error, aadsts = 400, "bad_verification_code", 70019
+
+
+class ExpiredToken(AadstsError):
+    status, error, aadsts = 400, "expired_token", 70019
+
+
+class NotPublicClient(AadstsError):
+    status, error, aadsts = 401, "invalid_client", 7000218

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import os
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -19,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from . import exceptions as err
+from .delegated import KNOWN_PUBLIC_CLIENTS, DeviceFlow, DeviceFlows, graph_scopes
 
 if TYPE_CHECKING:
     from ..world import Tenant
@@ -45,6 +48,7 @@ class ClientApp:
     secrets: list[str] = field(default_factory=list)
     certificates: list[x509.Certificate] = field(default_factory=list)
     federated: list[FederatedCredential] = field(default_factory=list)
+    public_client: bool = False  # may run the device code flow (isFallbackPublicClient)
 
     def certificate_for(self, header: dict[str, Any]) -> x509.Certificate | None:
         # Clients differ in the thumbprint encoding (base64url, or padded standard base64): compare normalised.
@@ -84,10 +88,53 @@ class IdentityBackend:
     def __init__(self, tenant: Tenant) -> None:
         self.tenant = tenant
         self.apps: dict[str, ClientApp] = {}
+        self.device_flows = DeviceFlows()
+        self.directory_roles: dict[str, set[str]] = {}  # user id -> directory role template ids
 
     def register(self, app: ClientApp) -> ClientApp:
         self.apps[app.app_id.lower()] = app
         return app
+
+    def unregister(self, app_id: str) -> None:
+        self.apps.pop(app_id.lower(), None)
+
+    def app(self, app_id: str) -> ClientApp | None:
+        return self.apps.get(app_id.lower())
+
+    def start_device_flow(self, form: dict[str, str]) -> tuple[str, DeviceFlow]:
+        client_id = self._public_client(form)
+        return self.device_flows.start(client_id, graph_scopes(form.get("scope", "")), self.tenant.world.clock.now())
+
+    def complete_device_flow(self, user_code: str, user_id: str, *, decline: bool = False) -> DeviceFlow:
+        flow = self.device_flows.by_user_code(user_code)
+        if flow is None or flow.redeemed:
+            raise err.BadVerificationCode(f"No pending device flow has the user code '{user_code}'.")
+        flow.declined, flow.user_id = decline, None if decline else user_id
+        return flow
+
+    def redeem_device_code(self, form: dict[str, str]) -> DeviceFlow:
+        client_id = self._public_client(form)
+        device_code = form.get("device_code", "")
+        if not device_code:
+            raise err.MissingParameter("The request body must contain the following parameter: 'device_code'.")
+        return self.device_flows.redeem(device_code, client_id, self.tenant.world.clock.now())
+
+    def _public_client(self, form: dict[str, str]) -> str:
+        client_id = form.get("client_id", "")
+        if not client_id:
+            raise err.MissingParameter("The request body must contain the following parameter: 'client_id'.")
+        if client_id.lower() in KNOWN_PUBLIC_CLIENTS:
+            return client_id
+        app = self.app(client_id)
+        if app is None:
+            raise err.ApplicationNotFound(
+                f"Application with identifier '{client_id}' was not found in the directory '{self.tenant.id}'."
+            )
+        if not app.public_client:
+            raise err.NotPublicClient(
+                "The provided request must include a 'client_assertion' or 'client_secret' input parameter."
+            )
+        return client_id
 
     def authenticate(self, form: dict[str, str], token_url_path: str) -> ClientApp:
         """Checks a client-credentials request and returns the authenticated app."""
@@ -238,6 +285,52 @@ class TokenIssuer:
             "expires_in": self.lifetime_seconds,
             "ext_expires_in": self.lifetime_seconds,
             "access_token": token,
+        }
+
+    def issue_delegated(
+        self, tenant: Tenant, flow: DeviceFlow, user: dict[str, Any], wids: set[str], login_base: str
+    ) -> dict[str, Any]:
+        """An access token for the signed-in user (scp, wids), with the id token and client info MSAL
+        builds its account from, and a refresh token (opaque here, not redeemable)."""
+        now = int(time.time())
+        identity = {"tid": tenant.id, "oid": user["id"], "sub": user["id"]}
+        claims = {
+            "aud": GRAPH_AUDIENCE,
+            "iss": f"https://sts.windows.net/{tenant.id}/",
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.lifetime_seconds,
+            **identity,
+            "appid": flow.client_id,
+            "idtyp": "user",
+            "upn": user["userPrincipalName"],
+            "name": user.get("displayName"),
+            "scp": " ".join(flow.scopes),
+            "wids": sorted(wids),
+            "ver": "1.0",
+        }
+        id_claims = {
+            "aud": flow.client_id,
+            "iss": f"{login_base}/{tenant.id}/v2.0",
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.lifetime_seconds,
+            **identity,
+            "preferred_username": user["userPrincipalName"],
+            "name": user.get("displayName"),
+            "ver": "2.0",
+        }
+        headers = {"kid": self.key_id}
+        client_info = json.dumps({"uid": user["id"], "utid": tenant.id}).encode()
+        return {
+            "token_type": "Bearer",
+            "scope": " ".join(f"https://graph.microsoft.com/{s}" for s in flow.scopes) or "openid profile",
+            "expires_in": self.lifetime_seconds,
+            "ext_expires_in": self.lifetime_seconds,
+            "access_token": jwt.encode(claims, self._key, algorithm="RS256", headers=headers),
+            "refresh_token": _b64url(os.urandom(48)),
+            "id_token": jwt.encode(id_claims, self._key, algorithm="RS256", headers=headers),
+            "client_info": _b64url(client_info),
         }
 
     def verify(self, token: str) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ from aiohttp import web
 from ..core.errors import ResourceNotFound
 from ..world import WORLD, Tenant
 from . import exceptions as err
+from .delegated import DEVICE_CODE_GRANT, POLL_INTERVAL_SECONDS
 
 
 def _base(request: web.Request) -> str:
@@ -77,11 +78,35 @@ async def instance_discovery(request: web.Request) -> web.Response:
     )
 
 
+async def device_code(request: web.Request) -> web.Response:
+    """Starts a device flow; the user completes it elsewhere (here: the control API)."""
+    world = request.app[WORLD]
+    try:
+        tenant = _tenant(request)
+        device, flow = tenant.identity.start_device_flow(await _form(request))
+    except err.AadstsError as exc:
+        return _error_reply(request, exc)
+    verification_uri = f"{_base(request)}/devicelogin"
+    return web.json_response(
+        {
+            "user_code": flow.user_code,
+            "device_code": device,
+            "verification_uri": verification_uri,
+            "expires_in": int(flow.expires_at - world.clock.now()),
+            "interval": POLL_INTERVAL_SECONDS,
+            "message": f"To sign in, use a web browser to open the page {verification_uri} and enter the code "
+            f"{flow.user_code} to authenticate.",
+        }
+    )
+
+
 async def token(request: web.Request) -> web.Response:
     world = request.app[WORLD]
     try:
         tenant = _tenant(request)
         form = await _form(request)
+        if form.get("grant_type") == DEVICE_CODE_GRANT:
+            return _delegated_token(request, tenant, form)
         if "client_secret" not in form and request.headers.get("Authorization", "").startswith("Basic "):
             form.update(_basic_credentials(request.headers["Authorization"]))
         app = tenant.identity.authenticate(form, request.path)
@@ -89,6 +114,15 @@ async def token(request: web.Request) -> web.Response:
         world.token_errors[exc.error] = world.token_errors.get(exc.error, 0) + 1
         return _error_reply(request, exc)
     return web.json_response(world.tokens.issue(tenant, app, f"https://sts.windows.net/{tenant.id}/"))
+
+
+def _delegated_token(request: web.Request, tenant: Tenant, form: dict[str, str]) -> web.Response:
+    flow = tenant.identity.redeem_device_code(form)
+    user = tenant.directory.users.get(flow.user_id or "")
+    if user is None:  # deleted between sign-in and redemption
+        raise err.BadVerificationCode("The user who completed the sign-in no longer exists.")
+    wids = tenant.identity.directory_roles.get(user["id"], set())
+    return web.json_response(request.app[WORLD].tokens.issue_delegated(tenant, flow, user, wids, _base(request)))
 
 
 async def _form(request: web.Request) -> dict[str, str]:

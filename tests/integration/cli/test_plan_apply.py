@@ -100,7 +100,7 @@ def test_apply_configures_both_tenants_then_plan_finds_nothing(ctsync, manifests
     assert '    + source configuration "Sync to Fabrikam" (application template 518e5f48…)' in lines
     assert lines[-1] == "Resources: 2 applied."
     assert partner(sim, FABRIKAM, CONTOSO)["automaticUserConsentSettings"]["inboundAllowed"] is True
-    (tags,) = sim.call(lambda w: [sp["tags"] for sp in w.tenant(CONTOSO).applications.service_principals.values()])
+    (tags,) = sim.call(lambda w: [sp["tags"] for sp in w.tenant(CONTOSO).applications.list_service_principals()])
     assert "ctsync.io/owner=tenants/contoso-to-fabrikam" in tags
 
     again = ctsync("plan", str(manifests), "--credentials", str(credentials), *NS)

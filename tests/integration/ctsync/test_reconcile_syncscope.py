@@ -212,7 +212,7 @@ async def test_deletion_with_delete_policy_removes_the_configuration_not_the_use
     before = len(fabrikam_users(sim))
     events = await finalize_sync_scope(scope, pair, pool, status)
     assert [e.reason for e in events] == ["Deleted"]
-    assert sim.call(lambda w: list(w.tenant(CONTOSO).applications.service_principals)) == []
+    assert sim.call(lambda w: w.tenant(CONTOSO).applications.list_service_principals()) == []
     assert len(fabrikam_users(sim)) == before
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ctsync import __version__, cli, config
-from ctsync.config import Settings
+from ctsync.config import Settings, Shard
 
 
 def settings(*flags: str, **env: str) -> Settings:
@@ -120,6 +120,9 @@ def test_all_namespaces_flag_overrides_a_namespace_variable() -> None:
         (("--max-graph-requests", "0"), {}, "--max-graph-requests: 0 is out of range (1..1024)"),
         (("--max-concurrent-audits", "65"), {}, "--max-concurrent-audits: 65 is out of range (1..64)"),
         ((), {"CTSYNC_MAX_GRAPH_REQUESTS_PER_TENANT": "2000"}, "CTSYNC_MAX_GRAPH_REQUESTS_PER_TENANT: 2000 is out"),
+        (("--shard", "3/3"), {}, "--shard: INDEX must be from 0 to 2 (got 3)"),
+        (("--shard", "0/17"), {}, "--shard: COUNT must be from 1 to 16 (got 17)"),
+        ((), {"CTSYNC_SHARD": "1"}, "CTSYNC_SHARD: '1' is not INDEX/COUNT"),
         (
             ("--max-graph-requests", "4", "--max-graph-requests-per-tenant", "8"),
             {},
@@ -136,6 +139,11 @@ def test_bad_values_exit_naming_the_flag_or_variable(
 def test_mutually_exclusive_flags_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert "not allowed with" in refused(capsys, "--namespace", "a", "--all-namespaces")
     assert "not allowed with" in refused(capsys, "--standalone", "--peering", "p")
+
+
+def test_shard_takes_an_index_of_a_count() -> None:
+    assert settings("--shard", "2/3").shard == Shard(2, 3)
+    assert settings().shard is None
 
 
 def test_peering_takes_a_name_and_a_priority() -> None:
