@@ -45,22 +45,24 @@ from typing import Any
 
 import httpx
 from kubernetes.config import new_client_from_config
-from processes import Cluster, ControlPlane, Emulator, Operator, cr_bodies, envtest_assets, until
+from processes import (
+    APP_ID,
+    CREDENTIALS,
+    ROLES,
+    SECRET,
+    Cluster,
+    ControlPlane,
+    Emulator,
+    Operator,
+    cr_bodies,
+    envtest_assets,
+    until,
+)
 
 NAMESPACE = "fastlane"
-APP_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "ctsync-fastlane-app"))
-SECRET = "fastlane-secret"
-ROLES = [
-    "User.ReadWrite.All",
-    "GroupMember.ReadWrite.All",
-    "Directory.Read.All",
-    "Application.ReadWrite.All",
-    "AppRoleAssignment.ReadWrite.All",
-    "Policy.Read.All",
-    "Policy.ReadWrite.CrossTenantAccess",
-    "Synchronization.ReadWrite.All",
-    "AuditLog.Read.All",
-]
+# Contoso's HR system, which makes the changes; ctsync signs in as the benchmarks' app (processes.APP_ID).
+HR_APP_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "ctsync-fastlane-hr"))
+HR_ROLES = ["User.ReadWrite.All", "GroupMember.ReadWrite.All", "Group.Read.All"]
 DOMAIN = "contoso.onmicrosoft.com"
 PAIRS = ("fast", "cycle")
 KINDS = ("hire", "attribute", "disable")
@@ -86,7 +88,8 @@ def external(upn: str) -> str:
 
 
 def seed_document(members: int, burst: int) -> dict[str, Any]:
-    app = {"appId": APP_ID, "displayName": "ctsync and HR", "roles": ROLES, "secrets": [SECRET]}
+    app = {"appId": APP_ID, "displayName": "ctsync", "roles": ROLES, "secrets": [SECRET]}
+    hr = {"appId": HR_APP_ID, "displayName": "Contoso HR", "roles": HR_ROLES, "secrets": [SECRET]}
 
     def user(upn: str) -> dict[str, Any]:
         name = upn.split("@")[0]
@@ -97,7 +100,7 @@ def seed_document(members: int, burst: int) -> dict[str, Any]:
         upns = [member(pair, i) for i in range(members)]
         users += [user(u) for u in upns] + [user(burst_user(pair, i)) for i in range(burst)]
         groups.append({"displayName": f"CTS-{pair}", "members": upns})
-    source = {"id": tenant_id("source"), "domain": DOMAIN, "displayName": "Contoso", "apps": [app]}
+    source = {"id": tenant_id("source"), "domain": DOMAIN, "displayName": "Contoso", "apps": [app, hr]}
     targets = [
         {"id": tenant_id(pair), "domain": f"{pair}.onmicrosoft.com", "displayName": pair, "apps": [app]}
         for pair in PAIRS
@@ -128,7 +131,7 @@ class HR:
         yet (400 or 404), so it is tried again as a client would."""
         again = (429, 503, 504, 400, 404) if replicating else (429, 503, 504)
         if time.monotonic() - self.token_at > 60:
-            form = {"grant_type": "client_credentials", "client_id": APP_ID, "client_secret": SECRET}
+            form = {"grant_type": "client_credentials", "client_id": HR_APP_ID, "client_secret": SECRET}
             form["scope"] = "https://graph.microsoft.com/.default"
             reply = self.graph.post(f"{self.base_url}/{tenant_id('source')}/oauth2/v2.0/token", data=form)
             reply.raise_for_status()
@@ -287,7 +290,7 @@ class Run:
                 lifetime = min(24 * 3600, int(3600 * self.scale))
                 emulator.control.post("/config", json={"tokenLifetimeSeconds": lifetime}).raise_for_status()
                 bodies = [body for pair in PAIRS for body in resource_bodies(emulator, pair)]
-                cluster.create(emulator, {"credentials": {"clientId": APP_ID, "clientSecret": SECRET}}, bodies)
+                cluster.create(emulator, CREDENTIALS, bodies)
                 operator.start()
                 self.measure(cluster, emulator)
         finally:
