@@ -236,7 +236,12 @@ class Stream:
         name = upn.split("@")[0]
         body = {"accountEnabled": True, "displayName": name, "mailNickname": name, "userPrincipalName": upn}
         body |= {"jobTitle": "New hire", "passwordProfile": {"password": uuid.uuid4().hex + "A!"}}
-        created = self.hr.call("POST", "/users", body)
+        try:
+            created = self.hr.call("POST", "/users", body)
+        except httpx.HTTPStatusError as exc:  # a transient 5xx after the user was created: the retry is a 400
+            if exc.response.status_code != 400:
+                raise
+            created = self.hr.call("GET", f"/users/{upn}", replicating=True)
         ref = {"@odata.id": f"{self.hr.base_url}/v1.0/directoryObjects/{created['id']}"}
         self.hr.call("POST", f"/groups/{self.groups[pair]}/members/$ref", ref, replicating=True)
         return Change(pair, "hire", upn, time.monotonic(), lambda u: True)
