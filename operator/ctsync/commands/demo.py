@@ -6,8 +6,9 @@ examples/tenants/contoso-to-fabrikam through the operator's own reconcilers, wit
 credentials are held in memory and the TenantPair's cloud is rewritten to Custom, pointing at the emulator,
 which ctsync reaches over HTTPS like any Graph. Fabrikam has a dynamic group for its Finance staff that
 Contoso's Finance staff would join: ctsync warns of it before the first cycle. It then runs the 40-minute
-provisioning cycles, shows the names synced users get, and walks users through their lifecycle: a new hire,
-leavers, a disabled account, a return within 30 days.
+provisioning cycles, shows the names synced users get, turns the fast lane on (a new hire reaches Fabrikam on
+demand within seconds, while the next cycle is minutes away), and walks users through their lifecycle: a new
+hire, leavers, a disabled account, a return within 30 days.
 
 The summary is checked against the emulator's own state; the demo fails if they disagree.
 """
@@ -25,12 +26,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from ctsync.api import conditions, constants
 from ctsync.api.attributemapping import AttributeMapping
+from ctsync.api.conditions import set_conditions
 from ctsync.api.syncscope import SyncScope
 from ctsync.api.tenantpair import TenantPair
 from ctsync.commands import EXIT_OK, CommandError, Subparsers, add_command, add_output_flag
@@ -43,7 +46,9 @@ if TYPE_CHECKING:  # imported when the demo runs (see ctsync.commands)
     import httpx
 
     from ctsync.graph.client import GraphClient
+    from ctsync.graph.on_demand import OnDemandResult
     from ctsync.metrics import Metrics
+    from ctsync.planning.fast_lane import Change
     from ctsync.reconcile.connections import ClientPool
     from ctsync.reconcile.converge import Pass
     from ctsync.reconcile.outcome import Outcome
@@ -80,6 +85,21 @@ USERS_PER_STEP: Final = 270
 MAX_INITIAL_STEPS: Final = 24
 PROGRESS_ROW: Final = "{:<8}{:<8}{:>8}{:>8}  {}"
 RETURN_AFTER_DAYS: Final = 3  # a leaver comes back within the 30 days the recycle bin keeps the user
+FAST_LANE_INTERVAL: Final = 15  # seconds between two delta rounds, the operator's --fast-lane-interval
+# The new hire the fast lane provisions, and the one the lifecycle's next cycle does: names that sort after
+# Contoso's seeded users, whom the lifecycle picks from the top.
+FAST_HIRE: Final = {
+    "displayName": "Valentina Vega",
+    "mailNickname": "valentina.vega",
+    "department": "Sales",
+    "jobTitle": "Account Executive",
+}
+CYCLE_HIRE: Final = {
+    "displayName": "Nina Novak",
+    "mailNickname": "nina.novak",
+    "department": "Engineering",
+    "jobTitle": "Engineer",
+}
 PACE: Final = 0.2  # seconds between table rows on a terminal, so that a person can follow them
 
 
@@ -210,6 +230,9 @@ class Run:
             self.status,
         )
         self.status.update(outcome.status)
+        # The conditions too, as the operator writes them: the fast lane runs only while Synced is True.
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.status["conditions"] = set_conditions(self.status.get("conditions") or [], outcome.all_conditions(), now)
         return outcome, done
 
     async def _reconcile(
@@ -276,7 +299,7 @@ async def _demo(args: argparse.Namespace, console: Console, state_dir: Path, sta
         (pair,), (scope,) = resources.pairs.values(), resources.scopes.values()
         demo = Run(sim, control, hr, pool, tally, console, tenants, pair, scope, resources.mappings_of(scope))
         _introduce(demo, directory, metrics_url)
-        for step in (_apply, _initial_cycle, _lifecycle):  # each prints its own numbered heading(s)
+        for step in (_apply, _initial_cycle, _fast_lane, _lifecycle):  # each prints its own numbered heading(s)
             await step(demo)
         summary = await _summary(demo)
         summary.update(entrasim={"baseUrl": sim.base_url, "caPath": ca_file}, metrics=metrics_url)
@@ -458,9 +481,9 @@ async def _initial_cycle(demo: Run) -> None:
     raise _went_wrong(f"the initial cycle had not finished after {_clock(demo.elapsed)} of simulated time")
 
 
-def _clock(seconds: float) -> str:
+def _clock(seconds: float, *, exact: bool = False) -> str:
     days, rest = divmod(int(seconds), 86400)
-    text = f"{rest // 3600:02d}:{rest % 3600 // 60:02d}"
+    text = f"{rest // 3600:02d}:{rest % 3600 // 60:02d}" + (f":{rest % 60:02d}" if exact else "")
     return f"{days}d {text}" if days else text
 
 
@@ -515,6 +538,76 @@ def _show_names(demo: Run) -> None:
         )
 
 
+# --- the fast lane -------------------------------------------------------------------------------------------
+
+
+async def _fast_lane(demo: Run) -> None:
+    """spec.fastLane.enabled: a new hire is provisioned on demand at the next delta round, through the same
+    FastLane.step the operator's daemon calls every --fast-lane-interval seconds, between two cycles."""
+    from ctsync.api.syncscope import FastLane as FastLaneSpec
+    from ctsync.reconcile.fast_lane import FastLane, Links, held_because
+
+    say, style = demo.console.say, demo.console.style
+    demo.heading("The fast lane: a new hire reaches Fabrikam on demand, without waiting for the cycle")
+    scope = replace(demo.scope, fast_lane=FastLaneSpec(enabled=True))
+    held = held_because(scope, demo.pair, True, demo.status)
+    _expect(held is None, f"the fast lane is held: {held}")
+    source = (await demo.pool.for_pair(demo.pair)).source
+    lane, provisioned = FastLane(scope, Links()), []
+
+    def record(change: Change, result: OnDemandResult, seconds: float) -> None:
+        provisioned.append(result.outcome)
+        demo.tally.metrics.record_on_demand(scope.namespace, scope.name, result.outcome, seconds, result.change_id)
+
+    async def one_round() -> None:
+        await lane.step(source, demo.status, lambda: demo.elapsed, demo.advance, record)
+
+    say(f"   spec.fastLane.enabled: true; a delta round of Contoso every {FAST_LANE_INTERVAL} s")
+    await one_round()  # the first round reads the scope whole, a baseline: nobody is provisioned
+    say(f"   +{_clock(demo.elapsed, exact=True)}  baseline round: Contoso's changes are followed from here on")
+    from ctsync.graph.cts import SourceTenant
+
+    (group,) = await SourceTenant(demo.hr).groups_named(demo.tenants.group)
+    joined = demo.elapsed
+    upn = await _hire(demo, group["id"], FAST_HIRE)
+    say(f"   +{_clock(joined, exact=True)}  {FAST_HIRE['displayName']} joins Contoso and {demo.tenants.group}")
+    await demo.advance(FAST_LANE_INTERVAL)
+    await one_round()
+    _expect(provisioned == ["created"], f"the fast lane provisioned {provisioned}, not one new user")
+    created = await _in_target(demo, upn)
+    seen = demo.elapsed
+    say(
+        f"   +{_clock(seen, exact=True)}  {style.green('✓')} in Fabrikam as {created['userPrincipalName']}: "
+        f"provisioned on demand, {seen - joined:.0f} s after joining"
+    )
+    cycle = _next_cycle(demo)
+    say(
+        f"     → the next cycle starts at +{_clock(cycle, exact=True)}, "
+        f"{(cycle - joined) / 60:.0f} minutes after she joined: the fast lane did not wait for it"
+    )
+
+
+def _next_cycle(demo: Run) -> float:
+    """When the job's next cycle starts, in the demo's simulated seconds: cycles run 40 minutes apart from
+    start to start, and the demo started the job at +00:00."""
+    return (demo.elapsed // CYCLE + 1) * CYCLE
+
+
+async def _hire(demo: Run, group_id: str, user: Mapping[str, str]) -> str:
+    """Contoso's HR system creates an enabled user and adds it to the scope group; returns its name."""
+    upn = f"{user['mailNickname']}@{SOURCE_DOMAIN}"
+    password = {"password": secrets.token_urlsafe(16), "forceChangePasswordNextSignIn": True}
+    body = {**user, "accountEnabled": True, "userPrincipalName": upn, "passwordProfile": password}
+    hire = await demo.hr.post("/users", body)
+    await _add_to_group(demo, group_id, (hire or {})["id"])
+    return upn
+
+
+async def _add_to_group(demo: Run, group_id: str, user_id: str) -> None:
+    member = {"@odata.id": f"{demo.sim.base_url}/v1.0/directoryObjects/{user_id}"}
+    await demo.hr.post(f"/groups/{group_id}/members/$ref", member)
+
+
 # --- the lifecycle of users ---------------------------------------------------------------------------------
 
 
@@ -540,25 +633,8 @@ async def _lifecycle(demo: Run) -> None:
     def done(text: str) -> None:
         say(f"     {style.green('✓')} {text}")
 
-    async def add_to_group(user_id: str) -> None:
-        member = {"@odata.id": f"{demo.sim.base_url}/v1.0/directoryObjects/{user_id}"}
-        await demo.hr.post(f"/groups/{group['id']}/members/$ref", member)
-
-    new_upn = f"nina.novak@{SOURCE_DOMAIN}"
-    hire = await demo.hr.post(
-        "/users",
-        {
-            "accountEnabled": True,
-            "displayName": "Nina Novak",
-            "mailNickname": "nina.novak",
-            "userPrincipalName": new_upn,
-            "department": "Engineering",
-            "jobTitle": "Engineer",
-            "passwordProfile": {"password": secrets.token_urlsafe(16), "forceChangePasswordNextSignIn": True},
-        },
-    )
-    await add_to_group((hire or {})["id"])
-    await _step(demo, "new hire", f"Nina Novak joins Contoso and {demo.tenants.group}")
+    new_upn = await _hire(demo, group["id"], CYCLE_HIRE)
+    await _step(demo, "new hire", f"{CYCLE_HIRE['displayName']} joins Contoso and {demo.tenants.group}")
     created = await _in_target(demo, new_upn)
     _expect(created.get("accountEnabled") is True, f"{new_upn} was created disabled")
     done(f"created in Fabrikam as {created['userPrincipalName']}, companyName {created.get('companyName')!r}")
@@ -576,7 +652,7 @@ async def _lifecycle(demo: Run) -> None:
     done("disabled in Fabrikam")
 
     await demo.advance(RETURN_AFTER_DAYS * 86400)
-    await add_to_group(returner["id"])
+    await _add_to_group(demo, group["id"], returner["id"])
     await _step(demo, "return", f"{RETURN_AFTER_DAYS} days later, {_upns(returner)} rejoins {demo.tenants.group}")
     restored = await _in_target(demo, returner["userPrincipalName"])
     _expect(restored["id"] == gone[1]["id"], "a new user was created instead of restoring the deleted one")

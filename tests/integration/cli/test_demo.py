@@ -31,16 +31,18 @@ def test_the_demo_tells_its_story_and_checks_itself(ctsync):
     for heading in (
         "1. TenantPair default/contoso-to-fabrikam: cross-tenant access settings in both tenants",
         "3. The initial provisioning cycle, on the simulated clock",
-        "4. Lifecycle: Contoso's HR system changes users, the next cycle carries it into Fabrikam",
+        "4. The fast lane: a new hire reaches Fabrikam on demand, without waiting for the cycle",
+        "5. Lifecycle: Contoso's HR system changes users, the next cycle carries it into Fabrikam",
     ):
         assert heading in out
     assert "     ✓ + target identity synchronization for 3f1c5a9e…: userSyncInbound.isSyncAllowed null -> true" in out
     assert "     ✓ disabled in Fabrikam" in out
     assert_the_guardrails_warn(out)
+    assert_the_fast_lane_does_not_wait_for_the_cycle(out)
     assert "restored from Fabrikam's recycle bin: the same user" in out
-    summary = out[out.index("5. Summary") :].splitlines()
+    summary = out[out.index("6. Summary") :].splitlines()
     assert summary[1] == "   IN SCOPE  SYNCED  DISABLED  SOFT-DELETED  MISSING  JOB     GRAPH REQUESTS"
-    assert summary[2].split()[:6] == ["270", "270", "7", "1", "0", "Active"]
+    assert summary[2].split()[:6] == ["271", "271", "7", "1", "0", "Active"]
     assert summary[3] == "   ✓ equal to entrasim's own state and request log"
 
 
@@ -59,7 +61,20 @@ def assert_the_guardrails_warn(out: str) -> None:
         "   names in Fabrikam (status.upnSample): user000000@contoso.onmicrosoft.com"
         " -> user000000_contoso.onmicrosoft.com#EXT#@fabrikam.onmicrosoft.com\n     → "
     )
-    assert cycle < joined < names < out.index("4. Lifecycle")
+    assert cycle < joined < names < out.index("4. The fast lane")
+
+
+def assert_the_fast_lane_does_not_wait_for_the_cycle(out: str) -> None:
+    """A new hire joins the scope group after the initial cycle (+00:15): the next delta round, 15 s later,
+    provisions her on demand, 25 minutes before the next cycle would."""
+    step = out[out.index("4. The fast lane") : out.index("5. Lifecycle")]
+    assert "   +00:15:00  baseline round: Contoso's changes are followed from here on\n" in step
+    assert "   +00:15:00  Valentina Vega joins Contoso and CTS-Fabrikam\n" in step
+    assert (
+        "   +00:15:15  ✓ in Fabrikam as valentina.vega_contoso.onmicrosoft.com#EXT#@fabrikam.onmicrosoft.com: "
+        "provisioned on demand, 15 s after joining\n"
+    ) in step
+    assert "     → the next cycle starts at +00:40:00, 25 minutes after she joined" in step
 
 
 def test_the_summary_equals_the_emulators_state(tmp_path):
