@@ -21,6 +21,7 @@ from ..config import Settings
 from ..errors import DependencyNotReady
 from ..metrics import Metrics
 from ..reconcile.connections import ClientPool
+from ..reconcile.links import LinkCache
 from .indexes import Key
 
 
@@ -77,6 +78,7 @@ class Runtime:
             max_requests_per_tenant=config.max_graph_requests_per_tenant,
         )
         self.audits = Audits(config.audit_interval, config.max_concurrent_audits)
+        self.links = LinkCache()
         self._metrics_server: WSGIServer | None = None
         # Change handlers and the drift timer of one object run concurrently in kopf; one pass at a time
         # keeps non-idempotent creates (configuration, assignments) from racing each other.

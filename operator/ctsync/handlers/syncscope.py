@@ -42,7 +42,7 @@ async def reconcile(
         scope = SyncScope.from_body(body)
         mappings = indexes.mappings_of(mappings_by_scope, scope.namespace, scope.name)
         return await reconcile_sync_scope(
-            scope, pair.pair, pair.ready, mappings, rt.pool, status, audit=audit, record=record
+            scope, pair.pair, pair.ready, mappings, rt.pool, status, audit=audit, record=record, links=rt.links
         )
 
     async def finish(outcome: Outcome) -> Outcome:
@@ -130,6 +130,7 @@ async def finalize(body: kopf.Body, patch: kopf.Patch, tenant_pairs: indexes.Ten
     async with rt.serialized(body):
         await bridge.finalize(body, patch, run, rt.metrics)
     rt.audits.forget(indexes.key_of(body))
+    rt.links.forget((body.get("status") or {}).get("jobId"))
 
 
 def register(registry: kopf.OperatorRegistry, config: Settings) -> None:

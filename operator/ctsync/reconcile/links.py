@@ -5,29 +5,64 @@ user's name follows whatever the mappings make of it (a mapping that changes use
 every user). What Graph does expose is the provisioning log: every create, update and match it writes
 names the source user's and the target user's object ids, which never change. So a target user is linked
 to a source user by the latest successful log entry that names both; the log reaches back as far as the
-tenant keeps it (30 days), and a user the service has not touched since is recognised by its external name."""
+tenant keeps it (30 days), and a user the service has not touched since is recognised by its external name.
+
+The operator keeps each job's links between audits (`LinkCache`) with a watermark of the log, so an audit
+reads only what the log gained since the last one, not the whole log again: at 100k users that was about
+200 pages per audit."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from ..graph.cts import SourceTenant
+from .log_reader import Watermark, advance, parse_time
 
 Json = Mapping[str, Any]
 LINKING_ACTIONS = frozenset({"create", "update", "disable", "other"})  # "other": a match, or no change
 
 
-async def provisioned_links(source: SourceTenant, job_id: str) -> dict[str, str]:
-    """Target user id -> source user id (both lower-case), from the job's whole provisioning log. A failed
-    read raises: counting from part of the log would call synced users missing."""
-    links: dict[str, str] = {}
-    async for page in source.provisioning_events(job_id, None):
-        for entry in page:
-            pair = link_of(entry)
-            if pair is not None:
-                links[pair[0]] = pair[1]  # oldest first: a later entry wins
-    return links
+@dataclass(frozen=True)
+class _Entry:
+    id: str
+    time: datetime
+    link: tuple[str, str] | None
+
+    @classmethod
+    def from_graph(cls, doc: Json) -> _Entry:
+        return cls(str(doc["id"]), parse_time(doc["activityDateTime"]), link_of(doc))
+
+
+@dataclass
+class _JobLinks:
+    links: dict[str, str] = field(default_factory=dict)  # from a prefix of the log: correct, maybe not all
+    read_to: Watermark = field(default_factory=Watermark)
+
+
+class LinkCache:
+    """Each job's links and how far its log was read, in memory: a restarted operator reads each log once."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, _JobLinks] = {}
+
+    async def links(self, source: SourceTenant, job_id: str) -> dict[str, str]:
+        """Target user id -> source user id (both lower-case), the log read on from where the last call
+        stopped. A failed read raises: counting from part of the log would call synced users missing."""
+        known = self._jobs.setdefault(job_id, _JobLinks())
+        mark = known.read_to
+        async for page in source.provisioning_events(job_id, mark.time):
+            fresh, mark = advance(mark, (_Entry.from_graph(doc) for doc in page))
+            for entry in fresh:
+                if entry.link is not None:
+                    known.links[entry.link[0]] = entry.link[1]  # oldest first: a later entry wins
+        known.read_to = mark  # only once the whole read succeeded; a retry re-reads what it added
+        return known.links
+
+    def forget(self, job_id: str | None) -> None:
+        self._jobs.pop(job_id or "", None)
 
 
 def link_of(entry: Json) -> tuple[str, str] | None:

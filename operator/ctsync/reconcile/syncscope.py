@@ -29,7 +29,7 @@ from .bulk_cycle import audit_bulk_cycle
 from .connections import ClientPool, TenantClients
 from .dynamic_groups import DynamicGroups, audit_dynamic_groups, read_dynamic_groups
 from .gate import SCHEMA_STEP, may_write
-from .links import provisioned_links
+from .links import LinkCache
 from .outcome import Event, Outcome, from_error
 from .scope import ScopeReader, count_in_target, resolve_principals
 
@@ -78,10 +78,12 @@ async def reconcile_sync_scope(
     audit: bool = True,
     record: replication.Recorder | None = None,
     clock: replication.Clock = replication.utc_now,
+    links: LinkCache | None = None,
 ) -> Outcome:
     """One pass. `audit` also counts the scope and the synced users in the target (a full read of both:
     the drift timer does it less often than it checks the configuration). `record` writes what a create
-    returned to status before the next write."""
+    returned to status before the next write. `links`: the operator's link cache, so that an audit reads
+    only the provisioning log's new entries."""
     applied = Applied(owner_tag=scope.owner_tag, record=record, clock=clock)
     try:
         scope.validate()
@@ -120,7 +122,15 @@ async def reconcile_sync_scope(
         in_effect = filters.now if dry_run and filters.now is not None else filters.planned
         wrote = not dry_run and not plan.empty
         report, synced, members = await _report(
-            scope, clients, applied, observed, _Audit(reader, in_effect), mappings, status, audit, wrote
+            scope,
+            clients,
+            applied,
+            observed,
+            _Audit(reader, in_effect, links or LinkCache()),
+            mappings,
+            status,
+            audit,
+            wrote,
         )
         report[pending.STATUS_FIELD] = pending.to_status(applied.pending) or None
         bulk = audit_bulk_cycle(report, status, scope.generation, clock())
@@ -226,6 +236,7 @@ async def _in_scope_now_and_after(
 class _Audit:
     reader: ScopeReader
     filter: scoping.Filter  # the scoping filter in effect after this pass
+    links: LinkCache  # the operator's, kept between audits; a fresh one reads the whole log
 
 
 async def _check_shrink(
@@ -300,7 +311,7 @@ async def _report(
         reader = scope_audit.reader
         in_scope = await reader.in_scope(None if scope.scope.sync_all else assignments, scope_audit.filter)
         domains = sorted({u.get("userPrincipalName", "@").split("@")[-1] for u in in_scope.values()})
-        links = await provisioned_links(clients.source, applied.job_id) if applied.job else {}
+        links = await scope_audit.links.links(clients.source, applied.job_id) if applied.job else {}
         counts = await count_in_target(in_scope, domains, clients.target, links)
         scope_size, synced, members = len(in_scope), counts.synced, frozenset(in_scope)
         status.update(

@@ -11,10 +11,12 @@ from ctsync.api.attributemapping import AttributeMapping
 from ctsync.api.conditions import Health
 from ctsync.api.syncscope import SyncScope
 from ctsync.api.tenantpair import TenantPair
+from ctsync.graph import cts
 from ctsync.reconcile import permissions
 from ctsync.reconcile.attributemapping import reconcile_attribute_mapping
 from ctsync.reconcile.connections import ClientPool
 from ctsync.reconcile.converge import converge as run_passes
+from ctsync.reconcile.links import LinkCache
 from ctsync.reconcile.provisioning import poll_provisioning
 from ctsync.reconcile.syncscope import finalize_sync_scope, reconcile_sync_scope
 from ctsync.reconcile.tenantpair import reconcile_tenant_pair
@@ -24,6 +26,7 @@ from support.sim import (
     CONTOSO,
     CTSYNC_APP,
     FABRIKAM,
+    TENANTS,
     attribute_mapping_body,
     contoso_people,
     credentials_secrets,
@@ -409,3 +412,43 @@ async def test_status_shows_the_upn_synced_users_get_in_the_target(sim, pool, pa
     for entry in sample:
         assert entry["target"] == entry["source"].replace("@", "_") + "#EXT#@fabrikam.onmicrosoft.com"
         assert entry["target"] in synced
+
+
+def log_pages(control) -> int:
+    return sum(1 for r in control.get("/requests").json()["requests"] if r["route"] == "/auditLogs/provisioning")
+
+
+async def audited(scope, pair, pool, status, links):
+    outcome = await reconcile_sync_scope(scope, pair, True, [], pool, status, audit=True, links=links)
+    return outcome.status
+
+
+async def test_an_audit_reads_only_the_log_the_last_one_did_not(sim, pool, pair, control, monkeypatch) -> None:
+    """The operator keeps the links between audits: the next audit reads what the log gained, not all of it,
+    and still counts everyone."""
+    monkeypatch.setattr(cts, "PROVISIONING_PAGE_SIZE", "5")  # pages count the entries read
+    scope = SyncScope.from_body(sync_scope_body())
+    _, status = await converge(scope, pair, pool)
+    advance(sim, 2 * CYCLE)
+    links = LinkCache()
+    first = await audited(scope, pair, pool, status, links)
+    assert first["syncedUsers"] == 20
+
+    def add_newcomers(w) -> None:
+        directory = w.tenant(CONTOSO).directory
+        group = directory.groups_named("CTS-Fabrikam")[0]["id"]
+        for i in (20, 21):
+            directory.add_member(group, directory.get_user(f"person{i:04d}@{TENANTS['contoso'][1]}")["id"])
+
+    sim.call(add_newcomers)
+    advance(sim, 2 * CYCLE)
+    control.delete("/requests")
+    second = await audited(scope, pair, pool, status, links)
+    assert (second["scopeSize"], second["syncedUsers"], second["missingUsers"]) == (22, 22, 0)
+    incremental = log_pages(control)
+
+    control.delete("/requests")
+    again = await audited(scope, pair, pool, status, LinkCache())  # a fresh cache, as after a restart
+    assert again["syncedUsers"] == 22
+    whole = log_pages(control)
+    assert 1 <= incremental < whole / 3, (incremental, whole)
