@@ -58,7 +58,12 @@ def test_a_bulk_first_cycle_is_estimated_then_cleared(
     assert expected - timedelta(seconds=5) <= completion <= expected + timedelta(seconds=DRIFT_INTERVAL + SLACK)
     condition = bulk_condition(tenants)
     assert condition is not None and (condition["status"], condition["reason"]) == ("True", "UsersEnteringScope")
-    assert "BulkScopeChange" in [e.reason for e in tenants.events("SyncScope", PAIR)]
+    # kopf posts Events after the status patch: wait for it rather than read once.
+    wait_until(
+        lambda: "BulkScopeChange" in [e.reason for e in tenants.events("SyncScope", PAIR)] or None,
+        SLACK,
+        "the BulkScopeChange Event",
+    )
     line = wait_until(lambda: gauge_line(ctsync_operator), SLACK, "the estimate on /metrics")
     assert float(line.rsplit(" ", 1)[1]) == completion.timestamp()
 
