@@ -30,6 +30,7 @@ from . import __version__
 from .api import conditions
 from .api.conditions import Health
 from .api.constants import KIND_SYNC_SCOPE
+from .api.object_ids import CompactId, compact
 from .errors import AuthenticationFailed
 from .reconcile.outcome import Outcome
 from .reconcile.provisioning import ProvisioningEntry, parse_time
@@ -67,12 +68,13 @@ class LatencyReference:
     and when each recent provisioning cycle started, as far as the log read so far shows."""
 
     def __init__(self) -> None:
-        self.members: frozenset[str] | None = None  # in scope at the last scope audit; None before the first
-        self.entered: dict[str, float] = {}  # user id -> when first seen in scope, oldest first
+        # Ids compact (api/object_ids.py): the members of every scope are kept between audits.
+        self.members: frozenset[CompactId] | None = None  # in scope at the last scope audit; None before the first
+        self.entered: dict[CompactId, float] = {}  # user id -> when first seen in scope, oldest first
         self.cycle_starts: dict[str, float] = {}  # cycle id -> earliest activityDateTime read
         self.on_demand: dict[str, float] = {}  # change ids the fast lane timed -> when
 
-    def saw_members(self, user_ids: frozenset[str], now: float) -> None:
+    def saw_members(self, user_ids: frozenset[CompactId], now: float) -> None:
         # Users present at the first audit entered scope at an unknown time: only later arrivals count.
         if self.members is not None:
             for user_id in user_ids - self.members:
@@ -91,13 +93,13 @@ class LatencyReference:
             return None
         if self.on_demand.pop(entry.change_id, None) is not None:
             return None  # provisioned on demand: timed on the fast lane's path already
-        entered = self.entered.pop(entry.source_user_id, None) if entry.action == "create" else None
+        entered = self.entered.pop(compact(entry.source_user_id), None) if entry.action == "create" else None
         # Seen only after the service had acted: the sighting says nothing about when the user arrived.
         since = entered if entered is not None and entered <= at else start
         return max(at - since, 0.0)
 
 
-def _trim(ordered: dict[str, float], size: int) -> None:
+def _trim(ordered: dict[Any, float], size: int) -> None:
     """Drops the oldest insertions beyond `size`."""
     for key in list(ordered)[: max(len(ordered) - size, 0)]:
         del ordered[key]
@@ -296,7 +298,7 @@ class Metrics:
 
     def record_scope_members(self, namespace: str, name: str, user_ids: Iterable[str]) -> None:
         """The users a SyncScope's scope audit found in scope, for the change-to-target latency of creates."""
-        ids = frozenset(user_id.lower() for user_id in user_ids)  # log entries name users in lower case
+        ids = frozenset(compact(user_id) for user_id in user_ids)  # the log's entries name them in lower case
         self._latency[namespace, name].saw_members(ids, self._clock())
 
     def record_provisioning(self, namespace: str, name: str, entries: Iterable[ProvisioningEntry]) -> None:

@@ -9,15 +9,17 @@ tenant keeps it (30 days), and a user the service has not touched since is recog
 
 The operator keeps each job's links between audits (`LinkCache`) with a watermark of the log, so an audit
 reads only what the log gained since the last one, not the whole log again: at 100k users that was about
-200 pages per audit."""
+200 pages per audit. The ids are kept compact (api/object_ids.py): the cache holds every synced user of
+every job for as long as the operator runs."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..api.object_ids import CompactId, compact, expand
 from ..graph.cts import SourceTenant
 from .log_reader import Watermark, advance, parse_time
 
@@ -36,9 +38,31 @@ class _Entry:
         return cls(str(doc["id"]), parse_time(doc["activityDateTime"]), link_of(doc))
 
 
+class Links(Mapping[str, str]):
+    """Target user id -> source user id, read and written as lower-case text, held as compact ids."""
+
+    def __init__(self) -> None:
+        self._sources: dict[CompactId, CompactId] = {}
+
+    def link(self, target_id: str, source_id: str) -> None:
+        self._sources[compact(target_id)] = compact(source_id)
+
+    def __getitem__(self, target_id: str) -> str:
+        return expand(self._sources[compact(target_id)])
+
+    def __contains__(self, target_id: object) -> bool:
+        return isinstance(target_id, str) and compact(target_id) in self._sources
+
+    def __iter__(self) -> Iterator[str]:
+        return (expand(target) for target in self._sources)
+
+    def __len__(self) -> int:
+        return len(self._sources)
+
+
 @dataclass
 class _JobLinks:
-    links: dict[str, str] = field(default_factory=dict)  # from a prefix of the log: correct, maybe not all
+    links: Links = field(default_factory=Links)  # from a prefix of the log: correct, maybe not all
     read_to: Watermark = field(default_factory=Watermark)
 
 
@@ -48,7 +72,7 @@ class LinkCache:
     def __init__(self) -> None:
         self._jobs: dict[str, _JobLinks] = {}
 
-    async def links(self, source: SourceTenant, job_id: str) -> dict[str, str]:
+    async def links(self, source: SourceTenant, job_id: str) -> Links:
         """Target user id -> source user id (both lower-case), the log read on from where the last call
         stopped. A failed read raises: counting from part of the log would call synced users missing."""
         known = self._jobs.setdefault(job_id, _JobLinks())
@@ -57,7 +81,7 @@ class LinkCache:
             fresh, mark = advance(mark, (_Entry.from_graph(doc) for doc in page))
             for entry in fresh:
                 if entry.link is not None:
-                    known.links[entry.link[0]] = entry.link[1]  # oldest first: a later entry wins
+                    known.links.link(*entry.link)  # oldest first: a later entry wins
         known.read_to = mark  # only once the whole read succeeded; a retry re-reads what it added
         return known.links
 

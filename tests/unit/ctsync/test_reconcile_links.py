@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import tracemalloc
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from ctsync.reconcile.links import link_of
+from ctsync.reconcile.links import Links, link_of
 
 
 def entry(action: str = "create", status: str = "success", source: str = "S-1", target: str = "T-1") -> dict[str, Any]:
@@ -33,3 +36,39 @@ def entry(action: str = "create", status: str = "success", source: str = "S-1", 
 )
 def test_links_come_from_successful_writes_and_matches(doc: dict[str, Any], link: tuple[str, str] | None) -> None:
     assert link_of(doc) == link
+
+
+def test_links_are_read_by_id_text_in_either_case() -> None:
+    links = Links()
+    links.link("5D1C3B2A-0F4E-4A8B-9C7D-6E5F4A3B2C1D", "0a1b2c3d-0f4e-4a8b-9c7d-6e5f4a3b2c1d")
+    links.link("t-1", "S-1")  # not GUIDs: kept as text
+    links.link("t-1", "s-2")  # a later entry wins
+    assert links.get("5d1c3b2a-0f4e-4a8b-9c7d-6e5f4a3b2c1d") == "0a1b2c3d-0f4e-4a8b-9c7d-6e5f4a3b2c1d"
+    assert links.get("T-1") == "s-2" and links.get("t-2") is None
+    assert "5d1c3b2a-0f4e-4a8b-9c7d-6e5f4a3b2c1d" in links and "t-2" not in links and 1 not in links
+    assert dict(links) == {"5d1c3b2a-0f4e-4a8b-9c7d-6e5f4a3b2c1d": "0a1b2c3d-0f4e-4a8b-9c7d-6e5f4a3b2c1d", "t-1": "s-2"}
+
+
+def test_links_of_guids_take_under_two_thirds_of_the_memory_of_their_text() -> None:
+    pairs = [(uuid.uuid4(), uuid.uuid4()) for _ in range(5_000)]
+    as_text = held(lambda: {str(target): str(source) for target, source in pairs})
+
+    def compact() -> Links:
+        links = Links()
+        for target, source in pairs:
+            links.link(str(target), str(source))
+        return links
+
+    assert held(compact) < as_text * 2 / 3
+
+
+def held(build: Callable[[], object]) -> int:
+    """Bytes still allocated by what `build` returns."""
+    tracemalloc.start()
+    try:
+        kept = build()
+        size = tracemalloc.get_traced_memory()[0]
+        del kept
+        return size
+    finally:
+        tracemalloc.stop()

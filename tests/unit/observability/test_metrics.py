@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 import socket
+import tracemalloc
 import urllib.request
+import uuid
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -17,6 +20,8 @@ from ctsync.errors import AuthenticationFailed, DependencyNotReady, GraphUnavail
 from ctsync.metrics import Metrics, reconcile_result
 from ctsync.reconcile.outcome import Outcome, from_error
 from ctsync.reconcile.target_audit import TargetAuditEntry
+
+USER_GUID = "5d1c3b2a-0f4e-4a8b-9c7d-6e5f4a3b2c1d"
 
 SCOPE_LABELS = {"namespace": NAMESPACE, "name": SCOPE}
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -231,6 +236,36 @@ def test_a_create_is_timed_from_when_ctsync_first_saw_its_user_in_scope():
     metrics.record_provisioning(NAMESPACE, SCOPE, [entry(10, "update", second=0), entry(20, second=60)])
     assert latency(metrics, "create") == (1, 360)  # seen at T0-300, created at T0+60
     assert latency(metrics, "update") == (1, 0)  # the cycle's first entry: its start as far as the log shows
+
+
+def test_a_user_seen_by_guid_in_upper_case_is_timed_by_the_lower_case_id_of_the_log():
+    now = [T0.timestamp()]
+    metrics = Metrics(clock=lambda: now[0])
+    metrics.record_scope_members(NAMESPACE, SCOPE, [])
+    metrics.record_scope_members(NAMESPACE, SCOPE, [USER_GUID.upper()])
+    create = replace(entry(1, second=90), source_user_id=USER_GUID)
+    metrics.record_provisioning(NAMESPACE, SCOPE, [create])
+    assert latency(metrics, "create") == (1, 90)
+
+
+def test_the_members_kept_between_audits_take_far_less_memory_than_their_ids_as_text():
+    """Every scope's members are kept until its next audit: 100k users in the largest scope."""
+    ids = [str(uuid.uuid4()).upper() for _ in range(5_000)]
+    as_text = held(lambda: frozenset(user_id.lower() for user_id in ids))
+    metrics = Metrics()
+    assert held(lambda: metrics.record_scope_members(NAMESPACE, SCOPE, ids)) < as_text * 0.8
+
+
+def held(build: Callable[[], object]) -> int:
+    """Bytes still allocated after `build` ran (what it returns included)."""
+    tracemalloc.start()
+    try:
+        kept = build()
+        size = tracemalloc.get_traced_memory()[0]
+        del kept
+        return size
+    finally:
+        tracemalloc.stop()
 
 
 def test_a_failed_create_leaves_the_sighting_to_its_successful_retry():
