@@ -261,12 +261,18 @@ class SourceTenant(Tenant):
         return await self.client.get_optional(f"/users/{user_id}", {"$select": _fields("displayName", *properties)})
 
     async def direct_member_users(self, group_id: str, properties: Iterable[str] = ()) -> list[dict[str, Any]]:
-        return await self.client.list_all(
+        return [user async for page in self.direct_member_user_pages(group_id, properties) for user in page]
+
+    def direct_member_user_pages(
+        self, group_id: str, properties: Iterable[str] = ()
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """A page at a time: the scope audit keeps less of each user than Graph gives."""
+        return self.client.pages(
             f"/groups/{group_id}/members/microsoft.graph.user", {"$select": _fields(*properties), "$top": "999"}
         )
 
-    async def member_users(self, properties: Iterable[str] = ()) -> list[dict[str, Any]]:
-        return await self.client.list_all("/users", {"$select": _fields(*properties), "$top": "999"})
+    def member_user_pages(self, properties: Iterable[str] = ()) -> AsyncIterator[list[dict[str, Any]]]:
+        return self.client.pages("/users", {"$select": _fields(*properties), "$top": "999"})
 
     # --- provisioning logs ---------------------------------------------------------------------
     def provisioning_events(self, job_id: str, since: str | None) -> AsyncIterator[list[dict[str, Any]]]:

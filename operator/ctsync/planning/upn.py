@@ -6,6 +6,7 @@ userPrincipalName; not the mail, as a manual B2B invitation does) and names the 
 ada_contoso.com#EXT#@fabrikam.onmicrosoft.com.
 """
 
+import heapq
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
@@ -29,5 +30,7 @@ def initial_domain_of(target_upns: Iterable[str]) -> str | None:
 
 def upn_sample(source_users: Iterable[Mapping[str, Any]], target_initial_domain: str) -> list[dict[str, str]]:
     """A few source users (the first by UPN, so the sample is stable) with the target UPN each gets."""
-    upns = sorted(str(u["userPrincipalName"]) for u in source_users if u.get("userPrincipalName"))
-    return [{"source": upn, "target": target_upn(upn, target_initial_domain)} for upn in upns[:SAMPLE_SIZE]]
+    upns = heapq.nsmallest(
+        SAMPLE_SIZE, (str(u["userPrincipalName"]) for u in source_users if u.get("userPrincipalName"))
+    )
+    return [{"source": upn, "target": target_upn(upn, target_initial_domain)} for upn in upns]

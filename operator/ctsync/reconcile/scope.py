@@ -3,7 +3,8 @@ are in the target tenant. Read-only: these numbers feed the shrink gate, status 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,44 +52,68 @@ async def _resolve(kind: str, ref: PrincipalRef, source: SourceTenant, path: str
 
 class ScopeReader:
     """Member users of principals, read once per group per reconcile, with the properties the scoping
-    filters compare and the dynamic groups' rules read (`properties`, Graph names)."""
+    filters compare and the dynamic groups' rules read (`properties`, Graph names).
+
+    At 100k users what the reader holds is most of an audit's memory, so it keeps one record per internal
+    member, read page by page, under the id it is known by (lower case, the same text object as the record's
+    id), and hands it on without copies wherever one group, or everyone, is the whole scope."""
 
     def __init__(self, source: SourceTenant, properties: Iterable[str] = ()) -> None:
         self.source = source
         self.properties = tuple(sorted(properties))
-        self._members: dict[str, list[dict[str, Any]]] = {}
-        self._everyone: list[dict[str, Any]] | None = None
+        self._members: dict[str, dict[str, Json]] = {}
+        self._everyone: dict[str, Json] | None = None
 
-    async def in_scope(self, principals: Iterable[Json] | None, admitted: Filter) -> dict[str, Json]:
+    async def in_scope(self, principals: Iterable[Json] | None, admitted: Filter) -> Mapping[str, Json]:
         """Who is in scope, by id: the users of these principals (None: syncAll, every member) that the
         scoping filter admits. The scope size, the synced counts, the shrink gate and the dynamic-group
-        guardrail all ask this."""
+        guardrail all ask this. Read-only: it may be what the reader keeps."""
         users = await (self.everyone() if principals is None else self.users_of(principals))
         return admitted.select(users)
 
-    async def users_of(self, principals: Iterable[Json]) -> dict[str, Json]:
+    async def users_of(self, principals: Iterable[Json]) -> Mapping[str, Json]:
         """Internal member users in scope of these principals: assigned users plus DIRECT members of
         assigned groups (the service does not expand nested groups)."""
+        each = [await self._users_of(principal) for principal in principals]
+        if len(each) == 1:
+            return each[0]
         users: dict[str, Json] = {}
-        for principal in principals:
-            # Resolved principals carry {id, type}; Graph's assignments {principalId, principalType}.
-            pid = str(principal.get("principalId") or principal["id"]).lower()
-            kind = principal.get("principalType") or principal.get("type")
-            if kind == "Group":
-                if pid not in self._members:
-                    self._members[pid] = await self.source.direct_member_users(pid, self.properties)
-                candidates: Sequence[Json] = self._members[pid]
-            else:
-                user = await self.source.user(pid, self.properties)
-                candidates = [user] if user else []
-            users.update({u["id"].lower(): u for u in candidates if u.get("userType", MEMBER) == MEMBER})
+        for some in each:
+            users.update(some)
         return users
 
-    async def everyone(self) -> dict[str, Json]:
+    async def _users_of(self, principal: Json) -> Mapping[str, Json]:
+        # Resolved principals carry {id, type}; Graph's assignments {principalId, principalType}.
+        pid = str(principal.get("principalId") or principal["id"]).lower()
+        if (principal.get("principalType") or principal.get("type")) != "Group":
+            user = await self.source.user(pid, self.properties)
+            return _keep_members({}, [user] if user else [])
+        if pid not in self._members:
+            self._members[pid] = await _read_members(self.source.direct_member_user_pages(pid, self.properties))
+        return self._members[pid]
+
+    async def everyone(self) -> Mapping[str, Json]:
         """Every internal member of the source tenant (syncAll)."""
         if self._everyone is None:
-            self._everyone = await self.source.member_users(self.properties)
-        return {u["id"].lower(): u for u in self._everyone if u.get("userType", MEMBER) == MEMBER}
+            self._everyone = await _read_members(self.source.member_user_pages(self.properties))
+        return self._everyone
+
+
+async def _read_members(pages: AsyncIterable[Sequence[Json]]) -> dict[str, Json]:
+    members: dict[str, Json] = {}
+    async for page in pages:  # one page of Graph's objects at a time
+        _keep_members(members, page)
+    return members
+
+
+def _keep_members(members: dict[str, Json], users: Iterable[Json]) -> dict[str, Json]:
+    """Adds the internal members of `users`, each as Graph gave it but with its id in lower case (the same
+    text as its key) and its userType one shared text."""
+    for user in users:
+        if user.get("userType", MEMBER) == MEMBER:
+            uid = str(user["id"]).lower()
+            members[uid] = {**user, "id": uid, **({"userType": MEMBER} if "userType" in user else {})}
+    return members
 
 
 @dataclass(frozen=True)
@@ -110,10 +135,13 @@ async def count_in_target(
     in_scope: Mapping[str, Json], source_domains: Sequence[str], target: TargetTenant, links: Mapping[str, str]
 ) -> TargetCounts:
     """Matches target users to source users by the provisioning log's links (target id -> source id, see
-    links.py), and a target user no log entry names by the external name the service gives it."""
-    by_name = {external_upn_prefix(u.get("userPrincipalName", "")): uid for uid, u in in_scope.items()}
+    links.py), and a target user no log entry names by the external name the service gives it. The target
+    is read a page at a time; only the names of the users no link names are kept until the scope is matched
+    against them (few once the log is read: the scope's names are never all held twice)."""
     suffixes = tuple("_" + d.lower() + "#ext#@" for d in source_domains)
     found: set[str] = set()
+    unlinked: Counter[str] = Counter()  # external name prefix -> target users no link names
+    unlinked_disabled: Counter[str] = Counter()
     synced = disabled = orphans = 0
     domain = None
     async for page in target.external_member_pages():
@@ -121,16 +149,22 @@ async def count_in_target(
         for user in page:
             source_id = links.get(str(user.get("id", "")).lower())
             if source_id is None:
-                source_id = by_name.get(_upn_prefix(user))
-                if source_id is None:
-                    orphans += _upn_prefix(user).endswith(suffixes)
-                    continue
-            if source_id in in_scope:
+                unlinked[_upn_prefix(user)] += 1
+                if user.get("accountEnabled") is False:
+                    unlinked_disabled[_upn_prefix(user)] += 1
+            elif source_id in in_scope:
                 found.add(source_id)
                 synced += 1
                 disabled += user.get("accountEnabled") is False
             else:
                 orphans += 1
+    for uid, source_user in in_scope.items() if unlinked else ():
+        prefix = external_upn_prefix(source_user.get("userPrincipalName", ""))
+        if prefix in unlinked:
+            found.add(uid)
+            synced += unlinked.pop(prefix)
+            disabled += unlinked_disabled[prefix]
+    orphans += sum(count for prefix, count in unlinked.items() if prefix.endswith(suffixes))
     soft_deleted = sum(
         1
         for u in await target.deleted_users()

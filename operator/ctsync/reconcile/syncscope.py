@@ -221,7 +221,7 @@ def _rule_properties(dynamic_groups: DynamicGroups | None) -> frozenset[str]:
 
 async def _in_scope_now_and_after(
     scope: SyncScope, observed: SyncScopeObserved, reader: ScopeReader, filters: _Filters
-) -> tuple[dict[str, Json], dict[str, Json]]:
+) -> tuple[Mapping[str, Json], Mapping[str, Json]]:
     """Who is in scope with the configuration as observed, and with the spec's. A scoping filter ctsync
     cannot read counts as the planned one: the change it makes is then not listed."""
     syncs_all = str((observed.secrets or {}).get("SyncAll")).lower() == "true"

@@ -12,12 +12,14 @@ from ctsync.api.conditions import Health
 from ctsync.api.syncscope import SyncScope
 from ctsync.api.tenantpair import TenantPair
 from ctsync.graph import cts
+from ctsync.planning.scoping import Filter
 from ctsync.reconcile import permissions
 from ctsync.reconcile.attributemapping import reconcile_attribute_mapping
 from ctsync.reconcile.connections import ClientPool
 from ctsync.reconcile.converge import converge as run_passes
 from ctsync.reconcile.links import LinkCache
 from ctsync.reconcile.provisioning import poll_provisioning
+from ctsync.reconcile.scope import ScopeReader, count_in_target
 from ctsync.reconcile.syncscope import finalize_sync_scope, reconcile_sync_scope
 from ctsync.reconcile.tenantpair import reconcile_tenant_pair
 from entrasim.core.profile import Profile
@@ -452,3 +454,39 @@ async def test_an_audit_reads_only_the_log_the_last_one_did_not(sim, pool, pair,
     assert again["syncedUsers"] == 22
     whole = log_pages(control)
     assert 1 <= incremental < whole / 3, (incremental, whole)
+
+
+async def test_target_users_no_log_entry_names_are_counted_by_their_external_names(sim, pool, pair) -> None:
+    """As once the log's entries aged out: the audit reads the target page by page and matches the users no
+    link names to the scope by the external name the service gave them; one from the source's domain that
+    no user in scope has is an orphan."""
+    scope = SyncScope.from_body(sync_scope_body())
+    _, status = await converge(scope, pair, pool)
+    advance(sim, 2 * CYCLE)
+
+    def disable_one(w) -> str:
+        user = next(u for u in w.tenant(FABRIKAM).directory.users.values() if "#EXT#" in u["userPrincipalName"])
+        user["accountEnabled"] = False
+        return str(user["userPrincipalName"]).split("_")[0]
+
+    disabled_name = sim.call(disable_one)
+    clients = await pool.for_pair(pair)
+    in_scope = await ScopeReader(clients.source).in_scope(status["assignments"], Filter())
+    domains = [TENANTS["contoso"][1]]
+    counts = await count_in_target(in_scope, domains, clients.target, {})
+    assert (counts.synced, counts.synced_disabled, counts.missing, counts.orphans) == (20, 1, 0, 0)
+
+    narrower = {uid: u for uid, u in in_scope.items() if not u["userPrincipalName"].startswith(disabled_name)}
+    for_two = dict(list(narrower.items())[:2])
+    some_links = {t["id"]: s for t, s in zip(linked_target_users(sim, for_two), for_two, strict=True)}
+    counts = await count_in_target(narrower, domains, clients.target, some_links)
+    assert (counts.synced, counts.synced_disabled, counts.missing, counts.orphans) == (19, 0, 0, 1)
+
+
+def linked_target_users(sim, users) -> list[dict]:
+    """The target users the service made of these source users, found by their external names."""
+    by_name = {u["userPrincipalName"].lower(): u for u in fabrikam_users(sim)}
+    return [
+        by_name[u["userPrincipalName"].replace("@", "_").lower() + "#ext#@fabrikam.onmicrosoft.com"]
+        for u in users.values()
+    ]
