@@ -23,6 +23,7 @@ from ..reconcile.provisioning import Watermark, poll_provisioning
 from ..reconcile.syncscope import finalize_sync_scope, reconcile_sync_scope
 from ..reconcile.target_audit import WATERMARK_FIELD, poll_target_audit
 from . import bridge, indexes, runtime, sharding
+from .memory import release_freed_memory
 
 
 async def reconcile(
@@ -48,6 +49,7 @@ async def reconcile(
     async def finish(outcome: Outcome) -> Outcome:
         if outcome.scope_members is not None:
             rt.audits.done(key, generation)
+            release_freed_memory()  # the audit's read of the scope is freed by now
         if pair.pair is None or not pair.ready:
             # The pair nudges this SyncScope when it turns Ready (and the drift timer comes anyway): a kopf
             # retry would wait out its delay even then.
