@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import tracemalloc
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from ctsync.reconcile.links import Links, link_of
+from support.memory import Held
 
 
 def entry(action: str = "create", status: str = "success", source: str = "S-1", target: str = "T-1") -> dict[str, Any]:
@@ -51,24 +50,10 @@ def test_links_are_read_by_id_text_in_either_case() -> None:
 
 def test_links_of_guids_take_under_two_thirds_of_the_memory_of_their_text() -> None:
     pairs = [(uuid.uuid4(), uuid.uuid4()) for _ in range(5_000)]
-    as_text = held(lambda: {str(target): str(source) for target, source in pairs})
-
-    def compact() -> Links:
+    with Held() as as_text:
+        kept_as_text = {str(target): str(source) for target, source in pairs}
+    with Held() as compact:
         links = Links()
         for target, source in pairs:
             links.link(str(target), str(source))
-        return links
-
-    assert held(compact) < as_text * 2 / 3
-
-
-def held(build: Callable[[], object]) -> int:
-    """Bytes still allocated by what `build` returns."""
-    tracemalloc.start()
-    try:
-        kept = build()
-        size = tracemalloc.get_traced_memory()[0]
-        del kept
-        return size
-    finally:
-        tracemalloc.stop()
+    assert len(links) == len(kept_as_text) and compact.bytes < as_text.bytes * 2 / 3

@@ -4,14 +4,14 @@ copies of them (at 100k users it is most of an audit's memory)."""
 from __future__ import annotations
 
 import json
-import tracemalloc
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any, cast
 
 from ctsync.api.syncscope import Clause, ScopingFilter
 from ctsync.graph.cts import SourceTenant
 from ctsync.planning.scoping import Filter, from_spec
 from ctsync.reconcile.scope import ScopeReader
+from support.memory import Held
 
 GROUP = {"id": "group-1", "type": "Group"}
 PAGE = 999
@@ -55,23 +55,13 @@ async def test_the_members_are_read_once_by_lower_case_id_without_guests() -> No
 
 
 async def test_a_large_group_is_held_once_in_no_more_memory_than_graphs_objects() -> None:
-    graph_objects = await held(lambda: all_pages(PagedGroup(10_000)))
+    with Held() as graph_objects:
+        pages = await all_pages(PagedGroup(10_000))
     scope_reader = reader(PagedGroup(10_000))
-    in_scope = await held(lambda: scope_reader.in_scope([GROUP], Filter()))
-    assert in_scope < graph_objects * 1.1, (in_scope, graph_objects)
+    with Held() as kept:
+        in_scope = await scope_reader.in_scope([GROUP], Filter())
+    assert len(in_scope) < len(pages) and kept.bytes < graph_objects.bytes * 1.1, (kept.bytes, graph_objects.bytes)
 
 
 async def all_pages(group: PagedGroup) -> list[Any]:
     return [user async for page in group.direct_member_user_pages("group-1") for user in page]
-
-
-async def held(read: Callable[[], Any]) -> int:
-    """Bytes still allocated once `read` is done, what it keeps and returns included."""
-    tracemalloc.start()
-    try:
-        kept = await read()
-        size = tracemalloc.get_traced_memory()[0]
-        del kept
-        return size
-    finally:
-        tracemalloc.stop()

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import re
 import socket
-import tracemalloc
 import urllib.request
 import uuid
-from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -20,6 +18,7 @@ from ctsync.errors import AuthenticationFailed, DependencyNotReady, GraphUnavail
 from ctsync.metrics import Metrics, reconcile_result
 from ctsync.reconcile.outcome import Outcome, from_error
 from ctsync.reconcile.target_audit import TargetAuditEntry
+from support.memory import Held
 
 USER_GUID = "5d1c3b2a-0f4e-4a8b-9c7d-6e5f4a3b2c1d"
 
@@ -251,21 +250,12 @@ def test_a_user_seen_by_guid_in_upper_case_is_timed_by_the_lower_case_id_of_the_
 def test_the_members_kept_between_audits_take_far_less_memory_than_their_ids_as_text():
     """Every scope's members are kept until its next audit: 100k users in the largest scope."""
     ids = [str(uuid.uuid4()).upper() for _ in range(5_000)]
-    as_text = held(lambda: frozenset(user_id.lower() for user_id in ids))
+    with Held() as as_text:
+        kept_as_text = frozenset(user_id.lower() for user_id in ids)
     metrics = Metrics()
-    assert held(lambda: metrics.record_scope_members(NAMESPACE, SCOPE, ids)) < as_text * 0.8
-
-
-def held(build: Callable[[], object]) -> int:
-    """Bytes still allocated after `build` ran (what it returns included)."""
-    tracemalloc.start()
-    try:
-        kept = build()
-        size = tracemalloc.get_traced_memory()[0]
-        del kept
-        return size
-    finally:
-        tracemalloc.stop()
+    with Held() as compact:
+        metrics.record_scope_members(NAMESPACE, SCOPE, ids)
+    assert len(kept_as_text) == len(ids) and compact.bytes < as_text.bytes * 0.8
 
 
 def test_a_failed_create_leaves_the_sighting_to_its_successful_retry():
