@@ -30,7 +30,7 @@ from . import __version__
 from .api import conditions
 from .api.conditions import Health
 from .api.constants import KIND_SYNC_SCOPE
-from .api.object_ids import CompactId, compact
+from .api.object_ids import CompactId, IdSet, compact
 from .errors import AuthenticationFailed
 from .reconcile.outcome import Outcome
 from .reconcile.provisioning import ProvisioningEntry, parse_time
@@ -68,8 +68,8 @@ class LatencyReference:
     and when each recent provisioning cycle started, as far as the log read so far shows."""
 
     def __init__(self) -> None:
-        # Ids compact (api/object_ids.py): the members of every scope are kept between audits.
-        self.members: frozenset[CompactId] | None = None  # in scope at the last scope audit; None before the first
+        # Compact (api/object_ids.py): the members of every scope are kept between audits.
+        self.members: IdSet | None = None  # in scope at the last scope audit; None before the first
         self.entered: dict[CompactId, float] = {}  # user id -> when first seen in scope, oldest first
         self.cycle_starts: dict[str, float] = {}  # cycle id -> earliest activityDateTime read
         self.on_demand: dict[str, float] = {}  # change ids the fast lane timed -> when
@@ -77,11 +77,12 @@ class LatencyReference:
     def saw_members(self, user_ids: frozenset[CompactId], now: float) -> None:
         # Users present at the first audit entered scope at an unknown time: only later arrivals count.
         if self.members is not None:
-            for user_id in user_ids - self.members:
-                self.entered.setdefault(user_id, now)
+            for user_id in user_ids:
+                if user_id not in self.members:
+                    self.entered.setdefault(user_id, now)
         self.entered = {u: t for u, t in self.entered.items() if u in user_ids}
         _trim(self.entered, MAX_ENTERED_USERS)
-        self.members = user_ids
+        self.members = IdSet(user_ids)
 
     def latency(self, entry: ProvisioningEntry) -> float | None:
         """Seconds from the change becoming visible to a successful entry (see docs/metrics.md); None for an

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..api.object_ids import CompactId, compact, expand
+from ..api.object_ids import CompactId, IdMap, compact, expand
 from ..graph.cts import SourceTenant
 from .log_reader import Watermark, advance, parse_time
 
@@ -39,25 +39,43 @@ class _Entry:
 
 
 class Links(Mapping[str, str]):
-    """Target user id -> source user id, read and written as lower-case text, held as compact ids."""
+    """Target user id -> source user id, read and written as lower-case text. The links of the log read so
+    far are held in a compact table; those the last reads added, in a dict, until they are a fair share of
+    the table and it is built again with them."""
 
     def __init__(self) -> None:
-        self._sources: dict[CompactId, CompactId] = {}
+        self._table = IdMap({})
+        self._recent: dict[CompactId, CompactId] = {}
 
     def link(self, target_id: str, source_id: str) -> None:
-        self._sources[compact(target_id)] = compact(source_id)
+        self._recent[compact(target_id)] = compact(source_id)
+
+    def settle(self) -> None:
+        """Builds the table again with the recent links once they are an eighth of it (a later link wins)."""
+        if len(self._recent) > len(self._table) // 8:
+            self._table = IdMap({**dict(self._table.items()), **self._recent})
+            self._recent = {}
+
+    def _source(self, target_id: str) -> CompactId | None:
+        target = compact(target_id)
+        source = self._recent.get(target)
+        return source if source is not None else self._table.get(target)
 
     def __getitem__(self, target_id: str) -> str:
-        return expand(self._sources[compact(target_id)])
+        source = self._source(target_id)
+        if source is None:
+            raise KeyError(target_id)
+        return expand(source)
 
     def __contains__(self, target_id: object) -> bool:
-        return isinstance(target_id, str) and compact(target_id) in self._sources
+        return isinstance(target_id, str) and self._source(target_id) is not None
 
     def __iter__(self) -> Iterator[str]:
-        return (expand(target) for target in self._sources)
+        older = (target for target, _ in self._table.items() if target not in self._recent)
+        return (expand(target) for target in (*older, *self._recent))
 
     def __len__(self) -> int:
-        return len(self._sources)
+        return len(self._table) + sum(1 for target in self._recent if self._table.get(target) is None)
 
 
 @dataclass
@@ -83,6 +101,7 @@ class LinkCache:
                 if entry.link is not None:
                     known.links.link(*entry.link)  # oldest first: a later entry wins
         known.read_to = mark  # only once the whole read succeeded; a retry re-reads what it added
+        known.links.settle()
         return known.links
 
     def forget(self, job_id: str | None) -> None:
