@@ -90,7 +90,7 @@ def test_a_new_member_reaches_the_target_on_demand_and_a_restart_resumes(
     assert metric(ctsync_operator, "ctsync_change_to_target_seconds_sum", **labels) < SLACK
     assert "FastLaneCreated" in [e.reason for e in tenants.events("SyncScope", PAIR)]
     links = fast_lane(tenants)
-    assert links["usersDeltaLink"] and links["groupsDeltaLink"]
+    assert links["usersDeltaLink"] and links["groupsDeltaLink"] and "jobTitle" in links["usersDeltaProperties"]
 
     # omar joins while the operator is down: only a round resumed from the links in status sees him as a
     # change (a fresh full round would take him for part of the baseline and leave him to the cycle)
