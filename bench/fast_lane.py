@@ -11,11 +11,11 @@ alone), each scoped by its own group and fed the same changes at the same moment
 (created, then added to the group), an attribute change (jobTitle, which the mappings carry) and a
 disable. An HR app makes them through entrasim's Graph; the latency of a change runs from Graph's answer to
 the change until entrasim's state shows the target user created, carrying the new title, or disabled
-(polled every second). Then a burst: 500 users (60 with --quick) added to each scope group at once ($batch). A burst
-above burstSize is left to the cycle, so when it is done depends on where each job is in its 40 minutes
-when it lands: the script reads, through Graph, when each job's first cycle after the burst began
-(status.lastExecution.timeBegan), prints the wait for that cycle and the time from its start to all in
-the target, and judges the fast lane on the latter: whether it slowed its own job's cycle.
+(polled every second). Then a burst: 500 users (60 with --quick) added to each scope group at once
+($batch). A burst above burstSize is left to the cycle, so when it is done depends on where each job is in
+its 40 minutes when it lands: the script reads, through Graph, when each job's first cycle after the burst
+began (status.lastExecution.timeBegan), prints the wait for that cycle and the time from its start to all
+in the target, and judges the fast lane on the latter: whether it slowed its own job's cycle.
 
 The clock. A cycle runs every 40 minutes of entrasim's clock: at real speed, the cycle alone would need
 hours of stream to give a distribution. entrasim runs at `--time-scale` (10 by default, 30 with --quick):
