@@ -110,6 +110,6 @@ def test_a_burst_is_left_to_the_cycle(entrasim: Sim, tenants: Kube, ctsync_opera
     wait_until(lambda: fast_lane(tenants).get("state") == "Bulk", SLACK, "the fast lane says Bulk")
     assert fast_lane(tenants)["message"] == "Bulk, 5 users queued for the cycle"
     assert on_demand_calls(entrasim) == 0
-    entrasim.advance(CYCLE)  # the cycle carries them
-    assert all(guests(entrasim).get(h) == "active" for h in hires)
-    wait_until(lambda: fast_lane(tenants).get("state") == "Active", 60 + SLACK, "the fast lane is Active again")
+    entrasim.advance(CYCLE)  # the cycle carries them (the return to Active a calm minute later is on the
+    assert all(guests(entrasim).get(h) == "active" for h in hires)  # follower's clock in the integration test)
+    assert on_demand_calls(entrasim) == 0

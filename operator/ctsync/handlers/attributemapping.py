@@ -36,7 +36,8 @@ async def reconcile(
             await publish_revision(sync_scopes, mappings_by_scope, mapping.namespace, str(name))
         return outcome
 
-    await bridge.settle(body, patch, one_pass, runtime.current().metrics)
+    rt = runtime.current()
+    await bridge.settle(body, patch, one_pass, rt.metrics, longest_wait=rt.config.drift_interval)
 
 
 async def deleted(

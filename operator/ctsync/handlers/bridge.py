@@ -20,7 +20,7 @@ from ..api.conditions import Health, set_conditions
 from ..errors import CtsyncError
 from ..metrics import Metrics
 from ..reconcile.converge import Pass, converge
-from ..reconcile.outcome import RETRY_DEFAULT_SECONDS, Event, Outcome, from_error
+from ..reconcile.outcome import RETRY_DEFAULT_SECONDS, Event, Outcome, from_error, retry_delay
 from ..reconcile.replication import Recorder
 from . import runtime
 from .indexes import key_of
@@ -38,13 +38,16 @@ def generation_of(body: Mapping[str, Any]) -> int:
     return int((body.get("metadata") or {}).get("generation") or 0)
 
 
-def apply(outcome: Outcome, body: kopf.Body, patch: kopf.Patch, *, now: str | None = None) -> None:
+def apply(
+    outcome: Outcome, body: kopf.Body, patch: kopf.Patch, *, now: str | None = None, longest_wait: float | None = None
+) -> None:
     """Writes the outcome as status and Events, logs a stall; raises kopf.TemporaryError when the outcome wants
-    a retry."""
+    a retry (waiting at most `longest_wait`, the drift interval, unless Graph said how long)."""
     write(outcome, body, patch, now=now)
     STALLS.record(_resource(body), outcome)
-    if outcome.retry_after is not None:
-        raise kopf.TemporaryError(f"{outcome.reason}: {outcome.message}", delay=outcome.retry_after)
+    delay = retry_delay(outcome, longest_wait)
+    if delay is not None:
+        raise kopf.TemporaryError(f"{outcome.reason}: {outcome.message}", delay=delay)
 
 
 def write(outcome: Outcome, body: kopf.Body, patch: kopf.Patch, *, now: str | None = None) -> None:
@@ -72,9 +75,11 @@ async def settle(
     metrics: Metrics,
     finish: Finish | None = None,
     status: Mapping[str, Any] | None = None,
+    longest_wait: float | None = None,
 ) -> None:
     """Runs reconcile passes from `status` (by default the body's) until one writes nothing, records the
-    reconcile in the metrics, lets `finish` amend the outcome (what a kind does after its passes), then applies it."""
+    reconcile in the metrics, lets `finish` amend the outcome (what a kind does after its passes), then applies it
+    (see apply for `longest_wait`)."""
     started = time.monotonic()
     start = status if status is not None else body.get("status") or {}
     outcome = (await converge(reconcile, start, generation_of(body))).outcome
@@ -82,7 +87,7 @@ async def settle(
     metrics.record_outcome(str(body.get("kind")), namespace, name, outcome, time.monotonic() - started)
     if outcome.scope_members is not None:
         metrics.record_scope_members(namespace, name, outcome.scope_members)
-    apply(await finish(outcome) if finish is not None else outcome, body, patch)
+    apply(await finish(outcome) if finish is not None else outcome, body, patch, longest_wait=longest_wait)
 
 
 def recorder(body: kopf.Body, plural: str) -> Recorder:

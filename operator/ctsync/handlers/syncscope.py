@@ -60,7 +60,9 @@ async def reconcile(
         audit = rt.audits.due(key, generation)  # again: another pass may have audited while this one waited
         async with rt.serialized(body):
             status = await rt.read_status(PLURAL_SYNC_SCOPES, *key)
-            await bridge.settle(body, patch, one_pass, rt.metrics, finish, status)
+            await bridge.settle(
+                body, patch, one_pass, rt.metrics, finish, status, longest_wait=rt.config.drift_interval
+            )
 
 
 async def read_provisioning(

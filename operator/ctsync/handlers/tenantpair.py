@@ -29,6 +29,7 @@ async def reconcile(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
             ),
             rt.metrics,
             status=await rt.read_status(PLURAL_TENANT_PAIRS, *indexes.key_of(body)),
+            longest_wait=rt.config.drift_interval,
         )
 
 

@@ -55,6 +55,17 @@ class Outcome:
         return self.generation if self.health is not Health.RECONCILING or self.error is None else None
 
 
+def retry_delay(outcome: Outcome, longest: float | None = None) -> float | None:
+    """When to run the pass again (None: not before the next event or timer). Graph's Retry-After stands as
+    given; any other wait is cut to `longest`, the drift interval, so a failed drift pass never pushes the next
+    one further out than its interval."""
+    if outcome.retry_after is None or longest is None:
+        return outcome.retry_after
+    if outcome.error is not None and outcome.error.retry_after is not None:
+        return outcome.retry_after
+    return min(outcome.retry_after, longest)
+
+
 def from_error(error: CtsyncError, generation: int, **extra: Any) -> Outcome:
     """The one translation of a domain error into an outcome: stalling errors wait for a human,
     the others are retried (after Retry-After for Graph throttling)."""

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from test_fast_lane_graph import add_new_hire
 from test_provisioning_poller import cts_group, running  # noqa: F401 (a fixture)
-from test_reconcile_syncscope import converge
+from test_reconcile_syncscope import CYCLE, advance, converge
 
 from ctsync.api.attributemapping import AttributeMapping
 from ctsync.api.syncscope import SyncScope
 from ctsync.api.tenantpair import TenantPair
 from ctsync.graph.on_demand import OnDemandResult
-from ctsync.planning.fast_lane import Change
+from ctsync.planning.fast_lane import BURST_WINDOW_SECONDS, Change
 from ctsync.reconcile.fast_lane import FastLane, Links, Report, held_because, links_of
 from support.sim import CONTOSO, FABRIKAM, attribute_mapping_body, sync_scope_body, tenant_pair_body
 
@@ -89,6 +89,11 @@ async def test_a_burst_is_left_to_the_cycle(sim, follow):
     report = await step(lane)
     assert (report.state, report.message, report.queued_for_cycle) == ("Bulk", "Bulk, 5 users queued for the cycle", 5)
     assert outcomes == [] and not any(in_target(sim, h) for h in hires)
+    advance(sim, CYCLE)  # the cycle carries them
+    assert all(in_target(sim, h) for h in hires)
+    states = [(await step(lane)).state for _ in range(int(BURST_WINDOW_SECONDS // 15) + 1)]  # 15 s a round
+    assert states[0] == "Bulk" and states[-1] == "Active"  # back after a calm minute, on the follower's clock
+    assert outcomes == []  # nobody provisioned on demand: the cycle did
 
 
 def move_office(sim, user_id: str, office: str) -> None:

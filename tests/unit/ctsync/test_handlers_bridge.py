@@ -99,6 +99,19 @@ def test_a_retry_raises_temporary_error_after_the_status_is_in_the_patch(events:
     assert events == [("Warning", conditions.THROTTLED, throttled.message)]
 
 
+@pytest.mark.parametrize(
+    ("error", "delay"),
+    [(Throttled(90), 90), (DependencyNotReady("the pair is not Ready"), 5)],
+    ids=["graph-retry-after-stands", "own-wait-cut-to-the-drift-interval"],
+)
+def test_a_retry_waits_no_longer_than_the_drift_interval_unless_graph_said_so(
+    error: Any, delay: float, events: list[Any]
+) -> None:
+    with pytest.raises(kopf.TemporaryError) as raised:
+        bridge.apply(from_error(error, 2), body(), kopf.Patch(), longest_wait=5)
+    assert raised.value.delay == delay
+
+
 def test_a_stalled_outcome_is_written_without_a_retry(events: list[Any]) -> None:
     patch = kopf.Patch()
     bridge.apply(from_error(InvalidSpec("spec.target.tenantId", "is the nil GUID"), 3), body(3), patch)
