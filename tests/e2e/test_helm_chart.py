@@ -342,6 +342,7 @@ def test_defaults_apply(
         "--health-port=8081",
         "--drift-interval=300",
         "--audit-interval=900",
+        "--fast-lane-interval=15",
         "--max-concurrent-audits=4",
         "--max-graph-requests=32",
         "--max-graph-requests-per-tenant=8",
