@@ -345,7 +345,8 @@ class Run:
         # The cycle pair's last changes need up to one cycle, and what it takes to reach them.
         until(lambda: target.settle(stream.changes) or all(c.seen for c in stream.changes), 45 * 60 / self.scale, 1)
         self.report_stream(stream.changes)
-        self.run_burst(hr, groups, target, Jobs(emulator, cluster))
+        if self.burst:
+            self.run_burst(hr, groups, target, Jobs(emulator, cluster))
 
     def report_stream(self, changes: list[Change]) -> None:
         s = self.scale
@@ -518,9 +519,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 minutes of stream and a burst of 60: a smoke run")
     parser.add_argument("--time-scale", type=float, help="entrasim's simulated seconds per wall second")
+    parser.add_argument("--burst", type=int, help="users in the burst (0: the stream only)")
     args = parser.parse_args()
     minutes, burst, scale = (2.0, 60, 30.0) if args.quick else (10.0, 500, 10.0)
     scale = args.time_scale or scale
+    burst = burst if args.burst is None else args.burst
     members = ATTRIBUTE_USERS + int(minutes * 10 / len(KINDS)) + 2  # one member disabled per three changes
     print(
         f"ctsync fast lane against the cycle alone: entrasim profile production, time scale {scale:g} "
