@@ -108,7 +108,10 @@ def test_a_burst_is_left_to_the_cycle(entrasim: Sim, tenants: Kube, ctsync_opera
     hires = [f"hire{i}" for i in range(5)]
     join(entrasim, *hires)
     wait_until(lambda: fast_lane(tenants).get("state") == "Bulk", SLACK, "the fast lane says Bulk")
-    assert fast_lane(tenants)["message"] == "Bulk, 5 users queued for the cycle"
+    assert (
+        fast_lane(tenants)["message"]
+        == "Bulk, 5 users queued for the cycle, which starts within 40 min and takes about 1 min for them"
+    )
     assert on_demand_calls(entrasim) == 0
     entrasim.advance(CYCLE)  # the cycle carries them (the return to Active a calm minute later is on the
     assert all(guests(entrasim).get(h) == "active" for h in hires)  # follower's clock in the integration test)

@@ -20,6 +20,7 @@ from ..api.tenantpair import TenantPair
 from ..graph.cts import SourceTenant
 from ..graph.delta import delta_round, groups_start, users_start
 from ..graph.on_demand import OnDemandResult, provision_on_demand, rule_id
+from ..planning.cycle_estimate import left_to_the_cycle
 from ..planning.fast_lane import Change, OnDemandQueue, ScopeView, TokenBucket, followed_properties
 from .gate import may_write
 
@@ -122,7 +123,7 @@ class FastLane:
         self.queue.settle(now())
         if self.queue.state == "Bulk":
             count = len(self.queue.bulk_users)
-            return Report("Bulk", f"Bulk, {count} users queued for the cycle", count)
+            return Report("Bulk", f"Bulk, {left_to_the_cycle(count)}", count)
         await self._drain(source, sp_id, job_id, now, sleep, record)
         return Report("Active", "provisioning changes on demand")
 

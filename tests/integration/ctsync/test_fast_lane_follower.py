@@ -87,7 +87,11 @@ async def test_a_burst_is_left_to_the_cycle(sim, follow):
     await step(lane)
     hires = [add_new_hire(sim, f"hire{i}") for i in range(5)]
     report = await step(lane)
-    assert (report.state, report.message, report.queued_for_cycle) == ("Bulk", "Bulk, 5 users queued for the cycle", 5)
+    assert (report.state, report.message, report.queued_for_cycle) == (
+        "Bulk",
+        "Bulk, 5 users queued for the cycle, which starts within 40 min and takes about 1 min for them",
+        5,
+    )
     assert outcomes == [] and not any(in_target(sim, h) for h in hires)
     advance(sim, CYCLE)  # the cycle carries them
     assert all(in_target(sim, h) for h in hires)
