@@ -34,9 +34,13 @@ actionlint:
 demo: venv
 	$(VENV)/bin/ctsync demo
 
+# Most e2e time is waiting on the operator, so three workers (each with its own API server) fit two cores;
+# an idle worker takes tests queued for a busy one, so the slow e2e tests do not end up on one worker.
+TEST_WORKERS ?= 3
+
 test: venv envtest helm actionlint
 	ACTIONLINT="$$(hack/actionlint.sh)" HELM="$$(hack/helm.sh)" KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" \
-	  hack/pytest.sh tests
+	  hack/pytest.sh -n $(TEST_WORKERS) --dist worksteal tests
 
 lint: venv
 	$(VENV)/bin/ruff check operator tests bench hack

@@ -90,7 +90,7 @@ def test_a_new_member_reaches_the_target_on_demand_and_a_restart_resumes(
     assert metric(ctsync_operator, "ctsync_change_to_target_seconds_sum", **labels) < SLACK
     assert "FastLaneCreated" in [e.reason for e in tenants.events("SyncScope", PAIR)]
     links = fast_lane(tenants)
-    assert links["usersDeltaLink"] and links["groupsDeltaLink"]
+    assert links["usersDeltaLink"] and links["groupsDeltaLink"] and "jobTitle" in links["usersDeltaProperties"]
 
     # omar joins while the operator is down: only a round resumed from the links in status sees him as a
     # change (a fresh full round would take him for part of the baseline and leave him to the cycle)
@@ -108,7 +108,10 @@ def test_a_burst_is_left_to_the_cycle(entrasim: Sim, tenants: Kube, ctsync_opera
     hires = [f"hire{i}" for i in range(5)]
     join(entrasim, *hires)
     wait_until(lambda: fast_lane(tenants).get("state") == "Bulk", SLACK, "the fast lane says Bulk")
-    assert fast_lane(tenants)["message"] == "Bulk, 5 users queued for the cycle"
+    assert (
+        fast_lane(tenants)["message"]
+        == "Bulk, 5 users queued for the cycle, which starts within 40 min and takes about 1 min for them"
+    )
     assert on_demand_calls(entrasim) == 0
     entrasim.advance(CYCLE)  # the cycle carries them (the return to Active a calm minute later is on the
     assert all(guests(entrasim).get(h) == "active" for h in hires)  # follower's clock in the integration test)

@@ -96,6 +96,7 @@ BAD_VALUES = [
     BadValues("port-too-high", ["--set", "metrics.port=70000"], "'/metrics/port': maximum"),
     BadValues("drift-interval-zero", ["--set", "driftInterval=0"], "'/driftInterval': minimum"),
     BadValues("audit-interval-too-short", ["--set", "auditInterval=5"], "'/auditInterval': minimum"),
+    BadValues("fast-lane-interval-too-short", ["--set", "fastLaneInterval=1"], "'/fastLaneInterval': minimum"),
     BadValues("too-many-audits", ["--set", "maxConcurrentAudits=100"], "'/maxConcurrentAudits': maximum"),
     BadValues(
         "no-graph-requests", ["--set", "graph.maxConcurrentRequests=0"], "'/graph/maxConcurrentRequests': minimum"
@@ -161,9 +162,16 @@ def test_bad_values_fail_naming_the_key(helm: Callable[..., subprocess.Completed
             ],
         ),
         (
-            ["--set", "watch.allNamespaces=true,metrics.port=9090,healthPort=9091,driftInterval=60"],
+            ["--set", "watch.allNamespaces=true,metrics.port=9090,healthPort=9091,driftInterval=60,fastLaneInterval=5"],
             [
-                Settings(metrics_port=9090, health_port=9091, drift_interval=60, peering="ctsync", priority=p)
+                Settings(
+                    metrics_port=9090,
+                    health_port=9091,
+                    drift_interval=60,
+                    fast_lane_interval=5,
+                    peering="ctsync",
+                    priority=p,
+                )
                 for p in (100, 50)
             ],
         ),
@@ -334,6 +342,7 @@ def test_defaults_apply(
         "--health-port=8081",
         "--drift-interval=300",
         "--audit-interval=900",
+        "--fast-lane-interval=15",
         "--max-concurrent-audits=4",
         "--max-graph-requests=32",
         "--max-graph-requests-per-tenant=8",

@@ -17,7 +17,7 @@ from ..api.syncscope import SyncScope
 from ..config import Settings
 from ..errors import CtsyncError
 from ..planning.fast_lane import Change
-from ..reconcile.fast_lane import FastLane, Links, OnDemandResult, Report, held_because
+from ..reconcile.fast_lane import FastLane, Links, OnDemandResult, Report, held_because, links_of
 from . import indexes, runtime, sharding
 
 EVENT_SECONDS = 10.0  # at most one Event per outcome per SyncScope in this long; the rest are counted in it
@@ -39,11 +39,6 @@ class EventBudget:
         self._last[outcome] = now
         held = self._held.pop(outcome, 0)
         return f"{text} (and {held} more since the last such Event)" if held else text
-
-
-def links_of(status: Mapping[str, Any]) -> Links:
-    shown = status.get("fastLane") or {}
-    return Links(shown.get("usersDeltaLink"), shown.get("groupsDeltaLink"))
 
 
 async def follow(

@@ -57,6 +57,14 @@ def estimate_cycle(users: int, now: datetime) -> CycleEstimate | None:
     )
 
 
+def left_to_the_cycle(users: int) -> str:
+    """What the fast lane says of the users a burst leaves to the cycle, with the same cost per user."""
+    return (
+        f"{users:,} users queued for the cycle, which starts within {duration_text(CYCLE_INTERVAL)} and takes "
+        f"about {duration_text(users * CREATE_PER_USER)} for them"
+    )
+
+
 def recorded_completion(
     users: int, now: datetime, previous: datetime | None, previous_users: int
 ) -> tuple[datetime | None, CycleEstimate | None]:

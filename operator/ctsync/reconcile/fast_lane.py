@@ -20,6 +20,7 @@ from ..api.tenantpair import TenantPair
 from ..graph.cts import SourceTenant
 from ..graph.delta import delta_round, groups_start, users_start
 from ..graph.on_demand import OnDemandResult, provision_on_demand, rule_id
+from ..planning.cycle_estimate import left_to_the_cycle
 from ..planning.fast_lane import Change, OnDemandQueue, ScopeView, TokenBucket, followed_properties
 from .gate import may_write
 
@@ -63,6 +64,8 @@ def held_because(scope: SyncScope, pair: TenantPair | None, pair_ready: bool, st
 class Links:
     users: str | None = None
     groups: str | None = None
+    # The user properties the users link selects (Graph keeps its $select in the link); None: not known.
+    user_properties: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -77,8 +80,17 @@ class Report:
             "message": self.message,
             "queuedForCycle": self.queued_for_cycle,
             "usersDeltaLink": links.users,
+            "usersDeltaProperties": None if links.user_properties is None else sorted(links.user_properties),
             "groupsDeltaLink": links.groups,
         }
+
+
+def links_of(status: Mapping[str, Any]) -> Links:
+    """The links a restarted operator resumes from: those Report.status wrote into status.fastLane."""
+    shown = status.get("fastLane") or {}
+    properties = shown.get("usersDeltaProperties")
+    users, groups = shown.get("usersDeltaLink"), shown.get("groupsDeltaLink")
+    return Links(users, groups, None if properties is None else frozenset(properties))
 
 
 class FastLane:
@@ -87,16 +99,15 @@ class FastLane:
         self.links = links
         self.queue = OnDemandQueue(scope.fast_lane.burst_size)
         self.view: ScopeView | None = None  # built on the first round of this process
-        self.rule: str | None = None  # the job schema's rule, and the user properties it reads: read once
+        self.rule: str | None = None  # the job schema's rule, and the user properties it reads
         self.attributes: frozenset[str] = frozenset()
+        self.mappings: tuple[str, ...] | None = None  # status.appliedMappings when the schema was read
 
     async def step(
         self, source: SourceTenant, status: Mapping[str, Any], now: Clock, sleep: Sleep, record: Record
     ) -> Report:
         sp_id, job_id = str(status["servicePrincipalId"]), str(status["jobId"])
-        if self.rule is None:
-            schema = await source.schema(sp_id, job_id)
-            self.rule, self.attributes = rule_id(schema), followed_properties(schema)
+        await self._follow_schema(source, sp_id, job_id, tuple(status.get("appliedMappings") or ()))
         view = self.view or await self._view(source, status)
         groups = await delta_round(source.client, groups_start(), self.links.groups)
         users = await delta_round(source.client, users_start(self.attributes), self.links.users)
@@ -107,14 +118,27 @@ class FastLane:
         if groups.items or users.items or groups.full or users.full:
             # An earlier link with nothing after it reads the same changes as a newer one: status is written
             # only when a round moved on.
-            self.links = Links(users.link, groups.link)
+            self.links = Links(users.link, groups.link, self.attributes)
         self.view = view
         self.queue.settle(now())
         if self.queue.state == "Bulk":
             count = len(self.queue.bulk_users)
-            return Report("Bulk", f"Bulk, {count} users queued for the cycle", count)
+            return Report("Bulk", f"Bulk, {left_to_the_cycle(count)}", count)
         await self._drain(source, sp_id, job_id, now, sleep, record)
         return Report("Active", "provisioning changes on demand")
+
+    async def _follow_schema(self, source: SourceTenant, sp_id: str, job_id: str, mappings: tuple[str, ...]) -> None:
+        """Reads the job schema at the first round and again once other AttributeMappings were applied to it.
+        When the users link selects other properties than the job now reads (a mapping changed, while the
+        lane ran or the operator was stopped), the users rounds start over with the new ones: a new baseline
+        (nobody provisioned; after a schema change the service re-evaluates everyone at its next cycle)."""
+        if self.rule is not None and mappings == self.mappings:
+            return
+        schema = await source.schema(sp_id, job_id)
+        self.rule, self.attributes, self.mappings = rule_id(schema), followed_properties(schema), mappings
+        known = self.links.user_properties
+        if self.links.users is not None and known is not None and known != self.attributes:
+            self.links = Links(None, self.links.groups)
 
     async def _view(self, source: SourceTenant, status: Mapping[str, Any]) -> ScopeView:
         """The assignments from status; with links to resume from, the assigned groups' members now (a

@@ -10,6 +10,7 @@ from ctsync.planning.cycle_estimate import (
     BULK_USERS,
     duration_text,
     estimate_cycle,
+    left_to_the_cycle,
     recorded_completion,
 )
 
@@ -60,3 +61,9 @@ def test_a_recorded_estimate_stands_until_the_gap_closes_or_grows_by_another_bul
     grown, made = recorded_completion(601 + BULK_USERS, later, first, 600)
     assert made is not None and grown == later + timedelta(minutes=40 + (601 + BULK_USERS) * 0.04)
     assert recorded_completion(BULK_USERS, later, first, 600) == (None, None)
+
+
+def test_what_a_burst_left_to_the_cycle_costs_is_said_at_the_same_rate():
+    assert left_to_the_cycle(500) == (
+        "500 users queued for the cycle, which starts within 40 min and takes about 20 min for them"
+    )
