@@ -9,7 +9,8 @@ errors, replication delay).
 Two pairs from one source tenant: `fast` (spec.fastLane.enabled) and `cycle` (the provisioning cycle
 alone), each scoped by its own group and fed the same changes at the same moments, in turn a new hire
 (created, then added to the group), an attribute change (jobTitle, which the mappings carry) and a
-disable. An HR app makes them through entrasim's Graph; the latency of a change runs from Graph's answer to
+disable, each of another member (a second change of a member before a cycle ran would hide the first).
+An HR app makes them through entrasim's Graph; the latency of a change runs from Graph's answer to
 the change until entrasim's state shows the target user created, carrying the new title, or disabled
 (polled every second). Then a burst: 500 users (60 with --quick) added to each scope group at once
 ($batch). A burst above burstSize is left to the cycle, so when it is done depends on where each job is in
@@ -74,7 +75,6 @@ MONITOR_ROLES = ["Synchronization.Read.All"]
 DOMAIN = "contoso.onmicrosoft.com"
 PAIRS = ("fast", "cycle")
 KINDS = ("hire", "attribute", "disable")
-ATTRIBUTE_USERS = 20  # members whose jobTitle the stream changes, again and again
 P95_TARGET = 60.0  # seconds, at 10 changes per minute
 JOB_READ_EVERY = 5.0  # wall seconds between two reads of the jobs' status during the burst
 CYCLE_END_WAIT = 60.0  # wall seconds to wait, once the burst is in both targets, for the cycles to end
@@ -241,7 +241,7 @@ class Target:
 class Stream:
     hr: HR
     groups: dict[str, str]
-    members: int
+    per_kind: int  # changes of each kind in each pair: members 0.. get a new title, the next ones are disabled
     changes: list[Change] = field(default_factory=list)
     count: int = 0
 
@@ -269,12 +269,13 @@ class Stream:
         return Change(pair, "hire", upn, time.monotonic(), lambda u: True)
 
     def attribute(self, pair: str, n: int) -> Change:
-        upn, title = member(pair, n % ATTRIBUTE_USERS), f"Title {n}"
+        # One change per member: a second change before a cycle ran would hide the first from the target.
+        upn, title = member(pair, n), f"Title {n}"
         self.hr.call("PATCH", f"/users/{upn}", {"jobTitle": title})
         return Change(pair, "attribute", upn, time.monotonic(), lambda u: u.get("jobTitle") == title)
 
     def disable(self, pair: str, n: int) -> Change:
-        upn = member(pair, ATTRIBUTE_USERS + n)
+        upn = member(pair, self.per_kind + n)
         self.hr.call("PATCH", f"/users/{upn}", {"accountEnabled": False})
         return Change(pair, "disable", upn, time.monotonic(), lambda u: u.get("accountEnabled") is False)
 
@@ -299,8 +300,15 @@ class Run:
     minutes: float
     per_minute: float
     burst: int
-    members: int
     scale: float
+
+    @property
+    def per_kind(self) -> int:
+        return int(self.minutes * self.per_minute / len(KINDS)) + 1
+
+    @property
+    def members(self) -> int:
+        return 2 * self.per_kind + 2  # one for each attribute change and each disable, and two left alone
 
     def __call__(self) -> None:
         plane = ControlPlane(envtest_assets())
@@ -334,7 +342,7 @@ class Run:
         time.sleep(20)  # past the fast lane's baseline round
         hr = HR(emulator)
         groups = {pair: hr.group_id(f"CTS-{pair}") for pair in PAIRS}
-        stream, target = Stream(hr, groups, self.members), Target(emulator)
+        stream, target = Stream(hr, groups, self.per_kind), Target(emulator)
         print(f"  stream: {self.per_minute:g} changes/min in each pair for {self.minutes:g} min", flush=True)
         began = time.monotonic()
         for at in ticks(began, 60 / self.per_minute, self.minutes * 60):
@@ -524,7 +532,7 @@ def main() -> None:
     minutes, burst, scale = (2.0, 60, 30.0) if args.quick else (10.0, 500, 10.0)
     scale = args.time_scale or scale
     burst = burst if args.burst is None else args.burst
-    members = ATTRIBUTE_USERS + int(minutes * 10 / len(KINDS)) + 2  # one member disabled per three changes
+    members = Run(Path(), minutes, 10.0, burst, scale).members
     print(
         f"ctsync fast lane against the cycle alone: entrasim profile production, time scale {scale:g} "
         f"(a cycle every {40 / scale:.1f} wall min), {members} users in each scope; "
@@ -532,7 +540,7 @@ def main() -> None:
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="ctsync-fastlane-") as workdir:
-        Run(Path(workdir), minutes, 10.0, burst, members, scale)()
+        Run(Path(workdir), minutes, 10.0, burst, scale)()
     print(f"  load at the end: {os.getloadavg()[0]:.1f}")
 
 
