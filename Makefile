@@ -45,7 +45,7 @@ test: venv envtest helm actionlint
 lint: venv
 	$(VENV)/bin/ruff check operator tests bench hack
 	$(VENV)/bin/ruff format --check operator tests bench hack
-	$(VENV)/bin/mypy operator/ctsync operator/entrasim
+	$(VENV)/bin/mypy operator/ctsync operator/entrasim bench
 	$(VENV)/bin/lint-imports
 
 unit: venv

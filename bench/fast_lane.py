@@ -170,7 +170,8 @@ class HR(GraphApp):
 
     def user_ids(self) -> dict[str, str]:
         """Every user's id by name, read in pages."""
-        ids, url = {}, "/users?$select=id,userPrincipalName&$top=999"
+        ids: dict[str, str] = {}
+        url = "/users?$select=id,userPrincipalName&$top=999"
         while url:
             page = self.call("GET", url)
             ids |= {str(u["userPrincipalName"]): str(u["id"]) for u in page["value"]}
@@ -228,13 +229,15 @@ class Target:
     def user(self, pair: str, upn: str) -> dict[str, Any] | None:
         return self.users.get(pair, {}).get(external(upn))
 
-    def settle(self, changes: list[Change]) -> None:
+    def settle(self, changes: list[Change]) -> bool:
+        """Marks the changes the target now shows; whether all of them are shown."""
         self.refresh()
         now = time.monotonic()
         for change in changes:
             found = self.user(change.pair, change.upn) if change.seen is None else None
             if found is not None and change.done(found):
                 change.seen = now
+        return all(c.seen is not None for c in changes)
 
 
 @dataclass
@@ -351,7 +354,7 @@ class Run:
                 time.sleep(max(0.0, min(1.0, at - time.monotonic())))
             stream.next()
         # The cycle pair's last changes need up to one cycle, and what it takes to reach them.
-        until(lambda: target.settle(stream.changes) or all(c.seen for c in stream.changes), 45 * 60 / self.scale, 1)
+        until(lambda: target.settle(stream.changes), 45 * 60 / self.scale, 1)
         self.report_stream(stream.changes)
         if self.burst:
             self.run_burst(hr, groups, target, Jobs(emulator, cluster))
