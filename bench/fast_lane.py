@@ -535,15 +535,15 @@ def main() -> None:
     minutes, burst, scale = (2.0, 60, 30.0) if args.quick else (10.0, 500, 10.0)
     scale = args.time_scale or scale
     burst = burst if args.burst is None else args.burst
-    members = Run(Path(), minutes, 10.0, burst, scale).members
-    print(
-        f"ctsync fast lane against the cycle alone: entrasim profile production, time scale {scale:g} "
-        f"(a cycle every {40 / scale:.1f} wall min), {members} users in each scope; "
-        f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, python {sys.version.split()[0]}",
-        flush=True,
-    )
     with tempfile.TemporaryDirectory(prefix="ctsync-fastlane-") as workdir:
-        Run(Path(workdir), minutes, 10.0, burst, scale)()
+        run = Run(Path(workdir), minutes, 10.0, burst, scale)
+        print(
+            f"ctsync fast lane against the cycle alone: entrasim profile production, time scale {scale:g} "
+            f"(a cycle every {40 / scale:.1f} wall min), {run.members} users in each scope; "
+            f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, python {sys.version.split()[0]}",
+            flush=True,
+        )
+        run()
     print(f"  load at the end: {os.getloadavg()[0]:.1f}")
 
 

@@ -71,7 +71,7 @@ class IdMap:
         self._other = {k: v for k, v in pairs.items() if not (isinstance(k, int) and isinstance(v, int))}
 
     def get(self, key: CompactId) -> CompactId | None:
-        if key in self._other or isinstance(key, str):
+        if isinstance(key, str) or key in self._other:
             return self._other.get(key)
         at = self._keys.index(key)
         return None if at is None else (self._high[at] << 64) | self._low[at]
